@@ -1,0 +1,34 @@
+# moodmap — the two commands of the quick start, and what they need.
+# Every target bootstraps .venv on its own, so `make demo` and `make test`
+# work on a fresh clone with nothing installed by hand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO   ?= build/demo
+DEMO_SONGS ?= 120
+
+.PHONY: demo test venv bench clean
+
+venv: $(STAMP)
+
+# torch first and pinned, so pip takes the CPU wheel on disk, never a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/moodmap synth $(DEMO)/synth --songs $(DEMO_SONGS) --seed 7
+	$(BIN)/moodmap prepare $(DEMO)/synth --format emomusic --out $(DEMO)/cache
+	$(BIN)/moodmap info $(DEMO)/cache
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/features.py
+
+clean:
+	rm -rf build .pytest_cache

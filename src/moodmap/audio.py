@@ -1,0 +1,348 @@
+"""Audio in: decode any common file, mono, resample, peak-normalise, cut excerpt windows.
+
+soundfile (libsndfile) decodes wav/flac/ogg/mp3/aiff; PyAV decodes m4a/aac/opus and
+anything libsndfile refuses. Only the span covered by the excerpt windows is decoded,
+so tagging a 6-minute track reads 45 s of it, not all of it.
+
+Examples
+--------
+>>> from moodmap.audio import plan_windows
+>>> from moodmap.config import FeatureConfig
+>>> [(w.start, w.duration) for w in plan_windows(45.0, FeatureConfig())]
+[(0.0, 15.0), (15.0, 15.0), (30.0, 15.0)]
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .config import FeatureConfig
+from .errors import (
+    DecodeError,
+    EmptyFileError,
+    InvalidSamplesError,
+    MissingFileError,
+    SilentAudioError,
+    TooShortError,
+    TruncatedAudioError,
+    UnreadableFileError,
+)
+
+SILENCE_PEAK = 1e-4  # -80 dBFS: below this a file is treated as silent
+BLOCK_FRAMES = 1 << 16  # decode block: big enough to amortise calls, small enough for cache
+TRUNCATION_SLACK = 0.25  # seconds a decoder may fall short of the header before we call it truncated
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says: native rate, channels, length."""
+
+    path: Path
+    sample_rate: int
+    channels: int
+    frames: int
+    decoder: str
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Window:
+    """One excerpt: ``start`` and ``duration`` in seconds; ``pad`` past the file's end."""
+
+    start: float
+    duration: float
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+def check_file(path: str | os.PathLike) -> Path:
+    """Fail early, with the right error, on files that cannot be decoded at all."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise MissingFileError(path, "no such file") from exc
+    except OSError as exc:
+        raise UnreadableFileError(path, f"cannot stat: {exc.strerror or exc}") from exc
+    if not path.is_file():
+        raise UnreadableFileError(path, "not a regular file")
+    if stat.st_size == 0:
+        raise EmptyFileError(path, "file is empty (0 bytes)")
+    if not os.access(path, os.R_OK):
+        raise UnreadableFileError(path, "permission denied")
+    return path
+
+
+def probe(path: str | os.PathLike) -> AudioInfo:
+    """Read the header: sample rate, channels and length, from soundfile or PyAV."""
+    path = check_file(path)
+    try:
+        info = sf.info(str(path))
+        if info.frames > 0 and info.samplerate > 0:
+            return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), "soundfile")
+        sf_reason = "header reports no frames"
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        sf_reason = _one_line(exc)
+    return _probe_pyav(path, sf_reason)
+
+
+def plan_windows(duration: float, config: FeatureConfig, path: str | os.PathLike | None = None) -> list[Window]:
+    """Choose the excerpt windows for a file of ``duration`` seconds.
+
+    Up to ``config.excerpts`` windows, ``config.hop_seconds`` apart; a window that
+    overruns the end by at most ``tail_tolerance_seconds`` is kept (and zero-padded).
+    A file shorter than one excerpt gives one padded window, or ``TooShortError``.
+    """
+    length, hop = config.excerpt_seconds, config.hop_seconds
+    fits = 0
+    while fits < config.excerpts and fits * hop + length <= duration + config.tail_tolerance_seconds:
+        fits += 1
+    if fits == 0:
+        if config.short_policy == "pad" and duration >= config.min_seconds:
+            return [Window(0.0, length)]
+        raise TooShortError(path, f"{duration:.1f} s of audio; need at least "
+                            f"{length if config.short_policy == 'reject' else config.min_seconds:.1f} s")
+    span = (fits - 1) * hop + length
+    offset = max(0.0, (duration - span) / 2) if config.anchor == "center" else 0.0
+    return [Window(round(offset + i * hop, 6), length) for i in range(fits)]
+
+
+def decode(path: str | os.PathLike, start: float = 0.0, duration: float | None = None) -> tuple[np.ndarray, int]:
+    """Decode ``duration`` seconds from ``start`` as mono float32 at the file's own rate."""
+    decoded = _decode(check_file(path), start, duration, None, "HQ")
+    return decoded.samples, decoded.native_rate
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int = 16000, start: float = 0.0,
+               duration: float | None = None, normalize: bool = True, quality: str = "HQ") -> np.ndarray:
+    """Mono float32 audio at ``sample_rate``, peak-normalised to [-1, 1] unless told otherwise.
+
+    Parameters
+    ----------
+    path : audio file (wav, flac, ogg, mp3, aiff, m4a, aac, opus, …)
+    sample_rate : target rate in Hz (soxr resampling)
+    start, duration : the span to decode, in seconds (``None``: to the end)
+    normalize : divide by the peak so loudness does not leak into the features
+    quality : soxr quality (``"HQ"`` is librosa's default ``soxr_hq``)
+
+    Raises
+    ------
+    AudioError
+        A subclass naming the file and the reason: missing, empty, unreadable,
+        not decodable, truncated, NaN/inf samples, or silent.
+    """
+    path = check_file(path)
+    decoded = _decode(path, start, duration, sample_rate, quality)
+    return finish(decoded.samples, path, normalize)
+
+
+def load_excerpts(path: str | os.PathLike, config: FeatureConfig = FeatureConfig()) -> tuple[np.ndarray, list[Window]]:
+    """The excerpt windows of a file as a (n, excerpt_samples) float32 array.
+
+    The span covering all windows is decoded once (seeking to its start), resampled
+    and peak-normalised as a whole, then cut; windows past the end are zero-padded.
+    """
+    info = probe(path)
+    windows = plan_windows(info.duration, config, info.path)
+    span_start, span_end = windows[0].start, min(windows[-1].end, info.duration)
+    decoded = _decode(info.path, span_start, span_end - span_start, config.sample_rate, config.resample_quality)
+    expected = (span_end - span_start) * decoded.native_rate
+    if decoded.native_frames < expected - TRUNCATION_SLACK * decoded.native_rate:
+        stopped = span_start + decoded.native_frames / decoded.native_rate
+        raise TruncatedAudioError(info.path, f"header promises {info.duration:.1f} s but decoding stopped at "
+                                  f"{stopped:.1f} s")
+    audio = finish(decoded.samples, info.path, True)
+    return cut_windows(audio, windows, span_start, config), windows
+
+
+def cut_windows(audio: np.ndarray, windows: list[Window], offset: float, config: FeatureConfig) -> np.ndarray:
+    """Slice ``windows`` out of ``audio`` (which starts at ``offset`` s), zero-padding short ones."""
+    n = config.excerpt_samples
+    out = np.zeros((len(windows), n), dtype=np.float32)
+    for i, window in enumerate(windows):
+        first = int(round((window.start - offset) * config.sample_rate))
+        piece = audio[first:first + n]
+        out[i, :len(piece)] = piece
+    return out
+
+
+def finish(samples: np.ndarray, path: Path, normalize: bool = True) -> np.ndarray:
+    """Reject empty, non-finite and silent audio; peak-normalise the rest."""
+    if samples.size == 0:
+        raise DecodeError(path, "decoded no audio samples")
+    if not np.isfinite(samples).all():
+        raise InvalidSamplesError(path, "audio contains NaN or infinite samples")
+    peak = float(np.max(np.abs(samples)))
+    if peak < SILENCE_PEAK:
+        raise SilentAudioError(path, f"audio is silent (peak {peak:.1e})")
+    if normalize:
+        samples *= np.float32(1.0 / peak)
+    return samples
+
+
+@dataclass
+class _Decoded:
+    samples: np.ndarray  # mono float32 at the target rate (or native when none)
+    native_rate: int
+    native_frames: int
+
+
+def _decode(path: Path, start: float, duration: float | None, sample_rate: int | None, quality: str) -> _Decoded:
+    """Stream blocks from soundfile (PyAV when it refuses), downmix, resample as they come."""
+    try:
+        return _collect(_soundfile_blocks(path, start, duration), sample_rate, quality)
+    except SOUNDFILE_ERRORS as exc:
+        sf_reason = _one_line(exc)
+    import av
+
+    try:
+        return _collect(_pyav_blocks(path, start, duration, sf_reason), sample_rate, quality)
+    except (av.FFmpegError, ValueError) as exc:
+        raise DecodeError(path, f"not a decodable audio file (soundfile: {sf_reason}; "
+                          f"pyav: {_one_line(exc)})") from exc
+
+
+SOUNDFILE_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError)
+
+
+def _collect(source: tuple[int, Iterator[np.ndarray]], sample_rate: int | None, quality: str) -> _Decoded:
+    """Concatenate mono blocks, resampling them through one soxr stream on the way."""
+    native_rate, blocks = source
+    resampler = None
+    if sample_rate is not None and sample_rate != native_rate:
+        resampler = soxr.ResampleStream(native_rate, sample_rate, 1, dtype="float32", quality=quality)
+    pieces: list[np.ndarray] = []
+    frames = 0
+    for block in blocks:
+        frames += block.shape[0]
+        pieces.append(resampler.resample_chunk(block) if resampler else block.copy())
+    if resampler is not None:
+        pieces.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    return _Decoded(samples, native_rate, frames)
+
+
+def _soundfile_blocks(path: Path, start: float, duration: float | None) -> tuple[int, Iterator[np.ndarray]]:
+    handle = sf.SoundFile(str(path))
+    rate = handle.samplerate
+
+    def blocks() -> Iterator[np.ndarray]:
+        with handle:
+            first = int(round(start * rate))
+            if first:
+                handle.seek(min(first, max(handle.frames, 0)))
+            remaining = None if duration is None else int(round(duration * rate))
+            buffer = np.empty((BLOCK_FRAMES, handle.channels), dtype=np.float32)
+            while remaining is None or remaining > 0:
+                want = BLOCK_FRAMES if remaining is None else min(BLOCK_FRAMES, remaining)
+                got = handle.read(want, dtype="float32", out=buffer[:want]).shape[0]
+                if got == 0:
+                    break
+                if remaining is not None:
+                    remaining -= got
+                yield downmix(buffer[:got])
+
+    return rate, blocks()
+
+
+def downmix(frames_by_channel: np.ndarray) -> np.ndarray:
+    """Average the channels of a (frames, channels) block (fast: no strided reductions)."""
+    channels = frames_by_channel.shape[1]
+    mono = frames_by_channel[:, 0].copy()
+    for c in range(1, channels):
+        mono += frames_by_channel[:, c]
+    if channels > 1:
+        mono *= np.float32(1.0 / channels)
+    return mono
+
+
+def _probe_pyav(path: Path, sf_reason: str) -> AudioInfo:
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            stream = _audio_stream(container, path, sf_reason)
+            rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+            seconds = _stream_seconds(container, stream)
+            channels = int(stream.codec_context.channels or 1)
+    except av.FFmpegError as exc:
+        raise DecodeError(path, f"not a decodable audio file (soundfile: {sf_reason}; "
+                          f"pyav: {_one_line(exc)})") from exc
+    if rate <= 0:
+        raise DecodeError(path, "audio stream has no sample rate")
+    if seconds is None:  # no duration in the container: decode to count
+        decoded = _decode(path, 0.0, None, None, "HQ")
+        return AudioInfo(path, decoded.native_rate, channels, decoded.native_frames, "pyav")
+    return AudioInfo(path, rate, channels, int(seconds * rate), "pyav")
+
+
+def _pyav_blocks(path: Path, start: float, duration: float | None, sf_reason: str) -> tuple[int, Iterator[np.ndarray]]:
+    """Mono float32 blocks from PyAV, from ``start`` for ``duration`` s, at the native rate."""
+    import av
+
+    container = av.open(str(path))
+    try:
+        stream = _audio_stream(container, path, sf_reason)
+    except DecodeError:
+        container.close()
+        raise
+    rate = int(stream.codec_context.sample_rate or stream.rate)
+
+    def blocks() -> Iterator[np.ndarray]:
+        with container:
+            if start > 0:
+                container.seek(int(start * av.time_base), any_frame=False, backward=True)
+            resampler = av.AudioResampler(format="fltp")
+            first = int(round(start * rate))
+            remaining = None if duration is None else int(round(duration * rate))
+            position = 0
+            for frame in container.decode(stream):
+                if frame.time is not None:
+                    position = int(round(frame.time * rate))
+                for converted in resampler.resample(frame):
+                    block = downmix(converted.to_ndarray().T)
+                    skip = max(0, first - position)
+                    position += block.shape[0]
+                    block = block[skip:] if remaining is None else block[skip:skip + remaining]
+                    if block.size:
+                        if remaining is not None:
+                            remaining -= block.size
+                        yield block
+                if remaining is not None and remaining <= 0:
+                    return
+
+    return rate, blocks()
+
+
+def _audio_stream(container, path: Path, sf_reason: str):
+    if not container.streams.audio:
+        raise DecodeError(path, f"no audio stream (soundfile: {sf_reason})")
+    stream = container.streams.audio[0]
+    stream.thread_type = "AUTO"
+    return stream
+
+
+def _stream_seconds(container, stream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        import av
+
+        return container.duration / av.time_base
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__

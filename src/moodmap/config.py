@@ -1,0 +1,163 @@
+"""Frozen configuration dataclasses, their stable hash, TOML files and ``--set`` overrides.
+
+Defaults equal the paper's choices (see PAPER.md): 16 kHz mono, 80 mel bands,
+librosa-default FFT/hop, 15 s excerpts, three per 45 s clip.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+C = TypeVar("C")
+
+EXCERPT_ANCHORS = ("start", "center")
+SHORT_POLICIES = ("pad", "reject")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Everything that decides what the log-mel features of a file are.
+
+    ``excerpts`` windows of ``excerpt_seconds`` are cut every ``excerpt_hop_seconds``
+    (``None``: back to back) from the file's start, or centred in it (``anchor``).
+    The paper's "original" data is ``excerpts=1``; its "augmented" data ``excerpts=3``.
+    A file shorter than one excerpt but at least ``min_seconds`` long is zero-padded
+    under ``short_policy="pad"`` and rejected under ``"reject"``.
+    """
+
+    sample_rate: int = 16000
+    n_mels: int = 80
+    n_fft: int = 2048
+    hop_length: int = 512
+    fmin: float = 0.0
+    fmax: float | None = None
+    top_db: float | None = 80.0
+    excerpt_seconds: float = 15.0
+    excerpts: int = 3
+    excerpt_hop_seconds: float | None = None
+    anchor: str = "start"
+    short_policy: str = "pad"
+    min_seconds: float = 5.0
+    tail_tolerance_seconds: float = 1.0
+    resample_quality: str = "HQ"
+
+    def __post_init__(self) -> None:
+        if self.anchor not in EXCERPT_ANCHORS:
+            raise ConfigError(None, f"anchor must be one of {EXCERPT_ANCHORS}, not {self.anchor!r}")
+        if self.short_policy not in SHORT_POLICIES:
+            raise ConfigError(None, f"short_policy must be one of {SHORT_POLICIES}, not {self.short_policy!r}")
+        if self.excerpts < 1 or self.excerpt_seconds <= 0:
+            raise ConfigError(None, "excerpts must be >= 1 and excerpt_seconds > 0")
+        if self.n_mels < 1 or self.n_fft < 16 or self.hop_length < 1 or self.sample_rate < 1000:
+            raise ConfigError(None, "n_mels, n_fft, hop_length or sample_rate out of range")
+
+    @property
+    def hop_seconds(self) -> float:
+        """Seconds between excerpt starts."""
+        return self.excerpt_hop_seconds if self.excerpt_hop_seconds is not None else self.excerpt_seconds
+
+    @property
+    def excerpt_samples(self) -> int:
+        return int(round(self.excerpt_seconds * self.sample_rate))
+
+    @property
+    def excerpt_frames(self) -> int:
+        """Spectrogram frames of one excerpt (centred STFT): 469 for the paper."""
+        return 1 + self.excerpt_samples // self.hop_length
+
+
+def config_dict(config: Any) -> dict[str, Any]:
+    """The config as a plain dict (JSON/TOML-ready)."""
+    return dataclasses.asdict(config)
+
+
+def config_hash(config: Any) -> str:
+    """A short stable hash of a config's values; keys caches, checkpoints and results."""
+    payload = json.dumps({"type": type(config).__name__, **config_dict(config)}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def from_dict(cls: type[C], values: dict[str, Any], source: str | None = None) -> C:
+    """Build ``cls`` from a dict, rejecting unknown keys and coercing types."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(source, f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+    hints = typing.get_type_hints(cls)
+    coerced = {k: _coerce(hints[k], v, k, source) for k, v in values.items()}
+    return cls(**coerced)
+
+
+def load_toml(cls: type[C], path: str | Path, table: str | None = None) -> C:
+    """Read ``cls`` from a TOML file (optionally from one ``[table]`` of it)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(path, f"cannot read config: {exc}") from exc
+    if table is not None:
+        data = data.get(table, {})
+    return from_dict(cls, data, str(path))
+
+
+def with_overrides(config: C, assignments: list[str] | tuple[str, ...]) -> C:
+    """Apply ``key=value`` strings (the CLI's ``--set``) to a frozen config."""
+    values = config_dict(config)
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(None, f"--set expects key=value, got {item!r}")
+        values[key.strip()] = raw.strip()
+    return from_dict(type(config), values)
+
+
+def _coerce(hint: Any, value: Any, key: str, source: str | None) -> Any:
+    """Convert ``value`` (often a string from the command line) to the field's type."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
+        if type(None) in options:
+            return None
+        raise ConfigError(source, f"{key} cannot be empty")
+    for option in options:
+        if option is type(None):
+            continue
+        try:
+            return _convert(option, value)
+        except (TypeError, ValueError):
+            continue
+    raise ConfigError(source, f"{key}={value!r} is not a valid {hint}")
+
+
+def _convert(kind: Any, value: Any) -> Any:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off"):
+            return False
+        raise ValueError(value)
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
+        return int(value)
+    if kind is float:
+        return float(value)
+    if kind is str:
+        return str(value)
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        items = value.split(",") if isinstance(value, str) else list(value)
+        (inner, *_rest) = typing.get_args(kind)
+        return tuple(_convert(inner, v.strip() if isinstance(v, str) else v) for v in items)
+    return kind(value)

@@ -1,0 +1,90 @@
+"""Where work runs: a local process pool (the default; Ray comes later behind the same call).
+
+``run_tasks`` maps a picklable function over tasks and yields ``(task, result)`` as
+each finishes, so callers can store results immediately and a Ctrl-C loses only
+what was still running. Workers are spawned with single-threaded BLAS (two workers
+on two cores, not two × N threads) and ignore SIGINT, so the parent decides how to stop.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def default_jobs() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None = None,
+              window: int | None = None) -> Iterator[tuple[T, R]]:
+    """Yield ``(task, function(task))`` as tasks finish, in ``jobs`` worker processes.
+
+    ``jobs=1`` runs in this process (no pickling, easiest to debug). At most
+    ``window`` tasks are in flight, so a million-file job never queues a million futures.
+    """
+    jobs = jobs or default_jobs()
+    if jobs <= 1:
+        for task in tasks:
+            yield task, function(task)
+        return
+    window = window or jobs * 4
+    with _pool(jobs) as pool:
+        pending: dict[Future, T] = {}
+        iterator = iter(tasks)
+        try:
+            for task in iterator:
+                pending[pool.submit(function, task)] = task
+                if len(pending) >= window:
+                    yield from _drain(pending, FIRST_COMPLETED)
+            while pending:
+                yield from _drain(pending, FIRST_COMPLETED)
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _drain(pending: dict[Future, Any], mode: str) -> Iterator[tuple[Any, Any]]:
+    done, _ = wait(pending, return_when=mode)
+    for future in done:
+        task = pending.pop(future)
+        yield task, future.result()
+
+
+@contextlib.contextmanager
+def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+    """A spawn-context pool whose workers start with single-threaded BLAS settings.
+
+    The variables stay set while the pool lives, since workers start on first submit.
+    """
+    saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    os.environ.update({name: "1" for name in THREAD_VARIABLES})
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_sigint)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
