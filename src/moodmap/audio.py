@@ -90,11 +90,30 @@ def probe(path: str | os.PathLike) -> AudioInfo:
     try:
         info = sf.info(str(path))
         if info.frames > 0 and info.samplerate > 0:
+            _check_wav_length(path)
             return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), "soundfile")
         sf_reason = "header reports no frames"
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
         sf_reason = _one_line(exc)
     return _probe_pyav(path, sf_reason)
+
+
+def _check_wav_length(path: Path) -> None:
+    """libsndfile quietly shortens a WAV whose data chunk is cut off; we call that truncated."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return
+    position = 12
+    while position + 8 <= len(head):
+        chunk, size = head[position:position + 4], int.from_bytes(head[position + 4:position + 8], "little")
+        if chunk == b"data":
+            available = path.stat().st_size - (position + 8)
+            if size != 0xFFFFFFFF and available < size * 0.99:
+                raise TruncatedAudioError(path, f"WAV header declares {size} bytes of audio but the file holds "
+                                          f"{available}")
+            return
+        position += 8 + size + (size & 1)
 
 
 def plan_windows(duration: float, config: FeatureConfig, path: str | os.PathLike | None = None) -> list[Window]:

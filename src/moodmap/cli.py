@@ -23,8 +23,8 @@ from .errors import MoodmapError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def _fails_cleanly(command: Callable) -> Callable:
