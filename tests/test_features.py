@@ -50,3 +50,14 @@ def test_other_configs_are_honoured():
     assert out.shape == (40, 63)
     assert np.max(np.abs(out - logmel_reference(y, cfg))) < TOLERANCE_DB
     assert mel_power(y, cfg).min() >= 0
+
+
+@pytest.mark.parametrize("sr,n_fft,n_mels,fmin,fmax", [(16000, 2048, 80, 0.0, None), (22050, 1024, 128, 30.0, 8000.0),
+                                                       (44100, 4096, 40, 0.0, None)])
+def test_own_filterbank_equals_librosas(sr, n_fft, n_mels, fmin, fmax):
+    import librosa
+    from moodmap.features import mel_filterbank
+
+    ours = mel_filterbank(sr, n_fft, n_mels, fmin, fmax)
+    theirs = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-7)

@@ -26,12 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_path, atomic_write_text, remove_stale_temps
-from .audio import load_excerpts
 from .config import FeatureConfig, config_dict, config_hash, from_dict
 from .datasets import Dataset, Song
 from .engines import run_tasks
 from .errors import AudioError, CacheError
-from .features import logmel
+from .features import excerpt_logmel
 
 INDEX_COLUMNS = ["row", "song_id", "excerpt", "start", "valence", "arousal", "valence_sd", "arousal_sd",
                  "split", "group", "path"]
@@ -176,8 +175,7 @@ def extract_song(task: tuple[str, str, FeatureConfig, str]) -> int | Failure:
     """Worker: one song's excerpt features into an atomically written shard."""
     audio_path, shard_path, config, song_id = task
     try:
-        excerpts, windows = load_excerpts(audio_path, config)
-        features = logmel(excerpts, config)
+        features, windows = excerpt_logmel(audio_path, config)
     except AudioError as exc:
         return Failure(song_id, audio_path, type(exc).__name__, exc.reason)
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a batch of thousands

@@ -15,9 +15,12 @@ Examples
 from __future__ import annotations
 
 from functools import lru_cache
+from os import PathLike
 
 import numpy as np
+import scipy.fft
 
+from .audio import Window, load_audio, load_excerpts
 from .config import FeatureConfig
 
 AMIN = 1e-10  # librosa.power_to_db's floor
@@ -26,12 +29,35 @@ FRAME_BLOCK = 512  # frames per FFT block: small enough to stay in cache
 
 @lru_cache(maxsize=8)
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
-    """Slaney-normalised mel filterbank (n_mels, 1 + n_fft // 2), as librosa builds it."""
-    import librosa
+    """Slaney-style mel filterbank (n_mels, 1 + n_fft // 2), equal to ``librosa.filters.mel``.
 
-    return np.ascontiguousarray(
-        librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax).astype(np.float32)
-    )
+    Triangles on the Slaney mel scale (linear below 1 kHz, logarithmic above), each
+    area-normalised. Built here so worker processes need not import librosa (~1 s each).
+    """
+    fmax = sample_rate / 2.0 if fmax is None else fmax
+    bins = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - bins[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return np.ascontiguousarray(weights.astype(np.float32))
+
+
+_F_SP = 200.0 / 3  # Hz per mel below the break
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOG_STEP = np.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz: float) -> float:
+    return hz / _F_SP if hz < _MIN_LOG_HZ else _MIN_LOG_MEL + np.log(hz / _MIN_LOG_HZ) / _LOG_STEP
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    return np.where(mels < _MIN_LOG_MEL, _F_SP * mels, _MIN_LOG_HZ * np.exp(_LOG_STEP * (mels - _MIN_LOG_MEL)))
 
 
 @lru_cache(maxsize=8)
@@ -58,7 +84,7 @@ def mel_power(y: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndar
     out = np.empty((flat.shape[0], frames, config.n_mels), dtype=np.float32)
     for first in range(0, frames, FRAME_BLOCK):
         block = view[:, first:first + FRAME_BLOCK] * window
-        spec = np.fft.rfft(block, axis=-1)
+        spec = scipy.fft.rfft(block, axis=-1)
         power = spec.real ** 2 + spec.imag ** 2
         out[:, first:first + FRAME_BLOCK] = power @ basis_t
     return np.ascontiguousarray(out.transpose(0, 2, 1)).reshape(*lead, config.n_mels, frames)
@@ -106,3 +132,14 @@ def logmel_reference(y: np.ndarray, config: FeatureConfig = FeatureConfig()) -> 
         return one(y)
     return np.stack([one(s) for s in y.reshape(-1, y.shape[-1])]).reshape(
         *y.shape[:-1], config.n_mels, 1 + y.shape[-1] // config.hop_length)
+
+
+def excerpt_logmel(path: str | PathLike, config: FeatureConfig = FeatureConfig()) -> tuple[np.ndarray, list[Window]]:
+    """Log-mel of a file's excerpt windows: (n, n_mels, frames) and the windows (the paper's input)."""
+    excerpts, windows = load_excerpts(path, config)
+    return logmel(excerpts, config), windows
+
+
+def track_logmel(path: str | PathLike, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Log-mel of a whole file (n_mels, frames): for timelines and full-track analysis."""
+    return logmel(load_audio(path, config.sample_rate, quality=config.resample_quality), config)

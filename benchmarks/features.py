@@ -1,0 +1,177 @@
+"""Feature extraction speed on real music: moodmap vs the plain librosa pipeline.
+
+Setup (automatic, needs root for apt): installs Debian's game-music packages
+(singularity-music, hyperrogue-music), takes up to 30 OGG tracks, and cuts 45 s
+clips from their middles into benchmarks/_data/ (never committed).
+
+Measured in one process, on the same files, the reference first:
+  1. full tracks     librosa.load(sr=16000) + melspectrogram + power_to_db, one by one
+                     vs moodmap track_logmel over --jobs worker processes
+  2. prepare         the paper's 3 × 15 s excerpts of 45 s clips into a feature cache
+                     vs librosa on the same clips (load, cut, mel per excerpt)
+  3. tagging path    3 × 15 s excerpts from the middle of each full track (seek, decode
+                     only the span) vs the full-track reference of 1.
+
+Prints the ratios and appends a dated section to benchmarks/RESULTS.md.
+Run: make bench   (or .venv/bin/python benchmarks/features.py --jobs 2)
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from moodmap.audio import load_audio
+from moodmap.cache import prepare_cache
+from moodmap.config import FeatureConfig
+from moodmap.datasets import load_manifest
+from moodmap.engines import run_tasks
+from moodmap.features import excerpt_logmel, track_logmel
+
+HERE = Path(__file__).parent
+DATA = HERE / "_data"
+PACKAGES = ("singularity-music", "hyperrogue-music")
+
+
+def install_music() -> list[Path]:
+    """The Debian game-music OGG files, installing the packages when missing."""
+    found = _listed_oggs()
+    if not found:
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *PACKAGES], check=True)
+        found = _listed_oggs()
+    return found
+
+
+def _listed_oggs() -> list[Path]:
+    paths = []
+    for package in PACKAGES:
+        listing = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+        paths += [Path(line) for line in listing.stdout.splitlines() if line.endswith(".ogg")]
+    return sorted(p for p in paths if p.is_file() and sf.info(str(p)).duration >= 50)
+
+
+def cut_clips(tracks: list[Path]) -> Path:
+    """45 s stereo mp3 clips from the middle of each track, plus a manifest (cached)."""
+    clips = DATA / "clips"
+    clips.mkdir(parents=True, exist_ok=True)
+    lines = ["path,valence,arousal"]
+    for i, track in enumerate(tracks):
+        target = clips / f"{i:03d}.mp3"
+        if not target.exists():
+            info = sf.info(str(track))
+            start = int((info.duration - 45) / 2 * info.samplerate)
+            data, rate = sf.read(str(track), start=start, frames=45 * info.samplerate, dtype="float32")
+            sf.write(str(target), data, rate, format="MP3")
+        lines.append(f"clips/{target.name},0.5,0.5")
+    manifest = DATA / "clips.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    return manifest
+
+
+def reference_track(path: Path) -> np.ndarray:
+    import librosa
+
+    y, _ = librosa.load(str(path), sr=16000)
+    return librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=16000, n_mels=80))
+
+
+def reference_clip(path: Path) -> np.ndarray:
+    import librosa
+
+    y, _ = librosa.load(str(path), sr=16000)
+    y = y / np.max(np.abs(y))
+    return np.stack([librosa.power_to_db(librosa.feature.melspectrogram(y=y[i * 240000:(i + 1) * 240000],
+                                                                        sr=16000, n_mels=80)) for i in range(3)])
+
+
+def timed(function, items) -> float:
+    began = time.perf_counter()
+    for item in items:
+        function(item)
+    return time.perf_counter() - began
+
+
+def timed_parallel(function, items, jobs: int) -> float:
+    began = time.perf_counter()
+    for _ in run_tasks(function, items, jobs):
+        pass
+    return time.perf_counter() - began
+
+
+def tagging_features(path: Path):
+    return excerpt_logmel(path, FeatureConfig(anchor="center"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--tracks", type=int, default=30)
+    parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
+    args = parser.parse_args()
+
+    tracks = install_music()[: args.tracks]
+    if not tracks:
+        sys.exit("no Debian game-music OGG files found or installable")
+    manifest = cut_clips(tracks)
+    clips = sorted((DATA / "clips").glob("*.mp3"))[: len(tracks)]
+    audio_seconds = sum(sf.info(str(t)).duration for t in tracks)
+    reference_track(tracks[0]), track_logmel(tracks[0]), load_audio(clips[0])  # warm up both pipelines
+
+    rows = []
+    ref_full = timed(reference_track, tracks)
+    ours_full = timed_parallel(track_logmel, tracks, args.jobs)
+    ours_full_1 = timed(track_logmel, tracks)
+    rows.append(("full tracks", ref_full, ours_full, ours_full_1))
+
+    ref_clips = timed(reference_clip, clips)
+    out = Path(tempfile.mkdtemp(prefix="moodmap-bench-"))
+    try:
+        dataset = load_manifest(manifest)
+        began = time.perf_counter()
+        prepare_cache(dataset, out / "parallel", jobs=args.jobs)
+        ours_clips = time.perf_counter() - began
+        began = time.perf_counter()
+        prepare_cache(dataset, out / "serial", jobs=1)
+        ours_clips_1 = time.perf_counter() - began
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    rows.append(("prepare 45 s clips (3 × 15 s)", ref_clips, ours_clips, ours_clips_1))
+
+    ours_tag = timed_parallel(tagging_features, tracks, args.jobs)
+    ours_tag_1 = timed(tagging_features, tracks)
+    rows.append(("tagging path (3 × 15 s of full tracks)", ref_full, ours_tag, ours_tag_1))
+
+    report = render(rows, len(tracks), audio_seconds, args.jobs)
+    print(report)
+    if not args.no_record:
+        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
+            handle.write("\n" + report)
+
+
+def render(rows, n_tracks: int, audio_seconds: float, jobs: int) -> str:
+    lines = [
+        f"## features.py — {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}",
+        "",
+        f"{n_tracks} Debian game-music OGG tracks ({audio_seconds / 60:.1f} min of audio), "
+        f"{jobs} jobs, {platform.processor() or platform.machine()}, Python {platform.python_version()}.",
+        "Reference: librosa.load(sr=16000) + melspectrogram(n_mels=80) + power_to_db, one file after another.",
+        "",
+        "| task | librosa (s) | moodmap, " + f"{jobs} jobs (s) | moodmap, 1 job (s) | speed-up ({jobs} jobs) | speed-up (1 job) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, ref, ours, ours_1 in rows:
+        lines.append(f"| {name} | {ref:.2f} | {ours:.2f} | {ours_1:.2f} | **{ref / ours:.1f}×** | {ref / ours_1:.1f}× |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
