@@ -151,6 +151,7 @@ def prepare_cache(dataset: Dataset, out: str | Path, config: FeatureConfig = Fea
     interrupted = False
     if progress:
         progress(done, len(dataset.songs))
+    todo.sort(key=_file_size, reverse=True)  # longest first: no core idles on one big file at the end
     tasks = [(str(s.path), str(shards / f"{song_key(s)}.npz"), config, s.song_id) for s in todo]
     try:
         for task, outcome in run_tasks(extract_song, tasks, jobs):
@@ -186,13 +187,16 @@ def extract_song(task: tuple[str, str, FeatureConfig, str]) -> int | Failure:
     return len(windows)
 
 
+def _file_size(song: Song) -> int:
+    try:
+        return song.path.stat().st_size
+    except OSError:
+        return 0
+
+
 def song_key(song: Song) -> str:
     """Identifies a song's features: its id, file name and size (a changed file is re-read)."""
-    try:
-        size = song.path.stat().st_size
-    except OSError:
-        size = -1
-    return hashlib.sha1(f"{song.song_id}\0{song.path.name}\0{size}".encode()).hexdigest()[:20]
+    return hashlib.sha1(f"{song.song_id}\0{song.path.name}\0{_file_size(song)}".encode()).hexdigest()[:20]
 
 
 def consolidate(folder: Path, dataset: Dataset, config: FeatureConfig, meta: dict, failures: list[Failure]) -> int:
