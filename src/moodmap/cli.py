@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -141,6 +142,119 @@ def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `mo
     for key, value in rows:
         table.add_row(key, value)
     console.print(table)
+
+
+def _model_configs(config: Optional[str], overrides: list[str], epochs: Optional[int]):
+    """The paper preset or a TOML file ([model] and [train] tables), then --set overrides."""
+    from .config import ModelConfig, TrainConfig, config_dict
+    import dataclasses
+
+    if config in (None, "paper"):
+        model, train = ModelConfig(), TrainConfig()
+    else:
+        model, train = load_toml(ModelConfig, config, "model"), load_toml(TrainConfig, config, "train")
+    model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    to_model = [o for o in overrides if o.partition("=")[0].strip() in model_fields]
+    to_train = [o for o in overrides if o.partition("=")[0].strip() not in model_fields]
+    unknown = [o for o in to_train if o.partition("=")[0].strip() not in train_fields]
+    if unknown:
+        raise MoodmapError(None, f"unknown setting(s) {', '.join(unknown)}; model: {', '.join(sorted(model_fields))}; "
+                                 f"train: {', '.join(sorted(train_fields))}")
+    if epochs is not None:
+        to_train.append(f"epochs={epochs}")
+    return with_overrides(model, to_model), with_overrides(train, to_train)
+
+
+METRIC_ROWS = (("MAE", "mae"), ("RMSE", "rmse"), ("Pearson r", "r"), ("R²", "r2"), ("CCC", "ccc"),
+               ("prediction sd", "pred_sd"), ("target sd", "target_sd"))
+
+
+def _evaluation_table(title: str, value: Callable[[str, str, str], str]) -> Table:
+    """Model beside the constant-mean baseline, per dimension; ``value(predictor, dim, metric)``."""
+    caption = (f"quadrant accuracy: model {value('model', '', 'quadrant_accuracy')}, "
+               f"baseline {value('baseline', '', 'quadrant_accuracy')}")
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    table.add_column("metric")
+    for dim in ("valence", "arousal"):
+        table.add_column(f"{dim}\nmodel", justify="right")
+        table.add_column(f"{dim}\nbaseline", justify="right", style="dim")
+    for label, key in METRIC_ROWS:
+        table.add_row(label, *(value(p, d, key) for d in ("valence", "arousal") for p in ("model", "baseline")))
+    return table
+
+
+def _print_summary(summary: dict) -> None:
+    protocol = summary["protocol"]
+    for level in ("excerpt", "song"):
+        def value(predictor: str, dim: str, metric: str) -> str:
+            key = f"evaluation.{level}.{predictor}." + (f"{dim}.{metric}" if dim else metric)
+            mean, sd = summary["mean"].get(key, float("nan")), summary["sd"].get(key, float("nan"))
+            return "–" if mean != mean else f"{mean:.3f}±{sd:.3f}"
+        title = (f"{level} level, mean ± sd over {protocol['runs']} runs — {protocol['dataset']}, "
+                 f"{protocol['split']} split ({protocol['validation_fraction']:.0%} validation)"
+                 + (", a song's excerpts averaged" if level == "song" else ""))
+        console.print(_evaluation_table(title, value))
+    mean, sd = summary["mean"], summary["sd"]
+    console.print(f"paper metric — validation MAE after the last epoch (excerpt level, both dimensions): "
+                  f"{mean['last_val_mae']:.3f} ± {sd['last_val_mae']:.3f}; constant baseline "
+                  f"{mean['evaluation.excerpt.baseline.mean_mae']:.3f} ± {sd['evaluation.excerpt.baseline.mean_mae']:.3f}")
+
+
+def _print_evaluation(report: dict) -> None:
+    for level, evaluation in report["evaluation"].items():
+        def value(predictor: str, dim: str, metric: str) -> str:
+            scores = evaluation[predictor]
+            number = scores[dim][metric] if dim else scores[metric]
+            return "–" if number != number else f"{number:.3f}"
+        title = (f"{level} level — {report['dataset']}, {report['rows']} rows ({report['n_rows']} excerpts, "
+                 f"split: {report['split']})" + (", a song's excerpts averaged" if level == "song" else ""))
+        console.print(_evaluation_table(title, value))
+
+
+@app.command()
+@_fails_cleanly
+def train(
+    cache: Annotated[Path, typer.Argument(help="Feature cache from `moodmap prepare`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for checkpoints, metrics and the summary.")],
+    config: Annotated[Optional[str], typer.Option(help="`paper` (the final model) or a TOML file.")] = "paper",
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a model/train setting: key=value.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs per run (paper: 10).")] = None,
+    runs: Annotated[int, typer.Option(help="Independent runs, each with a fresh init and split (paper: 10).")] = 10,
+    split: Annotated[Optional[str], typer.Option(help="grouped (default), random (the paper's; leaks) or official.")] = None,
+    jobs: Annotated[int, typer.Option(help="Runs trained in parallel, one core each.")] = 1,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary here.")] = None,
+) -> None:
+    """Train the paper's CNN with its protocol; print every metric beside the constant baseline."""
+    from .train import train_runs
+
+    overrides = list(set_ or []) + ([f"split={split}"] if split else [])
+    model_config, train_config = _model_configs(config, overrides, epochs)
+    with _progress("train runs") as update:
+        summary = train_runs(cache, model_config, train_config, runs, out, jobs, update)
+    _print_summary(summary)
+    if json_out:
+        json_out.write_text(json.dumps(summary, indent=2))
+    console.print(f"checkpoints, per-epoch metrics and summary.json in {out}")
+
+
+@app.command()
+@_fails_cleanly
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="A checkpoint (.pt) written by `moodmap train`.")],
+    cache: Annotated[Path, typer.Argument(help="Feature cache to score it on.")],
+    rows: Annotated[str, typer.Option(help="validation (the model's own held-out songs), test (official) or all.")] = "validation",
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report here.")] = None,
+) -> None:
+    """Score a trained model: MAE, RMSE, r, R², CCC, spread and quadrant accuracy, beside the baseline."""
+    from .train import evaluate_checkpoint
+
+    if rows not in ("validation", "test", "all"):
+        raise MoodmapError(None, "--rows must be validation, test or all")
+    report = evaluate_checkpoint(model, cache, rows)
+    _print_evaluation(report)
+    if json_out:
+        json_out.write_text(json.dumps(report, indent=2))
 
 
 def _split_counts(opened) -> dict[str, int]:

@@ -75,6 +75,69 @@ class FeatureConfig:
         return 1 + self.excerpt_samples // self.hop_length
 
 
+ACTIVATIONS = ("relu", "sigmoid", "tanh", "softsign", "linear", "elu", "selu", "softplus", "hard_sigmoid")
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
+LOSSES = ("mae", "mse", "huber", "ccc", "mae+ccc")
+SPLITS = ("grouped", "random", "official")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network. Defaults are the paper's final model (§3.8): 16 filters, 3×3 kernel,
+    3×3 max-pool, relu / relu / sigmoid, dropout 0.2."""
+
+    architecture: str = "paper_cnn"
+    filters: int = 16
+    kernel: int = 3
+    pool: int = 3
+    conv_activation: str = "relu"
+    dense_activation: str = "relu"
+    output_activation: str = "sigmoid"
+    dense_units: int = 8
+    dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        for name in ("conv_activation", "dense_activation", "output_activation"):
+            if getattr(self, name) not in ACTIVATIONS:
+                raise ConfigError(None, f"{name} must be one of {', '.join(ACTIVATIONS)}, not {getattr(self, name)!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(None, f"dropout must be in [0, 1), not {self.dropout}")
+        if min(self.filters, self.kernel, self.pool, self.dense_units) < 1:
+            raise ConfigError(None, "filters, kernel, pool and dense_units must be >= 1")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a model is trained: the paper's protocol by default (§2.5).
+
+    ``learning_rate=None`` takes the Keras default of the optimizer; ``excerpts``
+    limits training and validation to each song's first n excerpts (the paper's
+    "original" data is 1); ``split`` decides how the validation songs are drawn.
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    batch_size: int = 32
+    epochs: int = 10
+    loss: str = "mae"
+    validation_fraction: float = 0.1
+    split: str = "grouped"
+    excerpts: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(None, f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.loss not in LOSSES:
+            raise ConfigError(None, f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
+        if self.split not in SPLITS:
+            raise ConfigError(None, f"split must be one of {', '.join(SPLITS)}, not {self.split!r}")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ConfigError(None, "validation_fraction must be between 0 and 1")
+        if self.batch_size < 2 or self.epochs < 1:
+            raise ConfigError(None, "batch_size must be >= 2 and epochs >= 1")
+
+
 def config_dict(config: Any) -> dict[str, Any]:
     """The config as a plain dict (JSON/TOML-ready)."""
     return dataclasses.asdict(config)

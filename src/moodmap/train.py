@@ -1,0 +1,263 @@
+"""Training and its honest evaluation: the paper's protocol (§2.5), and what it leaves out.
+
+Per run: a fresh initialisation, a fresh 10 % validation split, ``epochs`` of
+mini-batch training, then metrics for the model and for the constant-mean baseline
+on the same validation items, at excerpt level and at song level (a song's excerpt
+predictions averaged). Runs are independent tasks, so they go in parallel and a
+rerun skips the finished ones.
+
+Split modes: ``grouped`` (default) keeps every excerpt of a song (of a group) on one
+side; ``random`` is the paper's own — excerpts drawn at random, so the augmented
+excerpts of one song can sit on both sides and leak; ``official`` uses the data
+set's own train/test split.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .atomic import atomic_write_text
+from .cache import FeatureCache
+from .config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
+from .engines import run_tasks
+from .errors import CacheError
+from .metrics import evaluate_levels
+from .models import build_model
+from .models.checkpoint import Checkpoint, save_checkpoint
+from .models.inference import predict_features
+from .models.losses import LOSSES
+from .models.optimizers import make_optimizer
+from .runtime import configure
+
+
+@dataclass(frozen=True)
+class Split:
+    """Row indices of one run's training and validation sets."""
+
+    train: np.ndarray
+    validation: np.ndarray
+
+
+def usable_rows(cache: FeatureCache, excerpts: int | None) -> np.ndarray:
+    """Rows of the first ``excerpts`` excerpts of each song (all when None)."""
+    rows = np.arange(len(cache))
+    return rows if excerpts is None else rows[cache.excerpt < excerpts]
+
+
+def make_split(cache: FeatureCache, config: TrainConfig, run: int) -> Split:
+    """The validation split of run ``run``: a fresh draw per run, the same draw per (seed, run)."""
+    rows = usable_rows(cache, config.excerpts)
+    rng = np.random.default_rng([config.seed, run, 17])
+    if config.split == "official":
+        test = cache.split[rows] == "test"
+        if not test.any() or test.all():
+            raise CacheError(cache.path, "the data set has no official train/test split; use --split grouped")
+        return Split(rows[~test], rows[test])
+    if config.split == "random":
+        shuffled = rng.permutation(rows)
+        n_val = max(1, int(round(config.validation_fraction * len(rows))))
+        return Split(np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val]))
+    groups = np.unique(cache.group[rows])
+    n_val = max(1, int(round(config.validation_fraction * len(groups))))
+    held_out = set(rng.permutation(groups)[:n_val])
+    is_val = np.array([g in held_out for g in cache.group[rows]])
+    return Split(rows[~is_val], rows[is_val])
+
+
+def run_seed(config: TrainConfig, run: int) -> int:
+    """The torch seed of one run."""
+    return int(np.random.default_rng([config.seed, run]).integers(2**31 - 1))
+
+
+@dataclass(frozen=True)
+class RunTask:
+    cache: str
+    model: ModelConfig
+    train: TrainConfig
+    run: int
+    out: str
+    threads: int
+
+
+def train_run(task: RunTask) -> dict:
+    """Train and evaluate one run; writes metrics.csv, best.pt, last.pt and result.json in its folder."""
+    configure(task.threads)
+    cache = FeatureCache.open(task.cache)
+    out = Path(task.out)
+    out.mkdir(parents=True, exist_ok=True)
+    split = make_split(cache, task.train, task.run)
+    seed = run_seed(task.train, task.run)
+    torch.manual_seed(seed)
+    began = time.monotonic()
+    x_train = torch.from_numpy(np.ascontiguousarray(cache.features[split.train]))
+    y_train = torch.from_numpy(cache.targets[split.train])
+    x_val = cache.features[split.validation]
+    y_val = cache.targets[split.validation]
+    model = build_model(task.model, cache.features.shape[1:])
+    optimizer = make_optimizer(task.train.optimizer, model.parameters(), task.train.learning_rate)
+    loss_fn = LOSSES[task.train.loss]
+    generator = torch.Generator().manual_seed(seed)
+    train_mean = cache.targets[split.train].mean(axis=0)
+    history, best = [], None
+    for epoch in range(1, task.train.epochs + 1):
+        loss = _epoch(model, optimizer, loss_fn, x_train, y_train, task.train.batch_size, generator)
+        pred = predict_features(model, x_val)
+        errors = np.abs(pred - y_val).mean(axis=0)
+        history.append({"epoch": epoch, "train_loss": loss, "val_mae": float(errors.mean()),
+                        "val_mae_valence": float(errors[0]), "val_mae_arousal": float(errors[1]),
+                        "seconds": round(time.monotonic() - began, 2)})
+        checkpoint = _checkpoint(model, task, cache, split, train_mean, epoch)
+        save_checkpoint(out / "last.pt", checkpoint)
+        if best is None or history[-1]["val_mae"] < best["val_mae"]:
+            best = history[-1]
+            save_checkpoint(out / "best.pt", checkpoint)
+    levels = evaluate_levels(pred, y_val, cache.song_ids[split.validation], train_mean)
+    result = {
+        "run": task.run, "seed": seed, "split": task.train.split, "train_rows": int(len(split.train)),
+        "validation_rows": int(len(split.validation)),
+        "validation_songs": int(len(np.unique(cache.song_ids[split.validation]))),
+        "last_val_mae": history[-1]["val_mae"], "best_val_mae": best["val_mae"], "best_epoch": best["epoch"],
+        "seconds": round(time.monotonic() - began, 2),
+        "evaluation": {level: ev.as_dict() for level, ev in levels.items()},
+    }
+    atomic_write_text(out / "metrics.csv", _csv(history))
+    atomic_write_text(out / "result.json", json.dumps(result, indent=2))
+    return result
+
+
+def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Generator) -> float:
+    """One pass over the training rows in a fresh random order (Keras ``shuffle=True``)."""
+    model.train()
+    order = torch.randperm(len(x), generator=generator)
+    total, seen = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        if len(index) < 2:  # BatchNorm cannot train on a single item
+            continue
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x.index_select(0, index)), y.index_select(0, index))
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * len(index)
+        seen += len(index)
+    return total / max(seen, 1)
+
+
+def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, train_mean, epoch: int) -> Checkpoint:
+    return Checkpoint(model, task.model, cache.config, task.train, train_mean=tuple(float(m) for m in train_mean),
+                      meta={"run": task.run, "epoch": epoch, "cache": str(cache.path),
+                            "dataset": cache.meta.get("dataset", {}).get("name", ""),
+                            "split": task.train.split,
+                            "validation_songs": sorted(set(cache.song_ids[split.validation].tolist()))})
+
+
+def train_runs(cache_path: str | Path, model: ModelConfig, train: TrainConfig, runs: int, out: str | Path,
+               jobs: int = 1, progress=None) -> dict:
+    """Train ``runs`` runs (in ``jobs`` processes), skipping finished ones; returns the summary."""
+    out = Path(out)
+    cache = FeatureCache.open(cache_path)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.json", json.dumps(_provenance(cache, model, train, runs), indent=2))
+    results = {r: json.loads((out / f"run-{r}" / "result.json").read_text())
+               for r in range(runs) if (out / f"run-{r}" / "result.json").exists()}
+    threads = 1 if jobs > 1 else None
+    tasks = [RunTask(str(cache.path), model, train, r, str(out / f"run-{r}"), threads or 0)
+             for r in range(runs) if r not in results]
+    if progress:
+        progress(len(results), runs)
+    for task, result in run_tasks(train_run, tasks, jobs):
+        results[task.run] = result
+        if progress:
+            progress(len(results), runs)
+    summary = summarise([results[r] for r in sorted(results)], cache, model, train)
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
+    return summary
+
+
+def summarise(results: list[dict], cache: FeatureCache, model: ModelConfig, train: TrainConfig) -> dict:
+    """Mean ± sd over runs of every metric, with the protocol stated."""
+    flat = [_flatten({"last_val_mae": r["last_val_mae"], "best_val_mae": r["best_val_mae"],
+                      "evaluation": r["evaluation"]}) for r in results]
+    keys = flat[0].keys() if flat else []
+    return {
+        "protocol": {"dataset": cache.meta.get("dataset", {}).get("name", ""), "split": train.split,
+                     "validation_fraction": train.validation_fraction, "epochs": train.epochs,
+                     "runs": len(results), "excerpts_per_song": train.excerpts or cache.config.excerpts,
+                     "song_level": "a song's excerpt predictions averaged"},
+        "model_config": config_dict(model), "train_config": config_dict(train),
+        "mean": {k: _finite_stat(np.mean, [f[k] for f in flat]) for k in keys},
+        "sd": {k: _finite_stat(np.std, [f[k] for f in flat]) for k in keys},
+        "runs": results,
+    }
+
+
+def _finite_stat(stat, values: list[float]) -> float:
+    """``stat`` over the finite values; NaN when there are none (e.g. r of a constant)."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(stat(finite)) if finite else float("nan")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, float]:
+    out = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+def _provenance(cache: FeatureCache, model: ModelConfig, train: TrainConfig, runs: int) -> dict:
+    return {"cache": str(cache.path), "feature_config": config_dict(cache.config),
+            "feature_hash": config_hash(cache.config), "model_config": config_dict(model),
+            "train_config": config_dict(train), "runs": runs}
+
+
+def _csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def evaluate_checkpoint(model_path: str | Path, cache_path: str | Path, rows: str = "validation") -> dict:
+    """Score a saved model on a cache: its own validation songs, the official test split, or all rows.
+
+    The baseline is the checkpoint's training-set mean, so it is the same constant the
+    model's training run would have had.
+    """
+    from .models.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(model_path)
+    cache = FeatureCache.open(cache_path)
+    if cache.config != checkpoint.feature_config:
+        raise CacheError(cache.path, "its feature config differs from the one the model was trained on")
+    excerpts = checkpoint.train_config.excerpts if checkpoint.train_config else None
+    candidates = usable_rows(cache, excerpts)
+    if rows == "validation":
+        held_out = set(checkpoint.meta.get("validation_songs", []))
+        if not held_out:
+            raise CacheError(model_path, "the model records no validation songs; use --rows test or all")
+        selected = candidates[np.isin(cache.song_ids[candidates], list(held_out))]
+    elif rows == "test":
+        selected = candidates[cache.split[candidates] == "test"]
+    else:
+        selected = candidates
+    if len(selected) == 0:
+        raise CacheError(cache.path, f"no rows to evaluate for --rows {rows}")
+    pred = predict_features(checkpoint.model, cache.features[selected], offset=checkpoint.target_offset,
+                            scale=checkpoint.target_scale)
+    levels = evaluate_levels(pred, cache.targets[selected], cache.song_ids[selected], np.array(checkpoint.train_mean))
+    return {"rows": rows, "n_rows": int(len(selected)), "model": str(model_path),
+            "dataset": cache.meta.get("dataset", {}).get("name", ""),
+            "split": checkpoint.meta.get("split", "") if rows == "validation" else rows,
+            "evaluation": {level: ev.as_dict() for level, ev in levels.items()}}
