@@ -44,3 +44,13 @@ def synth_set(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synth") / "set"
     write_synth_dataset(root, SynthSpec(songs=12, seed=3), jobs=1)
     return root
+
+
+@pytest.fixture(scope="session")
+def synth_cache(synth_set, tmp_path_factory) -> Path:
+    """The twelve synthetic songs prepared into a feature cache (shared, read-only)."""
+    from moodmap.cache import prepare_cache
+    from moodmap.datasets import load_emomusic
+
+    out = tmp_path_factory.mktemp("cache")
+    return prepare_cache(load_emomusic(synth_set), out, jobs=1).cache

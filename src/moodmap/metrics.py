@@ -37,9 +37,15 @@ def pearson(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """Pearson r per column; NaN where either side is constant."""
     p = pred - pred.mean(axis=0)
     t = true - true.mean(axis=0)
+    varies = (np.ptp(pred, axis=0) > 0) & (np.ptp(true, axis=0) > 0)
     denominator = np.sqrt((p ** 2).sum(axis=0) * (t ** 2).sum(axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (p * t).sum(axis=0) / np.where(denominator > 0, denominator, 1), np.nan)
+        return np.where(varies, (p * t).sum(axis=0) / np.where(varies, denominator, 1), np.nan)
+
+
+def spread(values: np.ndarray) -> np.ndarray:
+    """Standard deviation per column, exactly 0 for a constant column."""
+    return np.where(np.ptp(values, axis=0) > 0, values.std(axis=0), 0.0)
 
 
 def r2(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -53,8 +59,8 @@ def r2(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 def ccc(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     """Lin's concordance correlation coefficient per column (population moments)."""
     mp, mt = pred.mean(axis=0), true.mean(axis=0)
-    vp, vt = pred.var(axis=0), true.var(axis=0)
-    cov = ((pred - mp) * (true - mt)).mean(axis=0)
+    vp, vt = spread(pred) ** 2, spread(true) ** 2
+    cov = np.where(vp * vt > 0, ((pred - mp) * (true - mt)).mean(axis=0), 0.0)
     denominator = vp + vt + (mp - mt) ** 2
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denominator > 0, 2 * cov / np.where(denominator > 0, denominator, 1), np.nan)
@@ -99,7 +105,7 @@ def score(pred: np.ndarray, true: np.ndarray) -> Scores:
     """All metrics of ``pred`` against ``true`` (both (n, 2), 0–1 scale)."""
     pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
     columns = mae(pred, true), rmse(pred, true), pearson(pred, true), r2(pred, true), ccc(pred, true), \
-        pred.std(axis=0), true.std(axis=0)
+        spread(pred), spread(true)
     dims = [DimensionScores(*(float(c[i]) for c in columns)) for i in range(2)]
     return Scores(len(true), dims[0], dims[1], quadrant_accuracy(pred, true))
 
