@@ -6,9 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   ?= build/demo
-DEMO_SONGS ?= 120
+DEMO_SONGS ?= 200
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test test-slow venv bench clean
 
 venv: $(STAMP)
 
@@ -23,12 +23,22 @@ demo: $(STAMP)
 	$(BIN)/moodmap synth $(DEMO)/synth --songs $(DEMO_SONGS) --seed 7
 	$(BIN)/moodmap prepare $(DEMO)/synth --format emomusic --out $(DEMO)/cache
 	$(BIN)/moodmap info $(DEMO)/cache
+	$(BIN)/moodmap train $(DEMO)/cache --out $(DEMO)/paper-run --runs 2 --epochs 10 --jobs 2
+	$(BIN)/moodmap evaluate $(DEMO)/paper-run/run-0/last.pt $(DEMO)/cache --rows validation
+	@echo "--- the same model, BatchNorm statistics re-estimated after each epoch (not the paper's protocol):"
+	$(BIN)/moodmap train $(DEMO)/cache --out $(DEMO)/paper-run-recalibrated --runs 2 --epochs 10 --jobs 2 \
+		--set recalibrate_batchnorm=true
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Slow tests guard something essential (the model learns the synthetic set); CI runs them.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py
+	$(BIN)/python benchmarks/train.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -40,9 +40,9 @@ def test_output_is_two_values_in_the_sigmoid_range():
 
 def test_keras_initialisation():
     model = PaperCNN()
-    assert float(model.dense.bias.abs().sum()) == 0.0
+    assert float(model.dense.bias.detach().abs().sum()) == 0.0
     fan_in, fan_out = model.flat_features, 8
-    assert float(model.dense.weight.abs().max()) <= (6 / (fan_in + fan_out)) ** 0.5
+    assert float(model.dense.weight.detach().abs().max()) <= (6 / (fan_in + fan_out)) ** 0.5
 
 
 def test_tiny_model_overfits_a_tiny_batch():

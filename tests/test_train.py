@@ -133,3 +133,17 @@ def test_evaluate_checkpoint_on_its_own_validation_songs(synth_cache, tmp_path):
     assert report["evaluation"]["excerpt"]["model"]["valence"]["mae"] == pytest.approx(
         result["evaluation"]["excerpt"]["model"]["valence"]["mae"], abs=1e-6)
     assert evaluate_checkpoint(tmp_path / "r" / "last.pt", synth_cache, "all")["n_rows"] == 36
+
+
+def test_batchnorm_recalibration_uses_the_exact_training_statistics():
+    from moodmap.train import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    model = PaperCNN(SMALL, (20, 60))
+    x = torch.randn(40, 20, 60) * 30 - 40
+    recalibrate_batchnorm(model, x, batch_size=16)
+    with torch.no_grad():
+        hidden = model.dense_act(model.dense(torch.flatten(
+            model.conv_act(model.pool(model.conv(x.unsqueeze(1)))).permute(0, 2, 3, 1), 1)))
+    torch.testing.assert_close(model.norm.running_mean, hidden.mean(0), rtol=1e-4, atol=1e-3)
+    assert not model.training and model.norm.momentum == 0.01

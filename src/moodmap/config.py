@@ -113,6 +113,10 @@ class TrainConfig:
     ``learning_rate=None`` takes the Keras default of the optimizer; ``excerpts``
     limits training and validation to each song's first n excerpts (the paper's
     "original" data is 1); ``split`` decides how the validation songs are drawn.
+    ``recalibrate_batchnorm`` (not the paper's; off by default) re-estimates BatchNorm's
+    running statistics on the training set after each epoch, because Keras-style
+    running means lag the paper model's fast-moving dense layer and offset every
+    evaluation-mode prediction.
     """
 
     optimizer: str = "adam"
@@ -124,6 +128,7 @@ class TrainConfig:
     split: str = "grouped"
     excerpts: int | None = None
     seed: int = 0
+    recalibrate_batchnorm: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:

@@ -108,6 +108,8 @@ def train_run(task: RunTask) -> dict:
     history, best = [], None
     for epoch in range(1, task.train.epochs + 1):
         loss = _epoch(model, optimizer, loss_fn, x_train, y_train, task.train.batch_size, generator)
+        if task.train.recalibrate_batchnorm:
+            recalibrate_batchnorm(model, x_train)
         pred = predict_features(model, x_val)
         errors = np.abs(pred - y_val).mean(axis=0)
         history.append({"epoch": epoch, "train_loss": loss, "val_mae": float(errors.mean()),
@@ -148,6 +150,24 @@ def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Ge
         total += float(loss.detach()) * len(index)
         seen += len(index)
     return total / max(seen, 1)
+
+
+def recalibrate_batchnorm(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 256) -> None:
+    """Replace BatchNorm running statistics by their exact average over ``x`` (weights unchanged)."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    saved = [(m, m.momentum) for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.eval()
+    for m in norms:
+        m.train()
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            model(x[start:start + batch_size])
+    for m, momentum in saved:
+        m.momentum = momentum
+    model.eval()
 
 
 def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, train_mean, epoch: int) -> Checkpoint:

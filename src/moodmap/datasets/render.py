@@ -28,7 +28,7 @@ def render(params: SongParams, notes: list[Note], hits: list[Hit], seconds: floa
     out = np.zeros(n + sample_rate * 2, dtype=np.float32)
     rng = np.random.default_rng([params.seed, 3])
     slow = 1.0 - 0.5 * (params.tempo + params.density)
-    detune_cents = 25.0 * (1.0 - params.consonance) ** 2
+    detune_cents = 40.0 * (1.0 - params.consonance) ** 1.5
     for note in notes:
         rolloff, attack, decay, sustain, release, gain = PARTS[note.part]
         if note.part == "pad":

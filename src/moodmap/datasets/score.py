@@ -4,7 +4,7 @@ A song's valence and arousal *follow from* its musical parameters, by fixed weig
 grounded in music-psychology findings (Gabrielsson & Lindström; Eerola et al.):
 
 - arousal  = 0.30 tempo + 0.25 note density + 0.25 loudness/drive + 0.20 brightness
-- valence  = 0.45 mode (phrygian … lydian) + 0.35 consonance + 0.20 register
+- valence  = 0.30 mode (phrygian … lydian) + 0.35 consonance + 0.35 register
 
 each term on 0–1, mapped onto the 1–9 rating scale as ``1 + 8 × score``. Ten
 simulated annotators then rate every song with their own noise, as MTurk workers
@@ -27,7 +27,7 @@ MODES = {
 }
 PROGRESSIONS = ((0, 5, 3, 4), (0, 3, 4, 0), (0, 4, 5, 3), (5, 3, 0, 4), (0, 2, 3, 4), (0, 3, 0, 4), (0, 6, 5, 4))
 AROUSAL_WEIGHTS = {"tempo": 0.30, "density": 0.25, "loudness": 0.25, "brightness": 0.20}
-VALENCE_WEIGHTS = {"mode": 0.45, "consonance": 0.35, "register": 0.20}
+VALENCE_WEIGHTS = {"mode": 0.30, "consonance": 0.35, "register": 0.35}
 ANNOTATORS = 10
 
 
@@ -140,7 +140,7 @@ def _pitch(params: SongParams, scale: tuple[int, ...], degree: int, base: int) -
 
 
 def _chord_notes(params, scale, degree, t0, bar, beat, rng) -> list[Note]:
-    base = 48 + int(round(12 * params.register))
+    base = 45 + int(round(18 * params.register))
     pitches = [_pitch(params, scale, degree + k, base) for k in (0, 2, 4)]
     if params.consonance > 0.5 and rng.uniform() < params.consonance - 0.3:
         pitches.append(_pitch(params, scale, degree + 6, base))  # a seventh: rich, still consonant
