@@ -141,7 +141,7 @@ def test_batchnorm_recalibration_uses_the_exact_training_statistics():
     torch.manual_seed(0)
     model = PaperCNN(SMALL, (20, 60))
     x = torch.randn(40, 20, 60) * 30 - 40
-    recalibrate_batchnorm(model, x, batch_size=16)
+    recalibrate_batchnorm(model, x, batch_size=20)
     with torch.no_grad():
         hidden = model.dense_act(model.dense(torch.flatten(
             model.conv_act(model.pool(model.conv(x.unsqueeze(1)))).permute(0, 2, 3, 1), 1)))

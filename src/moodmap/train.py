@@ -153,7 +153,10 @@ def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Ge
 
 
 def recalibrate_batchnorm(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 256) -> None:
-    """Replace BatchNorm running statistics by their exact average over ``x`` (weights unchanged)."""
+    """Replace BatchNorm running statistics by the average of their batch statistics over ``x``.
+
+    Weights are unchanged; with equal-sized batches the running mean is the exact mean over ``x``.
+    """
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     saved = [(m, m.momentum) for m in norms]
     for m in norms:
