@@ -62,3 +62,33 @@ def test_tiny_model_overfits_a_tiny_batch():
 def test_too_small_input_is_refused():
     with pytest.raises(ValueError, match="too small"):
         PaperCNN(ModelConfig(kernel=10, pool=10), (12, 12))
+
+
+def test_fast_layout_trains_exactly_like_the_plain_formulation():
+    """Same init, same batches: the pool-first, channels-last model ends where the plain one does."""
+    torch.manual_seed(3)
+    fast = PaperCNN(ModelConfig(filters=4, dropout=0.0), (20, 60))
+
+    class Plain(nn.Module):
+        def __init__(self, source: PaperCNN):
+            super().__init__()
+            self.conv, self.dense, self.norm, self.out = (nn.Conv2d(1, 4, 3), nn.Linear(source.flat_features, 8),
+                                                          nn.BatchNorm1d(8, eps=1e-3, momentum=0.01), nn.Linear(8, 2))
+            self.load_state_dict(source.state_dict(), strict=False)
+
+        def forward(self, x):
+            x = nn.functional.max_pool2d(torch.relu(self.conv(x.unsqueeze(1))), 3)
+            x = torch.flatten(x.permute(0, 2, 3, 1), 1)
+            return torch.sigmoid(self.out(self.norm(torch.relu(self.dense(x)))))
+
+    plain = Plain(fast)
+    x, y = torch.randn(24, 20, 60) * 20 - 30, torch.rand(24, 2)
+    for model in (fast, plain):
+        optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+        for step in range(6):
+            batch = slice(step % 3 * 8, step % 3 * 8 + 8)
+            optimizer.zero_grad()
+            (model(x[batch]) - y[batch]).abs().mean().backward()
+            optimizer.step()
+    fast.eval(), plain.eval()
+    torch.testing.assert_close(fast(x), plain(x), rtol=1e-4, atol=1e-5)
