@@ -257,6 +257,38 @@ def evaluate(
         json_out.write_text(json.dumps(report, indent=2))
 
 
+@app.command()
+@_fails_cleanly
+def sweep(
+    which: Annotated[str, typer.Argument(help="The sweep to run: `paper` (Tables 1–7).")],
+    cache: Annotated[Path, typer.Argument(help="Feature cache (3 excerpts per song) from `moodmap prepare`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.sqlite (resumable).")],
+    runs: Annotated[int, typer.Option(help="Runs per setting (paper: 10).")] = 10,
+    epochs: Annotated[int, typer.Option(help="Epochs per run (paper: 10).")] = 10,
+    split: Annotated[str, typer.Option(help="grouped (default) or random (the paper's; leaks excerpts).")] = "grouped",
+    jobs: Annotated[Optional[int], typer.Option(help="Parallel runs, one core each (default: all cores).")] = None,
+    only: Annotated[Optional[list[str]], typer.Option(help="Run only these experiments (e.g. optimizer).")] = None,
+) -> None:
+    """Run the paper's seven experiments (33 table cells × runs), resumably, in parallel."""
+    from .experiments import PAPER_EXPERIMENTS
+    from .sweep import run_sweep
+
+    if which != "paper":
+        raise MoodmapError(None, f"unknown sweep {which!r}; only `paper` exists")
+    known = {e.key for e in PAPER_EXPERIMENTS}
+    if only and set(only) - known:
+        raise MoodmapError(None, f"unknown experiment(s) {', '.join(sorted(set(only) - known))}; "
+                                 f"one of {', '.join(sorted(known))}")
+    with _progress(f"sweep paper ({split} split)") as update:
+        report = run_sweep(cache, out, runs, epochs, split, jobs, update, only=only)
+    console.print(f"{report.planned} trainings planned, {report.already_done} already done, "
+                  f"{report.finished_now} finished now; estimated {report.estimated_seconds / 60:.1f} min, "
+                  f"took {report.actual_seconds / 60:.1f} min; results in {out / 'results.sqlite'}")
+    if report.interrupted:
+        errors.print("moodmap: interrupted; finished runs are saved, rerun the same command to resume")
+        raise typer.Exit(130)
+
+
 def _split_counts(opened) -> dict[str, int]:
     first = np.unique(opened.song_ids, return_index=True)[1]
     names, counts = np.unique(opened.split[first], return_counts=True)

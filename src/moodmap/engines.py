@@ -30,11 +30,13 @@ def default_jobs() -> int:
 
 
 def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None = None,
-              window: int | None = None) -> Iterator[tuple[T, R]]:
+              window: int | None = None, pin: bool = False) -> Iterator[tuple[T, R]]:
     """Yield ``(task, function(task))`` as tasks finish, in ``jobs`` worker processes.
 
     ``jobs=1`` runs in this process (no pickling, easiest to debug). At most
     ``window`` tasks are in flight, so a million-file job never queues a million futures.
+    ``pin`` gives each worker its own core (Linux), so two compute-bound workers do not
+    migrate between cores and thrash each other's caches.
     """
     jobs = jobs or default_jobs()
     if jobs <= 1:
@@ -42,7 +44,7 @@ def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None =
             yield task, function(task)
         return
     window = window or jobs * 4
-    with _pool(jobs) as pool:
+    with _pool(jobs, pin) as pool:
         pending: dict[Future, T] = {}
         iterator = iter(tasks)
         try:
@@ -66,15 +68,18 @@ def _drain(pending: dict[Future, Any], mode: str) -> Iterator[tuple[Any, Any]]:
 
 
 @contextlib.contextmanager
-def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+def _pool(jobs: int, pin: bool = False) -> Iterator[ProcessPoolExecutor]:
     """A spawn-context pool whose workers start with single-threaded BLAS settings.
 
     The variables stay set while the pool lives, since workers start on first submit.
     """
     saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     os.environ.update({name: "1" for name in THREAD_VARIABLES})
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_sigint)
+    context = multiprocessing.get_context("spawn")
+    cores = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
+    counter = context.Value("i", 0) if cores else None
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                               initargs=(counter, cores))
     try:
         yield pool
     finally:
@@ -86,5 +91,11 @@ def _pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
                 os.environ[name] = value
 
 
-def _ignore_sigint() -> None:
+def _start_worker(counter, cores: list[int]) -> None:
+    """Ignore Ctrl-C (the parent decides how to stop); take the next core when pinning."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if counter is not None and cores:
+        with counter.get_lock():
+            index = counter.value
+            counter.value += 1
+        os.sched_setaffinity(0, {cores[index % len(cores)]})

@@ -78,12 +78,17 @@ def run_seed(config: TrainConfig, run: int) -> int:
 
 @dataclass(frozen=True)
 class RunTask:
+    """One training run; ``checkpoints=False`` skips the .pt files (a sweep keeps only numbers),
+    ``predictions=True`` returns the last epoch's validation predictions with the result."""
+
     cache: str
     model: ModelConfig
     train: TrainConfig
     run: int
     out: str
     threads: int
+    checkpoints: bool = True
+    predictions: bool = False
 
 
 def train_run(task: RunTask) -> dict:
@@ -115,11 +120,13 @@ def train_run(task: RunTask) -> dict:
         history.append({"epoch": epoch, "train_loss": loss, "val_mae": float(errors.mean()),
                         "val_mae_valence": float(errors[0]), "val_mae_arousal": float(errors[1]),
                         "seconds": round(time.monotonic() - began, 2)})
-        checkpoint = _checkpoint(model, task, cache, split, train_mean, epoch)
-        save_checkpoint(out / "last.pt", checkpoint)
-        if best is None or history[-1]["val_mae"] < best["val_mae"]:
-            best = history[-1]
-            save_checkpoint(out / "best.pt", checkpoint)
+        improved = best is None or history[-1]["val_mae"] < best["val_mae"]
+        best = history[-1] if improved else best
+        if task.checkpoints:
+            checkpoint = _checkpoint(model, task, cache, split, train_mean, epoch)
+            save_checkpoint(out / "last.pt", checkpoint)
+            if improved:
+                save_checkpoint(out / "best.pt", checkpoint)
     levels = evaluate_levels(pred, y_val, cache.song_ids[split.validation], train_mean)
     result = {
         "run": task.run, "seed": seed, "split": task.train.split, "train_rows": int(len(split.train)),
@@ -131,6 +138,9 @@ def train_run(task: RunTask) -> dict:
     }
     atomic_write_text(out / "metrics.csv", _csv(history))
     atomic_write_text(out / "result.json", json.dumps(result, indent=2))
+    if task.predictions:
+        result["predictions"] = {"song_id": cache.song_ids[split.validation].tolist(),
+                                 "pred": np.round(pred, 5).tolist(), "true": np.round(y_val, 5).tolist()}
     return result
 
 
