@@ -289,6 +289,16 @@ def sweep(
         raise typer.Exit(130)
 
 
+@app.command()
+@_fails_cleanly
+def report(folder: Annotated[Path, typer.Argument(help="Sweep folder holding results.sqlite.")]) -> None:
+    """Write the paper's tables and figures from a sweep (complete or partial), beside the paper's numbers."""
+    from .report import write_report
+
+    out = write_report(folder)
+    console.print(f"report in {out}: report.md, report.html and {len(list(out.glob('*.png')))} figures")
+
+
 def _split_counts(opened) -> dict[str, int]:
     first = np.unique(opened.song_ids, return_index=True)[1]
     names, counts = np.unique(opened.split[first], return_counts=True)

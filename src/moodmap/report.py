@@ -1,0 +1,205 @@
+"""The paper's tables and figures, regenerated from a sweep's results, beside the published numbers.
+
+``write_report(DIR)`` reads ``DIR/results.sqlite`` (complete or not) and writes into
+``DIR/report/``: ``report.md`` (Tables 1–7 and the final model in the paper's layout:
+our mean ± sd, the paper's value, the difference, and the constant-mean baseline),
+PNG figures (Fig. 1 data set scatter with marginals, Fig. 3 a 15 s mel spectrogram,
+Figs. 6–11 bar + error-bar per experiment with the paper's values overlaid, and a
+predicted-vs-true scatter that shows the shrinkage) and ``report.html`` showing all
+of it, images embedded.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write_text
+from .config import TrainConfig
+from .errors import MoodmapError
+from .experiments import (FINAL_MODEL, FINAL_PAPER_MAE, FINAL_PAPER_SD, PAPER_EXPERIMENTS, Experiment, Setting,
+                          configs_for, setting_key)
+from .sweep import ResultsStore
+
+
+@dataclass
+class Cell:
+    """One table cell: our runs of a setting, and the paper's number."""
+
+    experiment: Experiment
+    setting: Setting
+    maes: list[float]
+    baselines: list[float]
+    ccc: list[tuple[float, float]]
+
+    @property
+    def n(self) -> int:
+        return len(self.maes)
+
+    def mean(self) -> float:
+        return float(np.mean(self.maes)) if self.maes else float("nan")
+
+    def sd(self) -> float:
+        return float(np.std(self.maes)) if self.maes else float("nan")
+
+
+def collect(rows: list[dict], feature_hash: str, runs_meta: dict) -> list[Cell]:
+    """Table cells from stored runs (matching the sweep's epochs and split)."""
+    by_setting: dict[str, list[dict]] = {}
+    for row in rows:
+        by_setting.setdefault(row["setting"], []).append(row)
+    base = TrainConfig(epochs=runs_meta.get("epochs", 10), split=runs_meta.get("split", "grouped"))
+    cells = []
+    for experiment in PAPER_EXPERIMENTS:
+        for setting in experiment.settings:
+            model, train = configs_for(experiment, setting, base)
+            found = by_setting.get(setting_key(model, train, feature_hash), [])
+            results = [json.loads(r["result"]) for r in found]
+            cells.append(Cell(experiment, setting, [r["last_val_mae"] for r in found],
+                              [r["evaluation"]["excerpt"]["baseline"]["mean_mae"] for r in results],
+                              [(r["evaluation"]["song"]["model"]["valence"]["ccc"],
+                                r["evaluation"]["song"]["model"]["arousal"]["ccc"]) for r in results]))
+    return cells
+
+
+def write_report(folder: str | Path) -> Path:
+    """Render tables, figures and an HTML page from ``folder/results.sqlite``; returns the report folder."""
+    folder = Path(folder)
+    if not (folder / "results.sqlite").exists():
+        raise MoodmapError(folder, "no results.sqlite here; run `moodmap sweep paper` first")
+    store = ResultsStore(folder / "results.sqlite")
+    try:
+        rows, meta = store.rows(), store.meta().get("sweep", {})
+    finally:
+        store.close()
+    out = folder / "report"
+    out.mkdir(exist_ok=True)
+    feature_hash = rows[0]["feature_hash"] if rows else ""
+    cells = collect(rows, feature_hash, meta)
+    cache = _open_cache(meta.get("cache"))
+    figures = {}
+    from . import figures as fig
+
+    if cache is not None:
+        figures["Figure 1 — the data set's mean valence and arousal"] = fig.dataset_scatter(cache, out / "fig1.png")
+        figures["Figure 3 — a 15 s mel spectrogram"] = fig.spectrogram(cache, out / "fig3.png")
+    for experiment in PAPER_EXPERIMENTS:
+        if experiment.figure:
+            name = f"Figure {experiment.figure} — {experiment.title} (Table {experiment.table})"
+            figures[name] = fig.experiment_bars(experiment, [c for c in cells if c.experiment is experiment],
+                                                out / f"fig{experiment.figure}.png")
+    base_rows = [r for r in rows if r["setting"] == _base_key(feature_hash, meta)]
+    predictions = [json.loads(r["predictions"]) for r in base_rows if r["predictions"]]
+    if predictions:
+        figures["Predicted vs true — the final model's shrinkage"] = fig.shrinkage(predictions, out / "shrinkage.png")
+    markdown = render_markdown(cells, meta, len(rows))
+    atomic_write_text(out / "report.md", markdown)
+    atomic_write_text(out / "report.html", render_html(markdown, figures))
+    return out
+
+
+def _base_key(feature_hash: str, meta: dict) -> str:
+    base = TrainConfig(epochs=meta.get("epochs", 10), split=meta.get("split", "grouped"), excerpts=3)
+    return setting_key(FINAL_MODEL, base, feature_hash)
+
+
+def _open_cache(path: str | None):
+    from .cache import FeatureCache
+    from .errors import CacheError
+
+    if not path:
+        return None
+    try:
+        return FeatureCache.open(path)
+    except CacheError:
+        return None
+
+
+def _fmt(mean: float, sd: float) -> str:
+    return "–" if mean != mean else f"{mean:.3f} ± {sd:.3f}"
+
+
+def render_markdown(cells: list[Cell], meta: dict, n_rows: int) -> str:
+    """Tables 1–7 and the final model in the paper's layout, ours beside the paper's."""
+    split = meta.get("split", "grouped")
+    lines = [
+        "# Music Mood Classification using CNNs (TU Berlin, 2019) — reproduced by moodmap", "",
+        f"Data set: **{meta.get('dataset', '?')}**; split: **{split}** "
+        f"({'excerpts of one song never straddle it' if split == 'grouped' else 'the paper’s own; excerpts of one song can leak across it'}); "
+        f"{meta.get('runs', '?')} runs × {meta.get('epochs', '?')} epochs per setting; {n_rows} runs stored.",
+        "Metric: validation MAE after the last epoch, excerpt level, both dimensions, 0–1 scale (the paper's). "
+        "Baseline: the training set's mean predicted for every excerpt, on the same validation excerpts.", "",
+    ]
+    for experiment in PAPER_EXPERIMENTS:
+        row_cells = [c for c in cells if c.experiment is experiment]
+        lines += [f"## Table {experiment.table} — {experiment.title}", "",
+                  "| " + " | ".join([experiment.parameter] + [c.setting.label for c in row_cells]) + " |",
+                  "|---" + "|---:" * len(row_cells) + "|"]
+        lines.append("| moodmap MAE | " + " | ".join(_fmt(c.mean(), c.sd()) for c in row_cells) + " |")
+        lines.append("| paper MAE | " + " | ".join(f"{c.setting.paper_mae:.3f} ± {c.setting.paper_sd:.3f}"
+                                                  for c in row_cells) + " |")
+        lines.append("| difference | " + " | ".join("–" if not c.n else f"{c.mean() - c.setting.paper_mae:+.3f}"
+                                                    for c in row_cells) + " |")
+        lines.append("| baseline MAE | " + " | ".join(_fmt(float(np.mean(c.baselines)), float(np.std(c.baselines)))
+                                                      if c.n else "–" for c in row_cells) + " |")
+        lines.append("| song CCC (V / A) | " + " | ".join(
+            f"{np.mean([v for v, _ in c.ccc]):.2f} / {np.mean([a for _, a in c.ccc]):.2f}" if c.n else "–"
+            for c in row_cells) + " |")
+        lines.append("| runs | " + " | ".join(str(c.n) for c in row_cells) + " |")
+        lines.append("")
+    final = next((c for c in cells if c.experiment.table == 2 and c.setting.label == "3×3"), None)
+    if final is not None:
+        lines += ["## Final model (§3.8: 16 filters, 3×3 kernel, 3×3 pool, relu/relu/sigmoid, dropout 0.2, Adam)", "",
+                  "| | moodmap | paper |", "|---|---:|---:|",
+                  f"| validation MAE | {_fmt(final.mean(), final.sd())} | {FINAL_PAPER_MAE:.3f} ± {FINAL_PAPER_SD:.2f} |",
+                  f"| constant baseline | {_fmt(float(np.mean(final.baselines)), float(np.std(final.baselines))) if final.n else '–'}"
+                  " | 0.104–0.109 (PAPER.md) |", ""]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(markdown: str, figures: dict[str, Path]) -> str:
+    """One self-contained page: the tables (as preformatted markdown) and every figure inline."""
+    parts = ["<!doctype html><meta charset='utf-8'><title>moodmap — paper reproduction</title>",
+             "<style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}"
+             "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
+             "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:100%}</style>"]
+    parts.append(_markdown_to_html(markdown))
+    for title, path in figures.items():
+        data = base64.b64encode(Path(path).read_bytes()).decode()
+        parts.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>")
+    return "\n".join(parts)
+
+
+def _markdown_to_html(markdown: str) -> str:
+    """The small subset of markdown the report uses: headings, paragraphs, pipe tables, bold."""
+    out, table = [], []
+
+    def flush() -> None:
+        if table:
+            rows = [r for r in table if not set(r.replace("|", "").strip()) <= set("-:")]
+            head, *body = rows
+            cells = lambda r, tag: "".join(f"<{tag}>{html.escape(c.strip())}</{tag}>"  # noqa: E731
+                                           for c in r.strip().strip("|").split("|"))
+            out.append("<table><tr>" + cells(head, "th") + "</tr>" + "".join(f"<tr>{cells(r, 'td')}</tr>" for r in body)
+                       + "</table>")
+            table.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+        elif line.strip():
+            text = html.escape(line)
+            while text.count("**") >= 2:
+                text = text.replace("**", "<b>", 1).replace("**", "</b>", 1)
+            out.append(f"<p>{text}</p>")
+    flush()
+    return "\n".join(out)

@@ -1,0 +1,36 @@
+import pytest
+
+from moodmap.errors import MoodmapError
+from moodmap.report import write_report
+from moodmap.sweep import run_sweep
+
+
+@pytest.fixture(scope="module")
+def partial_sweep(synth_cache, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep")
+    run_sweep(synth_cache, folder, runs=1, epochs=1, jobs=1, only=["dropout", "kernel-original"])
+    return folder
+
+
+def test_report_renders_partial_results(partial_sweep):
+    out = write_report(partial_sweep)
+    markdown = (out / "report.md").read_text()
+    assert markdown.count("## Table") == 7
+    assert "| paper MAE | 0.092 ± 0.013 | 0.087 ± 0.008 | 0.094 ± 0.007 | 0.102 ± 0.004 |" in markdown
+    assert "split: **grouped**" in markdown and "baseline MAE" in markdown
+    optimizer_table = markdown.split("## Table 3")[1].split("## Table 4")[0]
+    assert "| runs | 1 | 0 | 0 | 0 | 0 | 0 | 0 |" in optimizer_table  # adam is the base model, run for Table 6
+
+
+def test_figures_are_written_and_not_empty(partial_sweep):
+    out = write_report(partial_sweep)
+    names = {p.name for p in out.glob("*.png")}
+    assert {"fig1.png", "fig3.png", "fig6.png", "fig10.png", "fig11.png", "shrinkage.png"} <= names
+    assert all(p.stat().st_size > 5000 for p in out.glob("*.png"))
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == len(names) and "<table>" in page
+
+
+def test_report_without_results_is_a_clear_error(tmp_path):
+    with pytest.raises(MoodmapError, match="results.sqlite"):
+        write_report(tmp_path)
