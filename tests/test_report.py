@@ -34,3 +34,12 @@ def test_figures_are_written_and_not_empty(partial_sweep):
 def test_report_without_results_is_a_clear_error(tmp_path):
     with pytest.raises(MoodmapError, match="results.sqlite"):
         write_report(tmp_path)
+
+
+def test_grouped_and_random_sweeps_are_reported_side_by_side(synth_cache, tmp_path):
+    run_sweep(synth_cache, tmp_path, runs=1, epochs=1, jobs=1, only=["dropout"])
+    run_sweep(synth_cache, tmp_path, runs=1, epochs=1, split="random", jobs=1, only=["dropout"])
+    out = write_report(tmp_path)
+    markdown = (out / "report.md").read_text()
+    assert "split: **grouped**" in markdown and "split: **random**" in markdown
+    assert (out / "fig10.png").exists() and (out / "fig10-random.png").exists()

@@ -26,6 +26,9 @@ from .experiments import (FINAL_MODEL, FINAL_PAPER_MAE, FINAL_PAPER_SD, PAPER_EX
 from .sweep import ResultsStore
 
 
+TITLE = "# Music Mood Classification using CNNs (TU Berlin, 2019) — reproduced by moodmap"
+
+
 @dataclass
 class Cell:
     """One table cell: our runs of a setting, and the paper's number."""
@@ -67,7 +70,11 @@ def collect(rows: list[dict], feature_hash: str, runs_meta: dict) -> list[Cell]:
 
 
 def write_report(folder: str | Path) -> Path:
-    """Render tables, figures and an HTML page from ``folder/results.sqlite``; returns the report folder."""
+    """Render tables, figures and an HTML page from ``folder/results.sqlite``; returns the report folder.
+
+    Each protocol found in the store (split mode × epochs) gets its own tables and
+    figures, so a grouped and a random sweep of the same data are reported side by side.
+    """
     folder = Path(folder)
     if not (folder / "results.sqlite").exists():
         raise MoodmapError(folder, "no results.sqlite here; run `moodmap sweep paper` first")
@@ -78,28 +85,40 @@ def write_report(folder: str | Path) -> Path:
         store.close()
     out = folder / "report"
     out.mkdir(exist_ok=True)
-    feature_hash = rows[0]["feature_hash"] if rows else ""
-    cells = collect(rows, feature_hash, meta)
-    cache = _open_cache(meta.get("cache"))
-    figures = {}
     from . import figures as fig
 
+    figures: dict[str, Path] = {}
+    cache = _open_cache(meta.get("cache"))
     if cache is not None:
         figures["Figure 1 — the data set's mean valence and arousal"] = fig.dataset_scatter(cache, out / "fig1.png")
         figures["Figure 3 — a 15 s mel spectrogram"] = fig.spectrogram(cache, out / "fig3.png")
-    for experiment in PAPER_EXPERIMENTS:
-        if experiment.figure:
-            name = f"Figure {experiment.figure} — {experiment.title} (Table {experiment.table})"
-            figures[name] = fig.experiment_bars(experiment, [c for c in cells if c.experiment is experiment],
-                                                out / f"fig{experiment.figure}.png")
-    base_rows = [r for r in rows if r["setting"] == _base_key(feature_hash, meta)]
-    predictions = [json.loads(r["predictions"]) for r in base_rows if r["predictions"]]
-    if predictions:
-        figures["Predicted vs true — the final model's shrinkage"] = fig.shrinkage(predictions, out / "shrinkage.png")
-    markdown = render_markdown(cells, meta, len(rows))
+    sections = []
+    for split, epochs in protocols(rows) or [(meta.get("split", "grouped"), meta.get("epochs", 10))]:
+        protocol = {**meta, "split": split, "epochs": epochs}
+        chosen = [r for r in rows if (r["split"], r["epochs"]) == (split, epochs)]
+        feature_hash = chosen[0]["feature_hash"] if chosen else ""
+        cells = collect(chosen, feature_hash, protocol)
+        suffix = "" if split == "grouped" else f"-{split}"
+        for experiment in PAPER_EXPERIMENTS:
+            if experiment.figure:
+                name = f"Figure {experiment.figure} — {experiment.title} (Table {experiment.table}, {split} split)"
+                figures[name] = fig.experiment_bars(experiment, [c for c in cells if c.experiment is experiment],
+                                                    out / f"fig{experiment.figure}{suffix}.png")
+        base_rows = [r for r in chosen if r["setting"] == _base_key(feature_hash, protocol)]
+        predictions = [json.loads(r["predictions"]) for r in base_rows if r["predictions"]]
+        if predictions:
+            figures[f"Predicted vs true — the final model's shrinkage ({split} split)"] = fig.shrinkage(
+                predictions, out / f"shrinkage{suffix}.png")
+        sections.append(render_markdown(cells, protocol, len(chosen)))
+    markdown = "\n".join([TITLE, ""] + sections)
     atomic_write_text(out / "report.md", markdown)
     atomic_write_text(out / "report.html", render_html(markdown, figures))
     return out
+
+
+def protocols(rows: list[dict]) -> list[tuple[str, int]]:
+    """The (split, epochs) combinations present, grouped split first."""
+    return sorted({(r["split"], r["epochs"]) for r in rows}, key=lambda p: (p[0] != "grouped", p))
 
 
 def _base_key(feature_hash: str, meta: dict) -> str:
@@ -127,16 +146,16 @@ def render_markdown(cells: list[Cell], meta: dict, n_rows: int) -> str:
     """Tables 1–7 and the final model in the paper's layout, ours beside the paper's."""
     split = meta.get("split", "grouped")
     lines = [
-        "# Music Mood Classification using CNNs (TU Berlin, 2019) — reproduced by moodmap", "",
+        f"## {split.capitalize()} split, {meta.get('epochs', '?')} epochs", "",
         f"Data set: **{meta.get('dataset', '?')}**; split: **{split}** "
         f"({'excerpts of one song never straddle it' if split == 'grouped' else 'the paper’s own; excerpts of one song can leak across it'}); "
-        f"{meta.get('runs', '?')} runs × {meta.get('epochs', '?')} epochs per setting; {n_rows} runs stored.",
+        f"{meta.get('epochs', '?')} epochs per run; {n_rows} runs stored for this protocol.",
         "Metric: validation MAE after the last epoch, excerpt level, both dimensions, 0–1 scale (the paper's). "
         "Baseline: the training set's mean predicted for every excerpt, on the same validation excerpts.", "",
     ]
     for experiment in PAPER_EXPERIMENTS:
         row_cells = [c for c in cells if c.experiment is experiment]
-        lines += [f"## Table {experiment.table} — {experiment.title}", "",
+        lines += [f"### Table {experiment.table} — {experiment.title}", "",
                   "| " + " | ".join([experiment.parameter] + [c.setting.label for c in row_cells]) + " |",
                   "|---" + "|---:" * len(row_cells) + "|"]
         lines.append("| moodmap MAE | " + " | ".join(_fmt(c.mean(), c.sd()) for c in row_cells) + " |")
@@ -153,7 +172,7 @@ def render_markdown(cells: list[Cell], meta: dict, n_rows: int) -> str:
         lines.append("")
     final = next((c for c in cells if c.experiment.table == 2 and c.setting.label == "3×3"), None)
     if final is not None:
-        lines += ["## Final model (§3.8: 16 filters, 3×3 kernel, 3×3 pool, relu/relu/sigmoid, dropout 0.2, Adam)", "",
+        lines += ["### Final model (§3.8: 16 filters, 3×3 kernel, 3×3 pool, relu/relu/sigmoid, dropout 0.2, Adam)", "",
                   "| | moodmap | paper |", "|---|---:|---:|",
                   f"| validation MAE | {_fmt(final.mean(), final.sd())} | {FINAL_PAPER_MAE:.3f} ± {FINAL_PAPER_SD:.2f} |",
                   f"| constant baseline | {_fmt(float(np.mean(final.baselines)), float(np.std(final.baselines))) if final.n else '–'}"
