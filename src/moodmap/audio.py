@@ -138,12 +138,6 @@ def plan_windows(duration: float, config: FeatureConfig, path: str | os.PathLike
     return [Window(round(offset + i * hop, 6), length) for i in range(fits)]
 
 
-def decode(path: str | os.PathLike, start: float = 0.0, duration: float | None = None) -> tuple[np.ndarray, int]:
-    """Decode ``duration`` seconds from ``start`` as mono float32 at the file's own rate."""
-    decoded = _decode(check_file(path), start, duration, None, "HQ")
-    return decoded.samples, decoded.native_rate
-
-
 def load_audio(path: str | os.PathLike, sample_rate: int = 16000, start: float = 0.0,
                duration: float | None = None, normalize: bool = True, quality: str = "HQ") -> np.ndarray:
     """Mono float32 audio at ``sample_rate``, peak-normalised to [-1, 1] unless told otherwise.
