@@ -101,33 +101,11 @@ def train_run(task: RunTask) -> dict:
     seed = run_seed(task.train, task.run)
     torch.manual_seed(seed)
     began = time.monotonic()
-    x_train = torch.from_numpy(np.ascontiguousarray(cache.features[split.train]))
-    y_train = torch.from_numpy(cache.targets[split.train])
-    x_val = cache.features[split.validation]
-    y_val = cache.targets[split.validation]
     model = build_model(task.model, cache.features.shape[1:])
-    optimizer = make_optimizer(task.train.optimizer, model.parameters(), task.train.learning_rate)
-    loss_fn = LOSSES[task.train.loss]
-    generator = torch.Generator().manual_seed(seed)
-    train_mean = cache.targets[split.train].mean(axis=0)
-    history, best = [], None
-    for epoch in range(1, task.train.epochs + 1):
-        loss = _epoch(model, optimizer, loss_fn, x_train, y_train, task.train.batch_size, generator)
-        if task.train.recalibrate_batchnorm:
-            recalibrate_batchnorm(model, x_train)
-        pred = predict_features(model, x_val)
-        errors = np.abs(pred - y_val).mean(axis=0)
-        history.append({"epoch": epoch, "train_loss": loss, "val_mae": float(errors.mean()),
-                        "val_mae_valence": float(errors[0]), "val_mae_arousal": float(errors[1]),
-                        "seconds": round(time.monotonic() - began, 2)})
-        improved = best is None or history[-1]["val_mae"] < best["val_mae"]
-        best = history[-1] if improved else best
-        if task.checkpoints:
-            checkpoint = _checkpoint(model, task, cache, split, train_mean, epoch)
-            save_checkpoint(out / "last.pt", checkpoint)
-            if improved:
-                save_checkpoint(out / "best.pt", checkpoint)
-    levels = evaluate_levels(pred, y_val, cache.song_ids[split.validation], train_mean)
+    history, pred = _fit(task, model, cache, split, seed, out, began)
+    y_val = cache.targets[split.validation]
+    best = min(history, key=lambda h: h["val_mae"])
+    levels = evaluate_levels(pred, y_val, cache.song_ids[split.validation], cache.targets[split.train].mean(axis=0))
     result = {
         "run": task.run, "seed": seed, "split": task.train.split, "train_rows": int(len(split.train)),
         "validation_rows": int(len(split.validation)),
@@ -142,6 +120,34 @@ def train_run(task: RunTask) -> dict:
         result["predictions"] = {"song_id": cache.song_ids[split.validation].tolist(),
                                  "pred": np.round(pred, 5).tolist(), "true": np.round(y_val, 5).tolist()}
     return result
+
+
+def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out: Path,
+         began: float) -> tuple[list[dict], np.ndarray]:
+    """The epochs of one run: train, score on validation, checkpoint; returns history and last predictions."""
+    x_train = torch.from_numpy(np.ascontiguousarray(cache.features[split.train]))
+    y_train = torch.from_numpy(cache.targets[split.train])
+    x_val, y_val = cache.features[split.validation], cache.targets[split.validation]
+    optimizer = make_optimizer(task.train.optimizer, model.parameters(), task.train.learning_rate)
+    generator = torch.Generator().manual_seed(seed)
+    train_mean = cache.targets[split.train].mean(axis=0)
+    history: list[dict] = []
+    for epoch in range(1, task.train.epochs + 1):
+        loss = _epoch(model, optimizer, LOSSES[task.train.loss], x_train, y_train, task.train.batch_size, generator)
+        if task.train.recalibrate_batchnorm:
+            recalibrate_batchnorm(model, x_train)
+        pred = predict_features(model, x_val)
+        errors = np.abs(pred - y_val).mean(axis=0)
+        improved = not history or errors.mean() < min(h["val_mae"] for h in history)
+        history.append({"epoch": epoch, "train_loss": loss, "val_mae": float(errors.mean()),
+                        "val_mae_valence": float(errors[0]), "val_mae_arousal": float(errors[1]),
+                        "seconds": round(time.monotonic() - began, 2)})
+        if task.checkpoints:
+            checkpoint = _checkpoint(model, task, cache, split, train_mean, epoch)
+            save_checkpoint(out / "last.pt", checkpoint)
+            if improved:
+                save_checkpoint(out / "best.pt", checkpoint)
+    return history, pred
 
 
 def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Generator) -> float:
