@@ -6,6 +6,7 @@ exit code 2; Ctrl-C exits 130 after saying how to resume.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import sys
@@ -297,6 +298,74 @@ def report(folder: Annotated[Path, typer.Argument(help="Sweep folder holding res
 
     out = write_report(folder)
     console.print(f"report in {out}: report.md, report.html and {len(list(out.glob('*.png')))} figures")
+
+
+@app.command()
+@_fails_cleanly
+def predict(
+    files: Annotated[list[Path], typer.Argument(help="Audio files.")],
+    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = "paper",
+    timeline: Annotated[bool, typer.Option(help="Also slide a 15 s window over the whole track.")] = False,
+    hop: Annotated[float, typer.Option(help="Seconds between timeline windows.")] = 5.0,
+    format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    plot: Annotated[Optional[Path], typer.Option(help="Draw the first file's timeline (PNG).")] = None,
+) -> None:
+    """Valence, arousal, spread, quadrant and nearest emotion of each file."""
+    import csv as csv_module
+
+    from .models.registry import available_models, load_model
+    from .predict import Failed, Prediction, predict as run_predict
+
+    if format not in ("table", "json", "csv"):
+        raise MoodmapError(None, "--format must be table, json or csv")
+    checkpoint = load_model(model)
+    description = available_models().get(model, {}).get("description", "")
+    results = run_predict(files, checkpoint, timeline=timeline or plot is not None, hop=hop)
+    results = [r if not isinstance(r, Prediction) else dataclasses.replace(r, model=model) for r in results]
+    for failure in (r for r in results if isinstance(r, Failed)):
+        errors.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
+    good = [r for r in results if isinstance(r, Prediction)]
+    if format == "json":
+        console.print_json(json.dumps([r.as_dict() for r in good]))
+    elif format == "csv":
+        writer = csv_module.writer(sys.stdout, lineterminator="\n")
+        columns = [f for f in Prediction.fields() if f != "timeline"]
+        writer.writerow(columns)
+        writer.writerows([[getattr(r, c) for c in columns] for r in good])
+    else:
+        console.print(_prediction_table(good, model, description))
+    if plot is not None and good:
+        from .figures import timeline_plot
+
+        timeline_plot(good[0], plot)
+        console.print(f"timeline of {good[0].path} drawn to {plot}")
+    if not good:
+        raise typer.Exit(2)
+
+
+def _prediction_table(predictions, model: str, description: str) -> Table:
+    table = Table(title=f"model {model}" + (f" — {description}" if description else ""), title_justify="left")
+    for column in ("file", "valence", "arousal", "1–9 (V / A)", "spread (V / A)", "quadrant", "emotion"):
+        table.add_column(column, justify="left" if column in ("file", "quadrant", "emotion") else "right")
+    for p in predictions:
+        table.add_row(Path(p.path).name, f"{p.valence:.3f}", f"{p.arousal:.3f}", f"{p.valence_9:.1f} / {p.arousal_9:.1f}",
+                      f"{p.valence_spread:.3f} / {p.arousal_spread:.3f}", p.quadrant or "neutral", p.emotion)
+    return table
+
+
+@app.command()
+@_fails_cleanly
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A `moodmap train` output folder.")],
+    name: Annotated[str, typer.Option(help="Name to register the model under.")],
+    to: Annotated[Optional[Path], typer.Option(help="Weights folder (default: moodmap's own).")] = None,
+) -> None:
+    """Turn a training run into a named, checksummed model with a MODEL_CARD."""
+    from .models.card import export_run
+    from .models.registry import WEIGHTS
+
+    path = export_run(run_dir, name, to or WEIGHTS)
+    console.print(f"model {name!r}: {path} (card: {path.with_suffix('.md')})")
 
 
 def _split_counts(opened) -> dict[str, int]:

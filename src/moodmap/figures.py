@@ -86,3 +86,31 @@ def shrinkage(predictions: list[dict], path: Path) -> Path:
         axis.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel=f"true {name}", ylabel=f"predicted {name}",
                  title=f"{name}: sd predicted {pred[:, i].std():.3f} vs true {true[:, i].std():.3f}")
     return _save(figure, path)
+
+
+def timeline_plot(prediction, path: Path) -> Path:
+    """A track's mood over time: its path on the valence/arousal plane, and both values against time."""
+    from .mood import EMOTIONS
+
+    points = prediction.timeline
+    t = np.array([p.start for p in points])
+    v = np.array([p.valence for p in points])
+    a = np.array([p.arousal for p in points])
+    figure, (plane, curve) = plt.subplots(1, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": (1, 1.6)})
+    plane.axhline(0.5, color="grey", lw=0.6)
+    plane.axvline(0.5, color="grey", lw=0.6)
+    for emotion in EMOTIONS:
+        plane.annotate(emotion.name, (emotion.valence, emotion.arousal), color="grey", fontsize=8, ha="center")
+    plane.plot(v, a, "-", color="#4c78a8", lw=1)
+    scatter = plane.scatter(v, a, c=t, cmap="viridis", s=18, zorder=3)
+    plane.scatter([prediction.valence], [prediction.arousal], marker="*", s=200, color="#e45756", zorder=4,
+                  label="song")
+    plane.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="valence", ylabel="arousal")
+    plane.legend(loc="lower right", fontsize=8)
+    figure.colorbar(scatter, ax=plane, label="window start (s)")
+    curve.plot(t, v, label="valence")
+    curve.plot(t, a, label="arousal")
+    curve.set(ylim=(0, 1), xlabel="window start (s)", ylabel="0–1",
+              title=f"{Path(prediction.path).name}: {prediction.emotion} ({prediction.quadrant or 'neutral'})")
+    curve.legend()
+    return _save(figure, path)

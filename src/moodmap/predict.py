@@ -1,0 +1,140 @@
+"""Valence and arousal of audio files: the path every user-facing feature goes through.
+
+A song's mood is the mean of its excerpt predictions. For tagging, the excerpts are
+the model's own (three 15 s windows for the paper model) taken from the *middle* of
+the track, where intros and fade-outs do not dominate. With ``timeline=True`` a 15 s
+window also slides over the whole track every ``hop`` seconds.
+
+Examples
+--------
+>>> from moodmap.predict import Prediction
+>>> Prediction.fields()[:4]
+['path', 'valence', 'arousal', 'valence_9']
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from os import PathLike
+
+import numpy as np
+
+from .audio import load_audio
+from .config import FeatureConfig
+from .errors import AudioError, MoodmapError
+from .features import excerpt_logmel, logmel
+from .models.checkpoint import Checkpoint
+from .models.inference import predict_features
+from .mood import describe
+
+
+@dataclass(frozen=True)
+class TimelinePoint:
+    start: float  # seconds
+    valence: float
+    arousal: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Where one file sits on the plane (0–1 scale; ``*_9`` on the data sets' 1–9 ratings)."""
+
+    path: str
+    valence: float
+    arousal: float
+    valence_9: float
+    arousal_9: float
+    valence_spread: float  # sd over the excerpts
+    arousal_spread: float
+    quadrant: str | None
+    emotion: str
+    excerpts: int
+    model: str
+    timeline: tuple[TimelinePoint, ...] = field(default=())
+
+    @classmethod
+    def fields(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def as_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["timeline"] = [dataclasses.asdict(p) for p in self.timeline]
+        return data
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A file that could not be analysed, and why."""
+
+    path: str
+    error: str
+    reason: str
+
+
+def tagging_config(config: FeatureConfig) -> FeatureConfig:
+    """The model's excerpt layout, centred in the track instead of starting at 0 s."""
+    return dataclasses.replace(config, anchor="center")
+
+
+def predict_file(path: str | PathLike, checkpoint: Checkpoint, name: str = "", timeline: bool = False,
+                 hop: float = 5.0) -> Prediction:
+    """Predict one file; raises AudioError (with the file and reason) when it cannot be read."""
+    config = tagging_config(checkpoint.feature_config)
+    features, _ = excerpt_logmel(path, config)
+    per_excerpt = _predict(checkpoint, features)
+    valence, arousal = (float(x) for x in per_excerpt.mean(axis=0))
+    mood = describe(valence, arousal)
+    points = track_timeline(path, checkpoint, hop) if timeline else ()
+    return Prediction(str(path), valence, arousal, 10 * valence, 10 * arousal,
+                      float(per_excerpt[:, 0].std()), float(per_excerpt[:, 1].std()), mood.quadrant, mood.emotion,
+                      len(per_excerpt), name, tuple(points))
+
+
+def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.0) -> list[TimelinePoint]:
+    """A 15 s window every ``hop`` seconds over the whole track (peak-normalised as one)."""
+    config = checkpoint.feature_config
+    audio = load_audio(path, config.sample_rate, quality=config.resample_quality)
+    length, step = config.excerpt_samples, max(1, int(round(hop * config.sample_rate)))
+    starts = list(range(0, max(1, len(audio) - length + 1), step))
+    windows = np.zeros((len(starts), length), dtype=np.float32)
+    for i, start in enumerate(starts):
+        piece = audio[start:start + length]
+        windows[i, :len(piece)] = piece
+    values = _predict(checkpoint, logmel(windows, config))
+    return [TimelinePoint(s / config.sample_rate, float(v), float(a)) for s, (v, a) in zip(starts, values)]
+
+
+def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint = "paper", timeline: bool = False,
+            hop: float = 5.0, as_frame: bool = False):
+    """Predict many files: a list of ``Prediction`` (and ``Failed`` for unreadable files).
+
+    Parameters
+    ----------
+    paths : audio files
+    model : a registered model name, a checkpoint path, or a loaded Checkpoint
+    timeline : also slide a window over each whole track
+    hop : seconds between timeline windows
+    as_frame : return a pandas DataFrame (one row per file) instead
+    """
+    from .models.registry import load_model
+
+    checkpoint, name = (model, "custom") if isinstance(model, Checkpoint) else (load_model(model), str(model))
+    results: list[Prediction | Failed] = []
+    for path in paths:
+        try:
+            results.append(predict_file(path, checkpoint, name, timeline, hop))
+        except AudioError as exc:
+            results.append(Failed(str(path), type(exc).__name__, exc.reason))
+    if not as_frame:
+        return results
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MoodmapError(None, "as_frame=True needs pandas: pip install 'moodmap[frame]'") from None
+    return pd.DataFrame([r.as_dict() if isinstance(r, Prediction) else dataclasses.asdict(r) for r in results])
+
+
+def _predict(checkpoint: Checkpoint, features: np.ndarray) -> np.ndarray:
+    return predict_features(checkpoint.model, features, offset=checkpoint.target_offset,
+                            scale=checkpoint.target_scale).astype(np.float64)

@@ -1,0 +1,79 @@
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from conftest import tone, write_audio
+from moodmap.cli import app
+from moodmap.config import ModelConfig, TrainConfig
+from moodmap.errors import ModelError
+from moodmap.models.card import SYNTHETIC_WARNING, export_run
+from moodmap.models.registry import available_models, load_model
+from moodmap.predict import Failed, Prediction, predict, predict_file
+from moodmap.train import train_runs
+
+
+@pytest.fixture(scope="module")
+def exported(synth_cache, tmp_path_factory):
+    """A tiny model trained on the synthetic cache and exported into a private weights folder."""
+    root = tmp_path_factory.mktemp("model")
+    train_runs(synth_cache, ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8), 2, root / "run")
+    weights = root / "weights"
+    return export_run(root / "run", "tiny", weights), weights
+
+
+def test_export_writes_weights_checksum_and_card(exported):
+    path, weights = exported
+    entry = available_models(weights)["tiny"]
+    assert path.exists() and len(entry["sha256"]) == 64 and "synthetic" in entry["description"]
+    card = (weights / "tiny.md").read_text()
+    assert SYNTHETIC_WARNING in card and "baseline" in card and "grouped" in card
+
+
+def test_registered_model_loads_by_name_and_checks_its_sha(exported):
+    path, weights = exported
+    assert load_model("tiny", weights).model_config.filters == 4
+    with pytest.raises(ModelError, match="unknown model"):
+        load_model("nonesuch", weights)
+    (weights / "evil.pt").write_bytes(path.read_bytes()[:-10] + b"0123456789")
+    (weights / "evil.json").write_text(json.dumps({"sha256": available_models(weights)["tiny"]["sha256"]}))
+    with pytest.raises(ModelError, match="sha256"):
+        load_model("evil", weights)
+
+
+def test_prediction_averages_centred_excerpts(exported, synth_set):
+    checkpoint = load_model(exported[0])
+    song = next((synth_set / "clips_45seconds").glob("*.flac"))
+    p = predict_file(song, checkpoint, "tiny")
+    assert 0 < p.valence < 1 and 0 < p.arousal < 1 and p.excerpts == 3
+    assert p.valence_9 == pytest.approx(10 * p.valence) and p.quadrant in ("Q1", "Q2", "Q3", "Q4")
+
+
+def test_timeline_slides_over_the_whole_track(exported, tmp_path):
+    path = write_audio(tmp_path / "long.flac", tone(40.0, 16000), 16000)
+    p = predict_file(path, load_model(exported[0]), timeline=True, hop=5.0)
+    assert [pt.start for pt in p.timeline] == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0]
+
+
+def test_unreadable_files_are_reported_not_fatal(exported, tmp_path, synth_set):
+    bad = tmp_path / "bad.mp3"
+    bad.write_bytes(b"nope" * 100)
+    song = next((synth_set / "clips_45seconds").glob("*.flac"))
+    results = predict([song, bad], exported[0])
+    assert isinstance(results[0], Prediction) and isinstance(results[1], Failed)
+    assert results[1].error == "DecodeError"
+
+
+def test_cli_predict_formats_and_plot(exported, synth_set, tmp_path):
+    song = str(next((synth_set / "clips_45seconds").glob("*.flac")))
+    runner = CliRunner()
+    as_json = runner.invoke(app, ["predict", song, "--model", str(exported[0]), "--format", "json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output)[0]["emotion"]
+    as_csv = runner.invoke(app, ["predict", song, "--model", str(exported[0]), "--format", "csv"])
+    assert as_csv.output.splitlines()[0].startswith("path,valence,arousal,valence_9")
+    plot = runner.invoke(app, ["predict", song, "--model", str(exported[0]), "--plot", str(tmp_path / "t.png")])
+    assert plot.exit_code == 0 and (tmp_path / "t.png").stat().st_size > 5000
+    missing = runner.invoke(app, ["predict", song, "--model", "nonesuch"])
+    assert missing.exit_code == 2 and "unknown model" in missing.output
