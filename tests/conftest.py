@@ -54,3 +54,16 @@ def synth_cache(synth_set, tmp_path_factory) -> Path:
 
     out = tmp_path_factory.mktemp("cache")
     return prepare_cache(load_emomusic(synth_set), out, jobs=1).cache
+
+
+@pytest.fixture(scope="session")
+def exported(synth_cache, tmp_path_factory):
+    """A tiny model trained on the synthetic cache, exported into a private weights folder: (path, folder)."""
+    from moodmap.config import ModelConfig, TrainConfig
+    from moodmap.models.card import export_run
+    from moodmap.train import train_runs
+
+    root = tmp_path_factory.mktemp("model")
+    train_runs(synth_cache, ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8), 2, root / "run")
+    weights = root / "weights"
+    return export_run(root / "run", "tiny", weights), weights

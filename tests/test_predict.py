@@ -6,21 +6,10 @@ from typer.testing import CliRunner
 
 from conftest import tone, write_audio
 from moodmap.cli import app
-from moodmap.config import ModelConfig, TrainConfig
 from moodmap.errors import ModelError
-from moodmap.models.card import SYNTHETIC_WARNING, export_run
+from moodmap.models.card import SYNTHETIC_WARNING
 from moodmap.models.registry import available_models, load_model
 from moodmap.predict import Failed, Prediction, predict, predict_file
-from moodmap.train import train_runs
-
-
-@pytest.fixture(scope="module")
-def exported(synth_cache, tmp_path_factory):
-    """A tiny model trained on the synthetic cache and exported into a private weights folder."""
-    root = tmp_path_factory.mktemp("model")
-    train_runs(synth_cache, ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8), 2, root / "run")
-    weights = root / "weights"
-    return export_run(root / "run", "tiny", weights), weights
 
 
 def test_export_writes_weights_checksum_and_card(exported):

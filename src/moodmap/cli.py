@@ -368,6 +368,70 @@ def export(
     console.print(f"model {name!r}: {path} (card: {path.with_suffix('.md')})")
 
 
+@app.command()
+@_fails_cleanly
+def scan(
+    library: Annotated[Path, typer.Argument(help="Music folder to index.")],
+    db: Annotated[Path, typer.Option(help="SQLite library index to create or update.")] = Path("library.sqlite"),
+    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = "paper",
+    jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
+    timeline: Annotated[bool, typer.Option(help="Also store each song's mood over time.")] = False,
+    retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
+) -> None:
+    """Analyse a music folder into a SQLite index: only new or changed files, moves recognised."""
+    from .library import scan_library
+
+    with _progress("scan") as update:
+        summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update)
+    for failure in summary.failures:
+        errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
+    console.print(f"{summary.files} files: {summary.analysed} analysed, {summary.unchanged} unchanged, "
+                  f"{summary.moved} moved, {summary.pruned} removed from the index, {len(summary.failures)} failed, "
+                  f"{summary.skipped_failed} skipped (failed before; --retry-failed) in {summary.seconds:.1f} s → {db}")
+    if summary.interrupted:
+        errors.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
+        raise typer.Exit(130)
+
+
+library_app = typer.Typer(help="Look into a library index written by `moodmap scan`.", no_args_is_help=True)
+app.add_typer(library_app, name="library")
+
+
+@library_app.command("stats")
+@_fails_cleanly
+def library_stats(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite")) -> None:
+    """Songs, mean mood, and how they spread over quadrants and emotions."""
+    from .library import Library
+
+    if not db.exists():
+        raise MoodmapError(db, "no library index here; run `moodmap scan` first")
+    index = Library(db)
+    try:
+        stats = index.stats()
+    finally:
+        index.close()
+    console.print(f"{stats['songs']} songs, {stats['failures']} failures; mean valence "
+                  f"{(stats['mean_valence'] or 0):.3f}, mean arousal {(stats['mean_arousal'] or 0):.3f}")
+    for key in ("quadrants", "emotions", "models"):
+        console.print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+
+
+@library_app.command("export")
+@_fails_cleanly
+def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite"),
+                   csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = True) -> None:
+    """Every song of the index as CSV."""
+    from .library import Library
+
+    if not db.exists():
+        raise MoodmapError(db, "no library index here; run `moodmap scan` first")
+    index = Library(db)
+    try:
+        sys.stdout.write(index.export_csv())
+    finally:
+        index.close()
+
+
 def _split_counts(opened) -> dict[str, int]:
     first = np.unique(opened.song_ids, return_index=True)[1]
     names, counts = np.unique(opened.split[first], return_counts=True)

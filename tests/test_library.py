@@ -1,0 +1,113 @@
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import mutagen
+import pytest
+from typer.testing import CliRunner
+
+from conftest import tone, write_audio
+from moodmap.cli import app
+from moodmap.library import Library, scan_library
+from moodmap.predict import predict_file
+from moodmap.models.registry import load_model
+
+
+@pytest.fixture
+def music(tmp_path):
+    """A small library: four formats, a unicode name, an existing tag, a nested folder and a broken file."""
+    root = tmp_path / "Music"
+    (root / "Artist" / "Album").mkdir(parents=True)
+    for i, name in enumerate(["a.wav", "b.flac", "Ünïcödé – ça.ogg", "Artist/Album/d.mp3"]):
+        write_audio(root / name, tone(16.0 + i, 16000, freqs=(220.0 * (i + 1), 330.0)), 16000)
+    tagged = mutagen.File(str(root / "b.flac"), easy=True)
+    tagged["title"], tagged["artist"] = "Bee", "Flac Band"
+    tagged.save()
+    (root / "broken.mp3").write_bytes(b"ID3" + b"\x00" * 500)
+    (root / "notes.txt").write_text("not music")
+    return root
+
+
+def scan(music, db, model, **kw):
+    return scan_library(music, db, str(model), jobs=1, **kw)
+
+
+def test_scan_indexes_every_readable_song_once(music, tmp_path, exported):
+    summary = scan(music, tmp_path / "lib.sqlite", exported[0])
+    assert (summary.files, summary.analysed, len(summary.failures)) == (5, 4, 1)
+    assert summary.failures[0]["path"].endswith("broken.mp3")
+    library = Library(tmp_path / "lib.sqlite")
+    rows = {r["path"].split("/Music/")[1]: r for r in library.songs()}
+    assert set(rows) == {"a.wav", "b.flac", "Ünïcödé – ça.ogg", "Artist/Album/d.mp3"}
+    assert (rows["b.flac"]["title"], rows["b.flac"]["artist"]) == ("Bee", "Flac Band")
+    assert rows["a.wav"]["duration"] == pytest.approx(16.0, abs=0.1)
+    expected = predict_file(music / "a.wav", load_model(exported[0]))
+    assert rows["a.wav"]["valence"] == pytest.approx(expected.valence, abs=1e-6)
+    assert library.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_rescan_is_incremental(music, tmp_path, exported):
+    db = tmp_path / "lib.sqlite"
+    scan(music, db, exported[0])
+    again = scan(music, db, exported[0])
+    assert (again.analysed, again.unchanged, again.skipped_failed) == (0, 4, 1)
+    write_audio(music / "new.wav", tone(17.0, 16000), 16000)
+    grown = scan(music, db, exported[0])
+    assert (grown.analysed, grown.unchanged) == (1, 4)
+    retried = scan(music, db, exported[0], retry_failed=True)
+    assert len(retried.failures) == 1 and retried.skipped_failed == 0
+
+
+def test_moved_and_deleted_files(music, tmp_path, exported):
+    db = tmp_path / "lib.sqlite"
+    scan(music, db, exported[0])
+    before = {r["fingerprint"]: r["valence"] for r in Library(db).songs()}
+    shutil.move(music / "a.wav", music / "Artist" / "moved.wav")
+    (music / "b.flac").unlink()
+    summary = scan(music, db, exported[0])
+    assert (summary.moved, summary.pruned, summary.analysed) == (1, 1, 0)
+    rows = {r["path"].split("/Music/")[1]: r for r in Library(db).songs()}
+    assert "Artist/moved.wav" in rows and "b.flac" not in rows and "a.wav" not in rows
+    assert before[rows["Artist/moved.wav"]["fingerprint"]] == rows["Artist/moved.wav"]["valence"]
+
+
+def test_kill_9_mid_scan_then_rerun_gives_every_file_once(tmp_path, exported):
+    root = tmp_path / "Many"
+    root.mkdir()
+    for i in range(12):
+        write_audio(root / f"{i:02d}.flac", tone(16.0, 16000, freqs=(200.0 + 20 * i,)), 16000)
+    db = tmp_path / "lib.sqlite"
+    command = [sys.executable, "-m", "moodmap.cli", "scan", str(root), "--db", str(db), "--model", str(exported[0]),
+               "--jobs", "1"]
+    victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline, count = time.monotonic() + 60, 0
+    while time.monotonic() < deadline and count < 3:
+        time.sleep(0.1)
+        try:
+            count = sqlite3.connect(db).execute("SELECT COUNT(*) FROM songs").fetchone()[0] if db.exists() else 0
+        except sqlite3.OperationalError:
+            count = 0
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    connection = sqlite3.connect(db)
+    paths = [r[0] for r in connection.execute("SELECT path FROM songs")]
+    assert len(paths) == len(set(paths)) == 12
+    assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_cli_scan_stats_and_export(music, tmp_path, exported):
+    runner = CliRunner()
+    db = tmp_path / "lib.sqlite"
+    result = runner.invoke(app, ["scan", str(music), "--db", str(db), "--model", str(exported[0]), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "4 analysed" in result.output and "1 failed" in result.output
+    stats = runner.invoke(app, ["library", "stats", "--db", str(db)])
+    assert stats.exit_code == 0 and "4 songs, 1 failures" in stats.output
+    export = runner.invoke(app, ["library", "export", "--db", str(db)])
+    lines = export.output.strip().splitlines()
+    assert lines[0].startswith("path,title,artist") and len(lines) == 5
