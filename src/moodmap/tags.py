@@ -1,8 +1,15 @@
-"""Reading the tags players already wrote (title, artist, album, genre, duration) with mutagen."""
+"""Tags in audio files, with mutagen: reading what players wrote, writing mood where they look.
+
+Mood goes where players and taggers already read it: ID3 ``TXXX:VALENCE`` /
+``TXXX:AROUSAL`` frames and ``TMOO`` for mp3 (and wav/aiff ID3 chunks), Vorbis comments
+``VALENCE`` / ``AROUSAL`` / ``MOOD`` for flac, ogg and opus, and freeform
+``----:com.apple.iTunes:`` atoms for m4a. Writes never touch the audio payload.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from os import PathLike
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -35,3 +42,97 @@ def read_tags(path: str | PathLike) -> TrackInfo:
 
     return TrackInfo(first("title"), first("artist"), first("album"), first("genre"),
                      float(duration) if duration else None)
+
+
+# Writing mood tags ---------------------------------------------------------------
+
+MOOD_KEYS = ("VALENCE", "AROUSAL", "MOOD", "MOODMAP_QUADRANT", "MOODMAP_MODEL")
+M4A_PREFIX = "----:com.apple.iTunes:"
+
+
+def mood_values(valence: float, arousal: float, emotion: str, quadrant: str | None, model: str) -> dict[str, str]:
+    """The tag values moodmap writes (0–1 scale, three decimals)."""
+    return {"VALENCE": f"{valence:.3f}", "AROUSAL": f"{arousal:.3f}", "MOOD": emotion,
+            "MOODMAP_QUADRANT": quadrant or "neutral", "MOODMAP_MODEL": model}
+
+
+def read_mood_tags(path: str | PathLike) -> dict[str, str]:
+    """The mood tags a file holds now (only those moodmap writes)."""
+    import mutagen
+
+    handle = mutagen.File(str(path))
+    if handle is None or handle.tags is None:
+        return {}
+    return {key: value for key in MOOD_KEYS if (value := _get(handle, key)) is not None}
+
+
+def write_mood_tags(path: str | PathLike, values: dict[str, str], dry_run: bool = False) -> dict[str, tuple]:
+    """Set mood tags; returns {key: (old, new)} for what changes (nothing is written on a dry run).
+
+    The write goes to a copy beside the file; the copy replaces the original only when its
+    audio payload is byte-identical to the original's (``audio_payload.audio_digest``).
+    """
+    import shutil
+
+    import mutagen
+
+    from .atomic import atomic_path
+    from .audio_payload import audio_digest
+    from .errors import MoodmapError
+
+    path = Path(path)
+    current = read_mood_tags(path)
+    changes = {k: (current.get(k), v) for k, v in values.items() if current.get(k) != v}
+    if dry_run or not changes:
+        return changes
+    before = audio_digest(path)
+    with atomic_path(path) as temp:
+        shutil.copy2(path, temp)
+        handle = mutagen.File(str(temp))
+        if handle is None:
+            raise MoodmapError(path, "mutagen cannot write tags to this format")
+        if handle.tags is None:
+            handle.add_tags()
+        for key, value in values.items():
+            _set(handle, key, value)
+        handle.save()
+        if audio_digest(temp, path.suffix) != before:
+            raise MoodmapError(path, "tag write changed the audio payload; original left untouched")
+    return changes
+
+
+def _is_id3(handle) -> bool:
+    from mutagen.id3 import ID3
+
+    return isinstance(handle.tags, ID3)
+
+
+def _get(handle, key: str) -> str | None:
+    from mutagen.mp4 import MP4Tags
+
+    tags = handle.tags
+    if _is_id3(handle):
+        frames = tags.getall("TMOO") if key == "MOOD" else [f for f in tags.getall("TXXX") if f.desc == key]
+        return str(frames[0].text[0]) if frames and frames[0].text else None
+    if isinstance(tags, MP4Tags):
+        values = tags.get(M4A_PREFIX + key)
+        return bytes(values[0]).decode("utf-8", "replace") if values else None
+    values = tags.get(key) if hasattr(tags, "get") else None
+    return str(values[0]) if values else None
+
+
+def _set(handle, key: str, value: str) -> None:
+    from mutagen.id3 import TMOO, TXXX
+    from mutagen.mp4 import MP4FreeForm, MP4Tags
+
+    tags = handle.tags
+    if _is_id3(handle):
+        if key == "MOOD":
+            tags.setall("TMOO", [TMOO(encoding=3, text=[value])])
+        else:
+            tags.delall(f"TXXX:{key}")
+            tags.add(TXXX(encoding=3, desc=key, text=[value]))
+    elif isinstance(tags, MP4Tags):
+        tags[M4A_PREFIX + key] = [MP4FreeForm(value.encode("utf-8"))]
+    else:
+        tags[key] = [value]
