@@ -111,3 +111,21 @@ def test_cli_scan_stats_and_export(music, tmp_path, exported):
     export = runner.invoke(app, ["library", "export", "--db", str(db)])
     lines = export.output.strip().splitlines()
     assert lines[0].startswith("path,title,artist") and len(lines) == 5
+
+
+def test_write_tags_then_rescan_sees_nothing_changed(music, tmp_path, exported):
+    from moodmap.audio_payload import audio_digest
+    from moodmap.tags import read_mood_tags
+
+    db = tmp_path / "lib.sqlite"
+    digests = {p: audio_digest(p) for p in music.rglob("*") if p.suffix in (".wav", ".flac", ".ogg", ".mp3")
+               and p.name != "broken.mp3"}
+    dry = scan(music, db, exported[0], dry_run=True)
+    assert len(dry.tag_changes) == 4 and dry.tags_written == 0 and not read_mood_tags(music / "b.flac")
+    wet = scan(music, db, exported[0], write_tags=True)
+    assert wet.tags_written == 4 and wet.analysed == 0
+    row = next(r for r in Library(db).songs() if r["path"].endswith("b.flac"))
+    assert read_mood_tags(music / "b.flac")["VALENCE"] == f"{row['valence']:.3f}"
+    assert all(audio_digest(p) == d for p, d in digests.items())
+    again = scan(music, db, exported[0])
+    assert (again.analysed, again.unchanged, again.moved) == (0, 4, 0)

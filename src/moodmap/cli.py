@@ -377,17 +377,25 @@ def scan(
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
     timeline: Annotated[bool, typer.Option(help="Also store each song's mood over time.")] = False,
     retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
+    write_tags: Annotated[bool, typer.Option(help="Write valence, arousal and mood into the files' tags.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="With tags: show what would change, write nothing.")] = False,
 ) -> None:
     """Analyse a music folder into a SQLite index: only new or changed files, moves recognised."""
     from .library import scan_library
 
     with _progress("scan") as update:
-        summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update)
+        summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
+                               write_tags=write_tags, dry_run=dry_run)
+    for path, changes in summary.tag_changes:
+        verb = "would set" if dry_run else "set"
+        console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r} (was {old!r})" for k, (old, new) in changes.items()),
+                      markup=False, highlight=False)
     for failure in summary.failures:
         errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
     console.print(f"{summary.files} files: {summary.analysed} analysed, {summary.unchanged} unchanged, "
                   f"{summary.moved} moved, {summary.pruned} removed from the index, {len(summary.failures)} failed, "
-                  f"{summary.skipped_failed} skipped (failed before; --retry-failed) in {summary.seconds:.1f} s → {db}")
+                  f"{summary.skipped_failed} skipped (failed before; --retry-failed), {summary.tags_written} files tagged "
+                  f"in {summary.seconds:.1f} s → {db}")
     if summary.interrupted:
         errors.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
         raise typer.Exit(130)

@@ -61,6 +61,8 @@ class ScanSummary:
     moved: int = 0
     pruned: int = 0
     skipped_failed: int = 0
+    tags_written: int = 0
+    tag_changes: list[tuple[str, dict]] = field(default_factory=list)
     failures: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
@@ -185,8 +187,13 @@ def analyse(task: AnalyseTask) -> dict:
 
 def scan_library(root: str | Path, db_path: str | Path, model: str = "paper", jobs: int | None = None,
                  timeline: bool = False, hop: float = 5.0, retry_failed: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> ScanSummary:
-    """Bring the index up to date with the folder; returns what was done."""
+                 progress: Callable[[int, int], None] | None = None, write_tags: bool = False,
+                 dry_run: bool = False) -> ScanSummary:
+    """Bring the index up to date with the folder; returns what was done.
+
+    ``write_tags`` then writes every indexed song's mood into its file (``dry_run``: only
+    report what would change) and re-records the file's size, time and fingerprint.
+    """
     began = time.monotonic()
     root = Path(root).resolve()
     if not root.is_dir():
@@ -212,6 +219,8 @@ def scan_library(root: str | Path, db_path: str | Path, model: str = "paper", jo
                     progress(done, summary.files)
         except KeyboardInterrupt:
             summary.interrupted = True
+        if (write_tags or dry_run) and not summary.interrupted:
+            _write_tags(library, root, dry_run, summary)
     finally:
         library.close()
     summary.seconds = time.monotonic() - began
@@ -258,6 +267,31 @@ def _plan(library: Library, root: Path, model: str, model_sha: str, timeline: bo
     summary.pruned = len(gone)
     todo.sort(key=lambda t: t.size, reverse=True)
     return todo
+
+
+def _write_tags(library: Library, root: Path, dry_run: bool, summary: ScanSummary) -> None:
+    """Write each indexed song's mood tags (a copy, verified, then replaced); keep the index in step."""
+    from .tags import mood_values, write_mood_tags
+
+    for row in library.songs():
+        path = Path(row["path"])
+        if root not in path.parents or not path.exists():
+            continue
+        values = mood_values(row["valence"], row["arousal"], row["emotion"], row["quadrant"], row["model"])
+        try:
+            changes = write_mood_tags(path, values, dry_run)
+        except (MoodmapError, OSError) as exc:
+            summary.failures.append({"path": str(path), "error": "TagWriteError", "reason": str(exc)})
+            continue
+        if not changes:
+            continue
+        summary.tag_changes.append((str(path), changes))
+        if not dry_run:
+            st = path.stat()
+            with library.db:
+                library.db.execute("UPDATE songs SET size = ?, mtime_ns = ?, fingerprint = ? WHERE path = ?",
+                                   (st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size), str(path)))
+            summary.tags_written += 1
 
 
 def _model_sha(model: str) -> str:
