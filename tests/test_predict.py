@@ -66,3 +66,10 @@ def test_cli_predict_formats_and_plot(exported, synth_set, tmp_path):
     assert plot.exit_code == 0 and (tmp_path / "t.png").stat().st_size > 5000
     missing = runner.invoke(app, ["predict", song, "--model", "nonesuch"])
     assert missing.exit_code == 2 and "unknown model" in missing.output
+
+
+def test_synthetic_models_carry_their_note(exported):
+    from moodmap.models.registry import DEMO_NOTE, model_note
+
+    assert model_note("tiny", exported[1]) == DEMO_NOTE
+    assert model_note("nonesuch", exported[1]) is None

@@ -313,7 +313,7 @@ def predict(
     """Valence, arousal, spread, quadrant and nearest emotion of each file."""
     import csv as csv_module
 
-    from .models.registry import available_models, load_model
+    from .models.registry import available_models, load_model, model_note
     from .predict import Failed, Prediction, predict as run_predict
 
     if format not in ("table", "json", "csv"):
@@ -334,6 +334,9 @@ def predict(
         writer.writerows([[getattr(r, c) for c in columns] for r in good])
     else:
         console.print(_prediction_table(good, model, description))
+    note = model_note(model)
+    if note:
+        errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
     if plot is not None and good:
         from .figures import timeline_plot
 
@@ -382,7 +385,10 @@ def scan(
 ) -> None:
     """Analyse a music folder into a SQLite index: only new or changed files, moves recognised."""
     from .library import scan_library
+    from .models.registry import model_note
 
+    if note := model_note(model):
+        errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
     with _progress("scan") as update:
         summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
                                write_tags=write_tags, dry_run=dry_run)

@@ -31,7 +31,7 @@ def export_run(run_dir: str | Path, name: str, folder: Path = WEIGHTS) -> Path:
     card = render_card(name, summary, chosen, checkpoint, sha256(checkpoint_path), synthetic)
     description = (f"{checkpoint.model_config.architecture} trained on {summary['protocol']['dataset']}"
                    + (" (synthetic music: demo weights)" if synthetic else ""))
-    return register(checkpoint_path, name, description, card, folder)
+    return register(checkpoint_path, name, description, card, folder, synthetic)
 
 
 def _trained_on_synthetic(cache_path: str | None) -> bool:

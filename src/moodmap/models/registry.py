@@ -44,12 +44,23 @@ def model_card_path(name: str, folder: Path = WEIGHTS) -> Path:
     return folder / f"{name}.md"
 
 
-def register(checkpoint_path: Path, name: str, description: str, card: str, folder: Path = WEIGHTS) -> Path:
+DEMO_NOTE = "demo weights, trained on synthetic music"
+
+
+def model_note(name: str, folder: Path = WEIGHTS) -> str | None:
+    """What every output of a registered model must say about it (demo weights), if anything."""
+    entry = available_models(folder).get(name, {})
+    return DEMO_NOTE if entry.get("synthetic") else None
+
+
+def register(checkpoint_path: Path, name: str, description: str, card: str, folder: Path = WEIGHTS,
+             synthetic: bool = False) -> Path:
     """Copy a checkpoint in as ``name`` with its checksum entry and model card."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.pt"
     shutil.copyfile(checkpoint_path, target)
-    entry = {"name": name, "sha256": sha256(target), "description": description, "file": target.name}
+    entry = {"name": name, "sha256": sha256(target), "description": description, "file": target.name,
+             "synthetic": synthetic}
     atomic_write_text(folder / f"{name}.json", json.dumps(entry, indent=2) + "\n")
     atomic_write_text(folder / f"{name}.md", card)
     _load_named.cache_clear()
