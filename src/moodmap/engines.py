@@ -82,13 +82,27 @@ def _pool(jobs: int, pin: bool = False) -> Iterator[ProcessPoolExecutor]:
                                initargs=(counter, cores))
     try:
         yield pool
+    except BaseException:
+        _stop_now(pool)  # Ctrl-C: do not wait minutes for runs in flight; finished work is already saved
+        raise
+    else:
+        pool.shutdown(wait=True)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued tasks and end the workers at once (their unfinished tasks are redone on rerun)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=10)
 
 
 def _start_worker(counter, cores: list[int]) -> None:
