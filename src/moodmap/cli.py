@@ -446,6 +446,20 @@ def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Pa
         index.close()
 
 
+@app.command()
+@_fails_cleanly
+def download(
+    name: Annotated[str, typer.Argument(help="deam, emomusic or pmemo.")],
+    to: Annotated[Path, typer.Option(help="Folder to download and unpack into.")],
+) -> None:
+    """Fetch a data set's public archives (resumable, size/sha256-checked) and unpack them for the loaders."""
+    from .download import download_dataset
+
+    with _progress(f"download {name}") as update:
+        root = download_dataset(name, to, progress=lambda _file, done, total: update(done, total or done))
+    console.print(f"{name} is in {root}; next: moodmap prepare {root} --out CACHE")
+
+
 def _split_counts(opened) -> dict[str, int]:
     first = np.unique(opened.song_ids, return_index=True)[1]
     names, counts = np.unique(opened.split[first], return_counts=True)
