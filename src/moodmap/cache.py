@@ -144,7 +144,9 @@ def prepare_cache(dataset: Dataset, out: str | Path, config: FeatureConfig = Fea
     meta = _read_meta(folder) or _new_meta(dataset, config)
     _check_config(folder, meta, config)
     cached = _cached_keys(folder, meta)
-    todo = [s for s in dataset.songs if song_key(s) not in cached and not (shards / f"{song_key(s)}.npz").exists()]
+    keys = {s.song_id: song_key(s) for s in dataset.songs}  # one stat per song, not one per use
+    todo = [s for s in dataset.songs
+            if keys[s.song_id] not in cached and not (shards / f"{keys[s.song_id]}.npz").exists()]
     done = len(dataset.songs) - len(todo)
     failures: dict[str, Failure] = {}
     extracted = 0
@@ -152,7 +154,7 @@ def prepare_cache(dataset: Dataset, out: str | Path, config: FeatureConfig = Fea
     if progress:
         progress(done, len(dataset.songs))
     todo.sort(key=_file_size, reverse=True)  # longest first: no core idles on one big file at the end
-    tasks = [(str(s.path), str(shards / f"{song_key(s)}.npz"), config, s.song_id) for s in todo]
+    tasks = [(str(s.path), str(shards / f"{keys[s.song_id]}.npz"), config, s.song_id) for s in todo]
     try:
         for task, outcome in run_tasks(extract_song, tasks, jobs):
             if isinstance(outcome, Failure):
@@ -202,15 +204,15 @@ def song_key(song: Song) -> str:
 def consolidate(folder: Path, dataset: Dataset, config: FeatureConfig, meta: dict, failures: list[Failure]) -> int:
     """Merge the current generation and new shards into the next one; returns its row count."""
     old = _open_old(folder, meta)
-    plan = []  # (song, source, rows)
+    plan = []  # (song, key, source, rows)
     for song in dataset.songs:
         key = song_key(song)
         shard = folder / "shards" / f"{key}.npz"
         if old and key in old[1]:
-            plan.append((song, "old", old[1][key]))
+            plan.append((song, key, "old", old[1][key]))
         elif shard.exists():
-            plan.append((song, shard, None))
-    total = sum(len(rows) if source == "old" else _shard_length(source) for _, source, rows in plan)
+            plan.append((song, key, shard, None))
+    total = sum(len(rows) if source == "old" else _shard_length(source) for _, _, source, rows in plan)
     generation = int(meta.get("generation", 0)) + 1
     features_name, index_name = f"features.{generation}.npy", f"index.{generation}.csv"
     index_rows = []
@@ -218,14 +220,14 @@ def consolidate(folder: Path, dataset: Dataset, config: FeatureConfig, meta: dic
         target = np.lib.format.open_memmap(temp, mode="w+", dtype=np.float32,
                                            shape=(total, config.n_mels, config.excerpt_frames))
         row = 0
-        for song, source, rows in plan:
+        for song, key, source, rows in plan:
             if source == "old":
                 block, starts = old[0][[r["row"] for r in rows]], [r["start"] for r in rows]
             else:
                 with np.load(source) as data:
                     block, starts = data["features"], data["starts"]
             target[row:row + len(starts)] = block
-            index_rows += [_index_row(row + i, song, i, float(start)) for i, start in enumerate(starts)]
+            index_rows += [_index_row(row + i, song, key, i, float(start)) for i, start in enumerate(starts)]
             row += len(starts)
         target.flush()
         del target
@@ -239,7 +241,7 @@ def consolidate(folder: Path, dataset: Dataset, config: FeatureConfig, meta: dic
     for name in previous:
         if name:
             (folder / name).unlink(missing_ok=True)
-    for song, source, _ in plan:
+    for _, _, source, _ in plan:
         if source != "old":
             source.unlink(missing_ok=True)
     return total
@@ -278,11 +280,11 @@ def _cached_keys(folder: Path, meta: dict) -> set[str]:
     return {row["key"] for row in _read_index(folder / meta["index"])}
 
 
-def _index_row(row: int, song: Song, excerpt: int, start: float) -> list:
+def _index_row(row: int, song: Song, key: str, excerpt: int, start: float) -> list:
     return [row, song.song_id, excerpt, f"{start:.3f}", f"{song.valence:.6f}", f"{song.arousal:.6f}",
             "" if song.valence_sd is None else f"{song.valence_sd:.6f}",
             "" if song.arousal_sd is None else f"{song.arousal_sd:.6f}",
-            song.split or "", song.group_key, str(song.path), song_key(song)]
+            song.split or "", song.group_key, str(song.path), key]
 
 
 def _index_text(rows: list[list]) -> str:
