@@ -108,6 +108,12 @@ class Library:
         with self.db:
             self.db.execute("UPDATE songs SET path = ?, size = ?, mtime_ns = ? WHERE path = ?", (new, size, mtime_ns, old))
 
+    def refresh(self, path: str, size: int, mtime_ns: int, content: str) -> None:
+        """Record a file's new size, time and fingerprint after moodmap itself rewrote its tags."""
+        with self.db:
+            self.db.execute("UPDATE songs SET size = ?, mtime_ns = ?, fingerprint = ? WHERE path = ?",
+                            (size, mtime_ns, content, path))
+
     def prune(self, paths: list[str]) -> None:
         with self.db:
             self.db.executemany("DELETE FROM songs WHERE path = ?", [(p,) for p in paths])
@@ -288,9 +294,7 @@ def _write_tags(library: Library, root: Path, dry_run: bool, summary: ScanSummar
         summary.tag_changes.append((str(path), changes))
         if not dry_run:
             st = path.stat()
-            with library.db:
-                library.db.execute("UPDATE songs SET size = ?, mtime_ns = ?, fingerprint = ? WHERE path = ?",
-                                   (st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size), str(path)))
+            library.refresh(str(path), st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
             summary.tags_written += 1
 
 
