@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .config import FeatureConfig, load_toml, with_overrides
+from .config import FeatureConfig, load_toml, with_overrides, with_run_overrides
 from .errors import MoodmapError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -147,24 +147,14 @@ def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `mo
 
 def _model_configs(config: Optional[str], overrides: list[str], epochs: Optional[int]):
     """The paper preset or a TOML file ([model] and [train] tables), then --set overrides."""
-    from .config import ModelConfig, TrainConfig, config_dict
-    import dataclasses
+    from .config import ModelConfig, TrainConfig
 
     if config in (None, "paper"):
         model, train = ModelConfig(), TrainConfig()
     else:
         model, train = load_toml(ModelConfig, config, "model"), load_toml(TrainConfig, config, "train")
-    model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
-    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    to_model = [o for o in overrides if o.partition("=")[0].strip() in model_fields]
-    to_train = [o for o in overrides if o.partition("=")[0].strip() not in model_fields]
-    unknown = [o for o in to_train if o.partition("=")[0].strip() not in train_fields]
-    if unknown:
-        raise MoodmapError(None, f"unknown setting(s) {', '.join(unknown)}; model: {', '.join(sorted(model_fields))}; "
-                                 f"train: {', '.join(sorted(train_fields))}")
-    if epochs is not None:
-        to_train.append(f"epochs={epochs}")
-    return with_overrides(model, to_model), with_overrides(train, to_train)
+    extra = [f"epochs={epochs}"] if epochs is not None else []
+    return with_run_overrides(model, train, [*overrides, *extra])
 
 
 METRIC_ROWS = (("MAE", "mae"), ("RMSE", "rmse"), ("Pearson r", "r"), ("R²", "r2"), ("CCC", "ccc"),

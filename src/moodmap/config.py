@@ -188,6 +188,21 @@ def with_overrides(config: C, assignments: list[str] | tuple[str, ...]) -> C:
     return from_dict(type(config), values)
 
 
+def with_run_overrides(model: "ModelConfig", train: "TrainConfig", assignments: list[str] | tuple[str, ...]
+                       ) -> tuple["ModelConfig", "TrainConfig"]:
+    """Apply ``key=value`` settings to whichever of the two configs has the key (the CLI's and
+    the experiments' ``--set``); a key that neither has is an error naming both sets of keys."""
+    model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    key = lambda item: item.partition("=")[0].strip()  # noqa: E731
+    unknown = [a for a in assignments if key(a) not in model_fields | train_fields]
+    if unknown:
+        raise ConfigError(None, f"unknown setting(s) {', '.join(unknown)}; model: {', '.join(sorted(model_fields))}; "
+                                f"train: {', '.join(sorted(train_fields))}")
+    return (with_overrides(model, [a for a in assignments if key(a) in model_fields]),
+            with_overrides(train, [a for a in assignments if key(a) not in model_fields]))
+
+
 def _coerce(hint: Any, value: Any, key: str, source: str | None) -> Any:
     """Convert ``value`` (often a string from the command line) to the field's type."""
     options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)

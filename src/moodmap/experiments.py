@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .config import ModelConfig, TrainConfig, config_hash, with_overrides
+from .config import ModelConfig, TrainConfig, config_hash, with_run_overrides
 
 
 @dataclass(frozen=True)
@@ -88,11 +88,7 @@ def all_settings() -> list[tuple[Experiment, Setting]]:
 def configs_for(experiment: Experiment, setting: Setting, train: TrainConfig = TrainConfig()
                 ) -> tuple[ModelConfig, TrainConfig]:
     """The model and training configs of one table cell (base model + its overrides)."""
-    model_fields = set(ModelConfig.__dataclass_fields__)
-    model_overrides = [o for o in setting.overrides if o.split("=", 1)[0] in model_fields]
-    train_overrides = [o for o in setting.overrides if o.split("=", 1)[0] not in model_fields]
-    train_overrides.append(f"excerpts={experiment.excerpts}")
-    return with_overrides(FINAL_MODEL, model_overrides), with_overrides(train, train_overrides)
+    return with_run_overrides(FINAL_MODEL, train, [*setting.overrides, f"excerpts={experiment.excerpts}"])
 
 
 def setting_key(model: ModelConfig, train: TrainConfig, feature_hash: str) -> str:
