@@ -67,3 +67,31 @@ def exported(synth_cache, tmp_path_factory):
     train_runs(synth_cache, ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8), 2, root / "run")
     weights = root / "weights"
     return export_run(root / "run", "tiny", weights), weights
+
+
+def write_library_db(folder: Path, songs: int = 300, seed: int = 0, spread: bool = True) -> Path:
+    """A library index with known positions: ``songs`` rows spread over the plane, ten artists,
+    unicode file names (empty files on disk, so playlist paths can be checked). Returns the DB path."""
+    from moodmap.library import Library
+    from moodmap.mood import describe
+
+    rng = np.random.default_rng(seed)
+    music = folder / "Müsic"
+    music.mkdir(parents=True, exist_ok=True)
+    library = Library(folder / "library.sqlite")
+    for i in range(songs):
+        v, a = (float(x) for x in rng.uniform(0.05, 0.95, 2))
+        path = music / f"album {i % 7}" / f"{i:04d} – chanson ñ {i}.flac"
+        path.parent.mkdir(exist_ok=True)
+        path.touch()
+        mood = describe(v, a)
+        library.save({"path": str(path), "fingerprint": f"f{i}", "size": 0, "mtime_ns": 0,
+                      "title": f"Chanson {i}", "artist": f"Artist {i % 10}", "album": f"Album {i % 7}",
+                      "genre": None, "duration": 180.0 + i,
+                      "valence": v, "arousal": a,
+                      "valence_spread": float(rng.uniform(0, 0.05)) if spread else None,
+                      "arousal_spread": float(rng.uniform(0, 0.05)) if spread else None,
+                      "quadrant": mood.quadrant, "emotion": mood.emotion, "model": "test", "model_sha": "x",
+                      "timeline": None, "analysed_at": "2026-11-25T00:00:00"})
+    library.close()
+    return folder / "library.sqlite"

@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("name", ["moodmap.audio", "moodmap.features", "moodmap.mood", "moodmap.datasets"])
+@pytest.mark.parametrize("name", ["moodmap.audio", "moodmap.features", "moodmap.mood", "moodmap.datasets", "moodmap.playlists",
+                                  "moodmap.predict"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0

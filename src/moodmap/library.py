@@ -49,6 +49,8 @@ CREATE TABLE IF NOT EXISTS failures (
     error TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL
 );
 """
+CATALOGUE_COLUMNS = ["id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
+                     "valence_spread", "arousal_spread", "quadrant", "emotion", "model"]
 EXPORT_COLUMNS = ["path", "title", "artist", "album", "genre", "duration", "valence", "arousal", "valence_spread",
                   "arousal_spread", "quadrant", "emotion", "model", "analysed_at"]
 
@@ -86,8 +88,19 @@ class Library:
     def songs(self) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM songs ORDER BY path")]
 
+    def catalogue(self) -> list[dict]:
+        """Every song without its timeline: what playlists, maps and the web app work from."""
+        columns = ", ".join(CATALOGUE_COLUMNS)
+        return [dict(r) for r in self.db.execute(f"SELECT {columns} FROM songs ORDER BY id")]
+
+    def timeline(self, song_id: int) -> list[dict] | None:
+        """One song's stored mood over time (``scan --timeline``), or None."""
+        row = self.db.execute("SELECT timeline FROM songs WHERE id = ?", (song_id,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
     def known(self) -> dict[str, sqlite3.Row]:
-        return {r["path"]: r for r in self.db.execute("SELECT path, size, mtime_ns, fingerprint, model_sha FROM songs")}
+        return {r["path"]: r for r in self.db.execute(
+            "SELECT path, size, mtime_ns, fingerprint, model_sha, timeline IS NOT NULL AS has_timeline FROM songs")}
 
     def failures(self) -> dict[str, sqlite3.Row]:
         return {r["path"]: r for r in self.db.execute("SELECT * FROM failures")}
@@ -134,6 +147,13 @@ class Library:
         for row in self.db.execute(f"SELECT {', '.join(EXPORT_COLUMNS)} FROM songs ORDER BY path"):
             writer.writerow(list(row))
         return buffer.getvalue()
+
+
+def open_library(db_path: str | Path) -> Library:
+    """An existing library index; a clear error when there is none (never creates one by accident)."""
+    if not Path(db_path).is_file():
+        raise MoodmapError(db_path, "no library index here; run `moodmap scan MUSIC --db FILE` first")
+    return Library(db_path)
 
 
 def iter_audio_files(root: Path) -> Iterator[Path]:
@@ -249,7 +269,8 @@ def _plan(library: Library, root: Path, model: str, model_sha: str, timeline: bo
     todo = []
     for path, st in present.items():
         row = known.get(path)
-        if row and (row["size"], row["mtime_ns"], row["model_sha"]) == (st.st_size, st.st_mtime_ns, model_sha):
+        if row and (row["size"], row["mtime_ns"], row["model_sha"]) == (st.st_size, st.st_mtime_ns, model_sha) \
+                and (row["has_timeline"] or not timeline):
             summary.unchanged += 1
             continue
         failure = failed.get(path)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .errors import MoodmapError
+
 CENTER = 0.5
 ANCHOR_RADIUS = 0.3  # anchors sit well inside the data's range (means span ~0.15–0.85)
 
@@ -47,12 +49,14 @@ EMOTIONS: tuple[Emotion, ...] = (
 )
 EMOTION_BY_NAME = {e.name: e for e in EMOTIONS}
 
-QUADRANTS = {
-    "Q1": "positive valence, high arousal (happy, excited)",
-    "Q2": "negative valence, high arousal (tense, angry)",
-    "Q3": "negative valence, low arousal (sad, depressed)",
-    "Q4": "positive valence, low arousal (calm, relaxed)",
+QUADRANT_AXES = {
+    "Q1": "positive valence, high arousal",
+    "Q2": "negative valence, high arousal",
+    "Q3": "negative valence, low arousal",
+    "Q4": "positive valence, low arousal",
 }
+QUADRANT_EXAMPLES = {"Q1": "happy, excited", "Q2": "tense, angry", "Q3": "sad, depressed", "Q4": "calm, relaxed"}
+QUADRANTS = {q: f"{QUADRANT_AXES[q]} ({QUADRANT_EXAMPLES[q]})" for q in QUADRANT_AXES}
 QUADRANT_CENTERS = {
     "Q1": (CENTER + ANCHOR_RADIUS / math.sqrt(2), CENTER + ANCHOR_RADIUS / math.sqrt(2)),
     "Q2": (CENTER - ANCHOR_RADIUS / math.sqrt(2), CENTER + ANCHOR_RADIUS / math.sqrt(2)),
@@ -106,6 +110,15 @@ def describe(valence: float, arousal: float, neutral: float = 0.0) -> MoodDescri
     angle = math.degrees(math.atan2(da, dv)) % 360.0
     return MoodDescription(valence, arousal, quadrant(valence, arousal, neutral),
                            nearest_emotion(valence, arousal).name, angle, math.hypot(dv, da))
+
+
+def resolve_emotion(name: str) -> Emotion:
+    """The named emotion for a name or an alias ("joy" → happy); a clear error for anything else."""
+    key = name.strip().lower()
+    emotion = EMOTION_BY_NAME.get(ALIASES.get(key, key))
+    if emotion is None:
+        raise MoodmapError(None, f"unknown mood {name!r}; choose from {', '.join(EMOTION_BY_NAME)} or Q1–Q4")
+    return emotion
 
 
 def anchor_point(label: str) -> tuple[float, float] | None:

@@ -1,59 +1,18 @@
-"""The ``moodmap`` command: each subcommand parses, calls one library function, renders.
-
-Errors moodmap raises on purpose print as one line (``moodmap: FILE: reason``) with
-exit code 2; Ctrl-C exits 130 after saying how to resume.
-"""
+"""Commands for researchers: synthetic data, feature caches, training, the paper's sweep and report, export."""
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import functools
 import json
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
 import numpy as np
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .config import FeatureConfig, load_toml, with_overrides, with_run_overrides
-from .errors import MoodmapError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
-
-
-def _fails_cleanly(command: Callable) -> Callable:
-    """Turn moodmap's own errors into one line and exit code 2."""
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except MoodmapError as exc:
-            errors.print(f"moodmap: {exc}", markup=False, highlight=False)
-            raise typer.Exit(2) from None
-    return wrapper
-
-
-@contextlib.contextmanager
-def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar driven by ``update(done, total)`` callbacks."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
-               TimeElapsedColumn(), TextColumn("• ETA"), TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task(description, total=None)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        yield update
-
+from ..config import FeatureConfig, load_toml, with_overrides, with_run_overrides
+from ..errors import MoodmapError
+from . import app, console, errors, fails_cleanly, progress_bar
 
 def _feature_config(config: Optional[Path], overrides: list[str], excerpts: Optional[int]) -> FeatureConfig:
     base = load_toml(FeatureConfig, config, "features") if config else FeatureConfig()
@@ -63,7 +22,7 @@ def _feature_config(config: Optional[Path], overrides: list[str], excerpts: Opti
 
 
 @app.command()
-@_fails_cleanly
+@fails_cleanly
 def synth(
     out: Annotated[Path, typer.Argument(help="Folder to write the data set to (emoMusic layout).")],
     songs: Annotated[int, typer.Option(help="How many songs.")] = 200,
@@ -73,18 +32,18 @@ def synth(
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
 ) -> None:
     """Generate labelled synthetic music whose valence/arousal follow from its musical parameters."""
-    from .datasets.synth import FORMATS, SynthSpec, write_synth_dataset
+    from ..datasets.synth import FORMATS, SynthSpec, write_synth_dataset
 
     if audio_format not in FORMATS:
         raise MoodmapError(None, f"--audio-format must be one of {', '.join(FORMATS)}")
     spec = SynthSpec(songs=songs, seed=seed, seconds=seconds, audio_format=audio_format)
-    with _progress("synth") as update:
+    with progress_bar("synth") as update:
         write_synth_dataset(out, spec, jobs, update)
     console.print(f"wrote {songs} songs of {seconds:g} s to {out} (emoMusic layout; labels in annotations/)")
 
 
 @app.command()
-@_fails_cleanly
+@fails_cleanly
 def prepare(
     dataset: Annotated[Path, typer.Argument(help="Data set folder, or a manifest CSV.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Cache folder.")],
@@ -97,14 +56,14 @@ def prepare(
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
 ) -> None:
     """Extract log-mel features of every song into a resumable, memory-mapped cache."""
-    from .cache import prepare_cache
-    from .datasets import load_dataset
+    from ..cache import prepare_cache
+    from ..datasets import load_dataset
 
     feature_config = _feature_config(config, set_ or [], excerpts)
     data = load_dataset(dataset, format, scale)
     for problem in data.problems:
         errors.print(f"moodmap: skipped {problem.item}: {problem.reason}", markup=False, highlight=False)
-    with _progress(f"prepare {data.name}") as update:
+    with progress_bar(f"prepare {data.name}") as update:
         summary = prepare_cache(data, out, feature_config, jobs, update)
     for failure in summary.failures:
         errors.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
@@ -117,10 +76,10 @@ def prepare(
 
 
 @app.command()
-@_fails_cleanly
+@fails_cleanly
 def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `moodmap prepare`.")]) -> None:
     """Summarise a feature cache: songs, excerpts, labels, failures."""
-    from .cache import FeatureCache
+    from ..cache import FeatureCache
 
     opened = FeatureCache.open(cache)
     table = Table(title=f"feature cache {opened.path}")
@@ -147,7 +106,7 @@ def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `mo
 
 def _model_configs(config: Optional[str], overrides: list[str], epochs: Optional[int]):
     """The paper preset or a TOML file ([model] and [train] tables), then --set overrides."""
-    from .config import ModelConfig, TrainConfig
+    from ..config import ModelConfig, TrainConfig
 
     if config in (None, "paper"):
         model, train = ModelConfig(), TrainConfig()
@@ -204,7 +163,7 @@ def _print_evaluation(report: dict) -> None:
 
 
 @app.command()
-@_fails_cleanly
+@fails_cleanly
 def train(
     cache: Annotated[Path, typer.Argument(help="Feature cache from `moodmap prepare`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for checkpoints, metrics and the summary.")],
@@ -217,11 +176,11 @@ def train(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary here.")] = None,
 ) -> None:
     """Train the paper's CNN with its protocol; print every metric beside the constant baseline."""
-    from .train import train_runs
+    from ..train import train_runs
 
     overrides = list(set_ or []) + ([f"split={split}"] if split else [])
     model_config, train_config = _model_configs(config, overrides, epochs)
-    with _progress("train runs") as update:
+    with progress_bar("train runs") as update:
         summary = train_runs(cache, model_config, train_config, runs, out, jobs, update)
     _print_summary(summary)
     if json_out:
@@ -230,7 +189,7 @@ def train(
 
 
 @app.command()
-@_fails_cleanly
+@fails_cleanly
 def evaluate(
     model: Annotated[Path, typer.Argument(help="A checkpoint (.pt) written by `moodmap train`.")],
     cache: Annotated[Path, typer.Argument(help="Feature cache to score it on.")],
@@ -238,7 +197,7 @@ def evaluate(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report here.")] = None,
 ) -> None:
     """Score a trained model: MAE, RMSE, r, R², CCC, spread and quadrant accuracy, beside the baseline."""
-    from .train import evaluate_checkpoint
+    from ..train import evaluate_checkpoint
 
     if rows not in ("validation", "test", "all"):
         raise MoodmapError(None, "--rows must be validation, test or all")
@@ -249,7 +208,7 @@ def evaluate(
 
 
 @app.command()
-@_fails_cleanly
+@fails_cleanly
 def sweep(
     which: Annotated[str, typer.Argument(help="The sweep to run: `paper` (Tables 1–7).")],
     cache: Annotated[Path, typer.Argument(help="Feature cache (3 excerpts per song) from `moodmap prepare`.")],
@@ -261,8 +220,8 @@ def sweep(
     only: Annotated[Optional[list[str]], typer.Option(help="Run only these experiments (e.g. optimizer).")] = None,
 ) -> None:
     """Run the paper's seven experiments (33 table cells × runs), resumably, in parallel."""
-    from .experiments import PAPER_EXPERIMENTS
-    from .sweep import run_sweep
+    from ..experiments import PAPER_EXPERIMENTS
+    from ..sweep import run_sweep
 
     if which != "paper":
         raise MoodmapError(None, f"unknown sweep {which!r}; only `paper` exists")
@@ -270,7 +229,7 @@ def sweep(
     if only and set(only) - known:
         raise MoodmapError(None, f"unknown experiment(s) {', '.join(sorted(set(only) - known))}; "
                                  f"one of {', '.join(sorted(known))}")
-    with _progress(f"sweep paper ({split} split)") as update:
+    with progress_bar(f"sweep paper ({split} split)") as update:
         report = run_sweep(cache, out, runs, epochs, split, jobs, update, only=only)
     console.print(f"{report.planned} trainings planned, {report.already_done} already done, "
                   f"{report.finished_now} finished now; estimated {report.estimated_seconds / 60:.1f} min, "
@@ -281,171 +240,40 @@ def sweep(
 
 
 @app.command()
-@_fails_cleanly
+@fails_cleanly
 def report(folder: Annotated[Path, typer.Argument(help="Sweep folder holding results.sqlite.")]) -> None:
     """Write the paper's tables and figures from a sweep (complete or partial), beside the paper's numbers."""
-    from .report import write_report
+    from ..report import write_report
 
     out = write_report(folder)
     console.print(f"report in {out}: report.md, report.html and {len(list(out.glob('*.png')))} figures")
 
 
 @app.command()
-@_fails_cleanly
-def predict(
-    files: Annotated[list[Path], typer.Argument(help="Audio files.")],
-    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = "paper",
-    timeline: Annotated[bool, typer.Option(help="Also slide a 15 s window over the whole track.")] = False,
-    hop: Annotated[float, typer.Option(help="Seconds between timeline windows.")] = 5.0,
-    format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
-    plot: Annotated[Optional[Path], typer.Option(help="Draw the first file's timeline (PNG).")] = None,
-) -> None:
-    """Valence, arousal, spread, quadrant and nearest emotion of each file."""
-    import csv as csv_module
-
-    from .models.registry import available_models, load_model, model_note
-    from .predict import Failed, Prediction, predict as run_predict
-
-    if format not in ("table", "json", "csv"):
-        raise MoodmapError(None, "--format must be table, json or csv")
-    checkpoint = load_model(model)
-    description = available_models().get(model, {}).get("description", "")
-    results = run_predict(files, checkpoint, timeline=timeline or plot is not None, hop=hop)
-    results = [r if not isinstance(r, Prediction) else dataclasses.replace(r, model=model) for r in results]
-    for failure in (r for r in results if isinstance(r, Failed)):
-        errors.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
-    good = [r for r in results if isinstance(r, Prediction)]
-    if format == "json":
-        console.print_json(json.dumps([r.as_dict() for r in good]))
-    elif format == "csv":
-        writer = csv_module.writer(sys.stdout, lineterminator="\n")
-        columns = [f for f in Prediction.fields() if f != "timeline"]
-        writer.writerow(columns)
-        writer.writerows([[getattr(r, c) for c in columns] for r in good])
-    else:
-        console.print(_prediction_table(good, model, description))
-    note = model_note(model)
-    if note:
-        errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
-    if plot is not None and good:
-        from .figures import timeline_plot
-
-        timeline_plot(good[0], plot)
-        console.print(f"timeline of {good[0].path} drawn to {plot}")
-    if not good:
-        raise typer.Exit(2)
-
-
-def _prediction_table(predictions, model: str, description: str) -> Table:
-    table = Table(title=f"model {model}" + (f" — {description}" if description else ""), title_justify="left")
-    for column in ("file", "valence", "arousal", "1–9 (V / A)", "spread (V / A)", "quadrant", "emotion"):
-        table.add_column(column, justify="left" if column in ("file", "quadrant", "emotion") else "right")
-    for p in predictions:
-        table.add_row(Path(p.path).name, f"{p.valence:.3f}", f"{p.arousal:.3f}", f"{p.valence_9:.1f} / {p.arousal_9:.1f}",
-                      f"{p.valence_spread:.3f} / {p.arousal_spread:.3f}", p.quadrant or "neutral", p.emotion)
-    return table
-
-
-@app.command()
-@_fails_cleanly
+@fails_cleanly
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A `moodmap train` output folder.")],
     name: Annotated[str, typer.Option(help="Name to register the model under.")],
     to: Annotated[Optional[Path], typer.Option(help="Weights folder (default: moodmap's own).")] = None,
 ) -> None:
     """Turn a training run into a named, checksummed model with a MODEL_CARD."""
-    from .models.card import export_run
-    from .models.registry import WEIGHTS
+    from ..models.card import export_run
+    from ..models.registry import WEIGHTS
 
     path = export_run(run_dir, name, to or WEIGHTS)
     console.print(f"model {name!r}: {path} (card: {path.with_suffix('.md')})")
 
 
 @app.command()
-@_fails_cleanly
-def scan(
-    library: Annotated[Path, typer.Argument(help="Music folder to index.")],
-    db: Annotated[Path, typer.Option(help="SQLite library index to create or update.")] = Path("library.sqlite"),
-    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = "paper",
-    jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
-    timeline: Annotated[bool, typer.Option(help="Also store each song's mood over time.")] = False,
-    retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
-    write_tags: Annotated[bool, typer.Option(help="Write valence, arousal and mood into the files' tags.")] = False,
-    dry_run: Annotated[bool, typer.Option(help="With tags: show what would change, write nothing.")] = False,
-) -> None:
-    """Analyse a music folder into a SQLite index: only new or changed files, moves recognised."""
-    from .library import scan_library
-    from .models.registry import model_note
-
-    if note := model_note(model):
-        errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
-    with _progress("scan") as update:
-        summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
-                               write_tags=write_tags, dry_run=dry_run)
-    for path, changes in summary.tag_changes:
-        verb = "would set" if dry_run else "set"
-        console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r} (was {old!r})" for k, (old, new) in changes.items()),
-                      markup=False, highlight=False)
-    for failure in summary.failures:
-        errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
-    console.print(f"{summary.files} files: {summary.analysed} analysed, {summary.unchanged} unchanged, "
-                  f"{summary.moved} moved, {summary.pruned} removed from the index, {len(summary.failures)} failed, "
-                  f"{summary.skipped_failed} skipped (failed before; --retry-failed), {summary.tags_written} files tagged "
-                  f"in {summary.seconds:.1f} s → {db}")
-    if summary.interrupted:
-        errors.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
-        raise typer.Exit(130)
-
-
-library_app = typer.Typer(help="Look into a library index written by `moodmap scan`.", no_args_is_help=True)
-app.add_typer(library_app, name="library")
-
-
-@library_app.command("stats")
-@_fails_cleanly
-def library_stats(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite")) -> None:
-    """Songs, mean mood, and how they spread over quadrants and emotions."""
-    from .library import Library
-
-    if not db.exists():
-        raise MoodmapError(db, "no library index here; run `moodmap scan` first")
-    index = Library(db)
-    try:
-        stats = index.stats()
-    finally:
-        index.close()
-    console.print(f"{stats['songs']} songs, {stats['failures']} failures; mean valence "
-                  f"{(stats['mean_valence'] or 0):.3f}, mean arousal {(stats['mean_arousal'] or 0):.3f}")
-    for key in ("quadrants", "emotions", "models"):
-        console.print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
-
-
-@library_app.command("export")
-@_fails_cleanly
-def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite"),
-                   csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = True) -> None:
-    """Every song of the index as CSV."""
-    from .library import Library
-
-    if not db.exists():
-        raise MoodmapError(db, "no library index here; run `moodmap scan` first")
-    index = Library(db)
-    try:
-        sys.stdout.write(index.export_csv())
-    finally:
-        index.close()
-
-
-@app.command()
-@_fails_cleanly
+@fails_cleanly
 def download(
     name: Annotated[str, typer.Argument(help="deam, emomusic or pmemo.")],
     to: Annotated[Path, typer.Option(help="Folder to download and unpack into.")],
 ) -> None:
     """Fetch a data set's public archives (resumable, size/sha256-checked) and unpack them for the loaders."""
-    from .download import download_dataset
+    from ..download import download_dataset
 
-    with _progress(f"download {name}") as update:
+    with progress_bar(f"download {name}") as update:
         root = download_dataset(name, to, progress=lambda _file, done, total: update(done, total or done))
     console.print(f"{name} is in {root}; next: moodmap prepare {root} --out CACHE")
 
@@ -454,11 +282,3 @@ def _split_counts(opened) -> dict[str, int]:
     first = np.unique(opened.song_ids, return_index=True)[1]
     names, counts = np.unique(opened.split[first], return_counts=True)
     return {str(n): int(c) for n, c in zip(names, counts) if n}
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(app())

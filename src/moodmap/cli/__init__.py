@@ -1,0 +1,59 @@
+"""The ``moodmap`` command: each subcommand parses, calls one library function, renders.
+
+Commands live in two modules: ``research`` (data sets, training, the paper's sweep and
+report, model export) and ``music`` (predict, scan, library, playlists, the map).
+
+Errors moodmap raises on purpose print as one line (``moodmap: FILE: reason``) with
+exit code 2; Ctrl-C exits 130 after saying how to resume.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ..errors import MoodmapError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def fails_cleanly(command: Callable) -> Callable:
+    """Turn moodmap's own errors into one line and exit code 2."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except MoodmapError as exc:
+            errors.print(f"moodmap: {exc}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
+    return wrapper
+
+
+@contextlib.contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar driven by ``update(done, total)`` callbacks."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
+               TimeElapsedColumn(), TextColumn("• ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+# Importing the command modules registers their commands on ``app`` (research first: --help order).
+from . import research  # noqa: E402,F401,I001
+from . import music  # noqa: E402,F401

@@ -1,0 +1,224 @@
+"""Commands for a music library: predict files, scan and tag a library, playlists and the mood map."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ..errors import MoodmapError
+from . import app, console, errors, fails_cleanly, progress_bar
+
+@app.command()
+@fails_cleanly
+def predict(
+    files: Annotated[list[Path], typer.Argument(help="Audio files.")],
+    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = "paper",
+    timeline: Annotated[bool, typer.Option(help="Also slide a 15 s window over the whole track.")] = False,
+    hop: Annotated[float, typer.Option(help="Seconds between timeline windows.")] = 5.0,
+    format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    plot: Annotated[Optional[Path], typer.Option(help="Draw the first file's timeline (PNG).")] = None,
+) -> None:
+    """Valence, arousal, spread, quadrant and nearest emotion of each file."""
+    import csv as csv_module
+
+    from ..models.registry import available_models, load_model, model_note
+    from ..predict import Failed, Prediction, predict as run_predict
+
+    if format not in ("table", "json", "csv"):
+        raise MoodmapError(None, "--format must be table, json or csv")
+    checkpoint = load_model(model)
+    description = available_models().get(model, {}).get("description", "")
+    results = run_predict(files, checkpoint, timeline=timeline or plot is not None, hop=hop)
+    results = [r if not isinstance(r, Prediction) else dataclasses.replace(r, model=model) for r in results]
+    for failure in (r for r in results if isinstance(r, Failed)):
+        errors.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
+    good = [r for r in results if isinstance(r, Prediction)]
+    if format == "json":
+        console.print_json(json.dumps([r.as_dict() for r in good]))
+    elif format == "csv":
+        writer = csv_module.writer(sys.stdout, lineterminator="\n")
+        columns = [f for f in Prediction.fields() if f != "timeline"]
+        writer.writerow(columns)
+        writer.writerows([[getattr(r, c) for c in columns] for r in good])
+    else:
+        console.print(_prediction_table(good, model, description))
+    note = model_note(model)
+    if note:
+        errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
+    if plot is not None and good:
+        from ..figures import timeline_plot
+
+        timeline_plot(good[0], plot)
+        console.print(f"timeline of {good[0].path} drawn to {plot}")
+    if not good:
+        raise typer.Exit(2)
+
+
+def _prediction_table(predictions, model: str, description: str) -> Table:
+    table = Table(title=f"model {model}" + (f" — {description}" if description else ""), title_justify="left")
+    for column in ("file", "valence", "arousal", "1–9 (V / A)", "spread (V / A)", "quadrant", "emotion"):
+        table.add_column(column, justify="left" if column in ("file", "quadrant", "emotion") else "right")
+    for p in predictions:
+        table.add_row(Path(p.path).name, f"{p.valence:.3f}", f"{p.arousal:.3f}", f"{p.valence_9:.1f} / {p.arousal_9:.1f}",
+                      f"{p.valence_spread:.3f} / {p.arousal_spread:.3f}", p.quadrant or "neutral", p.emotion)
+    return table
+
+
+@app.command()
+@fails_cleanly
+def scan(
+    library: Annotated[Path, typer.Argument(help="Music folder to index.")],
+    db: Annotated[Path, typer.Option(help="SQLite library index to create or update.")] = Path("library.sqlite"),
+    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = "paper",
+    jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
+    timeline: Annotated[bool, typer.Option(help="Also store each song's mood over time.")] = False,
+    retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
+    write_tags: Annotated[bool, typer.Option(help="Write valence, arousal and mood into the files' tags.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="With tags: show what would change, write nothing.")] = False,
+) -> None:
+    """Analyse a music folder into a SQLite index: only new or changed files, moves recognised."""
+    from ..library import scan_library
+    from ..models.registry import model_note
+
+    if note := model_note(model):
+        errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
+    with progress_bar("scan") as update:
+        summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
+                               write_tags=write_tags, dry_run=dry_run)
+    for path, changes in summary.tag_changes:
+        verb = "would set" if dry_run else "set"
+        console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r} (was {old!r})" for k, (old, new) in changes.items()),
+                      markup=False, highlight=False)
+    for failure in summary.failures:
+        errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
+    console.print(f"{summary.files} files: {summary.analysed} analysed, {summary.unchanged} unchanged, "
+                  f"{summary.moved} moved, {summary.pruned} removed from the index, {len(summary.failures)} failed, "
+                  f"{summary.skipped_failed} skipped (failed before; --retry-failed), {summary.tags_written} files tagged "
+                  f"in {summary.seconds:.1f} s → {db}")
+    if summary.interrupted:
+        errors.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
+        raise typer.Exit(130)
+
+
+library_app = typer.Typer(help="Look into a library index written by `moodmap scan`.", no_args_is_help=True)
+app.add_typer(library_app, name="library")
+
+
+@library_app.command("stats")
+@fails_cleanly
+def library_stats(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite")) -> None:
+    """Songs, mean mood, and how they spread over quadrants and emotions."""
+    from ..library import open_library
+
+    index = open_library(db)
+    try:
+        stats = index.stats()
+    finally:
+        index.close()
+    console.print(f"{stats['songs']} songs, {stats['failures']} failures; mean valence "
+                  f"{(stats['mean_valence'] or 0):.3f}, mean arousal {(stats['mean_arousal'] or 0):.3f}")
+    for key in ("quadrants", "emotions", "models"):
+        console.print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+
+
+@library_app.command("export")
+@fails_cleanly
+def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite"),
+                   csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = True) -> None:
+    """Every song of the index as CSV."""
+    from ..library import open_library
+
+    index = open_library(db)
+    try:
+        sys.stdout.write(index.export_csv())
+    finally:
+        index.close()
+
+
+@app.command()
+@fails_cleanly
+def playlist(
+    db: Annotated[Path, typer.Option(help="Library index written by `moodmap scan`.")] = Path("library.sqlite"),
+    mood: Annotated[Optional[str], typer.Option(help="A named emotion (happy, calm, sad, angry, …) or Q1–Q4.")] = None,
+    quadrant: Annotated[Optional[str], typer.Option(help="Q1 (happy), Q2 (angry), Q3 (sad) or Q4 (calm).")] = None,
+    near: Annotated[Optional[str], typer.Option(help="Songs closest to this one (a path, an id or part of a title).")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", help="Mood path: start song.")] = None,
+    to: Annotated[Optional[str], typer.Option(help="Mood path: end song.")] = None,
+    steps: Annotated[int, typer.Option(help="Mood path: songs from start to end, both included.")] = 10,
+    arousal: Annotated[Optional[str], typer.Option(help="Energy curve: rise, fall or arc.")] = None,
+    n: Annotated[int, typer.Option("--n", help="Songs in the playlist.")] = 20,
+    min_distance: Annotated[float, typer.Option(help="Keep every two songs at least this far apart (0–1 plane).")] = 0.0,
+    exclude_artist_repeats: Annotated[bool, typer.Option(help="At most one song per artist.")] = False,
+    seed: Annotated[Optional[int], typer.Option(help="Draw a varied playlist (weighted toward the best fits).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this .m3u8/.m3u or .json file.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="table, m3u8 or json (default: from -o).")] = None,
+    absolute: Annotated[bool, typer.Option(help="M3U8 with absolute paths (default: relative to the playlist).")] = False,
+) -> None:
+    """A mood playlist from the library: by mood, near a song, a path between two songs, or an energy curve."""
+    from ..playlists import Constraints, SongTable, build_playlist, render_playlist
+
+    modes = {"mood": mood or quadrant, "near": near, "path": (from_, to) if from_ or to else None, "arousal": arousal}
+    chosen = {k: v for k, v in modes.items() if v}
+    if len(chosen) != 1 or (mood and quadrant):
+        raise MoodmapError(None, "choose one of --mood, --quadrant, --near, --from/--to or --arousal")
+    format = format or _format_from_suffix(out)
+    table = SongTable.from_library(db)
+    result = build_playlist(table, chosen, Constraints(n, min_distance, exclude_artist_repeats, seed), steps)
+    if result.note:
+        errors.print(f"moodmap: note: {result.note}", markup=False, highlight=False)
+    if format == "table":
+        console.print(_playlist_table(result))
+        return
+    text = render_playlist(result, format, out, absolute)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from ..atomic import atomic_write_text
+
+    atomic_write_text(out, text)
+    console.print(f"{len(result.songs)} songs → {out}")
+
+
+def _format_from_suffix(out: Optional[Path]) -> str:
+    if out is None:
+        return "table"
+    suffix = out.suffix.lower()
+    if suffix in (".m3u8", ".m3u"):
+        return "m3u8"
+    if suffix == ".json":
+        return "json"
+    raise MoodmapError(out, "write playlists as .m3u8, .m3u or .json (or give --format)")
+
+
+def _playlist_table(result) -> Table:
+    table = Table(title=result.title, title_justify="left")
+    for column in ("#", "artist", "title", "valence", "arousal", "emotion", "quadrant"):
+        table.add_column(column, justify="right" if column in ("#", "valence", "arousal") else "left")
+    for i, song in enumerate(result.songs, 1):
+        table.add_row(str(i), song["artist"] or "", song["title"] or Path(song["path"]).name, f"{song['valence']:.3f}",
+                      f"{song['arousal']:.3f}", song["emotion"] or "", song["quadrant"] or "neutral")
+    return table
+
+
+@app.command("map")
+@fails_cleanly
+def mood_map(
+    db: Annotated[Path, typer.Option(help="Library index written by `moodmap scan`.")] = Path("library.sqlite"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="map.png (image) or map.html (interactive, self-contained).")]
+    = Path("map.html"),
+    song: Annotated[Optional[str], typer.Option(help="Draw this song's mood over time (needs `scan --timeline`).")] = None,
+    title: Annotated[Optional[str], typer.Option(help="Title of the map.")] = None,
+) -> None:
+    """The library on the valence/arousal plane: quadrants, named emotions, optionally one song's trajectory."""
+    from ..mood_map import song_trajectory, write_map
+    from ..playlists import SongTable
+
+    table = SongTable.from_library(db)
+    trajectory = song_trajectory(db, table, song) if song else None
+    write_map(table, out, trajectory, title)
+    console.print(f"{len(table)} songs drawn → {out}")
