@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= build/demo
 DEMO_SONGS ?= 200
 
-.PHONY: demo test test-slow venv bench clean
+.PHONY: demo test test-slow venv bench browser-deps clean
 
 venv: $(STAMP)
 
@@ -32,8 +32,16 @@ demo: $(STAMP)
 	$(BIN)/moodmap sweep paper $(DEMO)/cache --out $(DEMO)/sweep --runs 1 --epochs 10
 	$(BIN)/moodmap report $(DEMO)/sweep
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -q
+
+# The browser test drives Debian's chromium through chromium-driver; install both when missing
+# (needs root, as in CI). Without them that one test is skipped and says why.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver ) \
+		>/dev/null 2>&1 || echo "moodmap: could not install chromium + chromium-driver; the browser test is skipped"; \
+	fi
 
 # Slow tests guard something essential (the model learns the synthetic set); CI runs them.
 test-slow: $(STAMP)
@@ -42,6 +50,8 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/train.py
+	$(BIN)/python benchmarks/scan.py
+	$(BIN)/python benchmarks/playlists.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -175,3 +175,14 @@ def test_cli_table_and_mode_errors(db):
     assert both.exit_code == 2 and "choose one of" in both.output
     half = runner.invoke(app, ["playlist", "--db", str(db), "--from", "1"])
     assert half.exit_code == 2 and "both a start" in half.output
+
+
+def test_constraints_look_past_the_first_candidates_when_they_must():
+    rows = [{"id": i, "path": f"/m/{i}.flac", "artist": "Same", "valence": 0.78, "arousal": 0.6 + i * 1e-5}
+            for i in range(300)]
+    rows += [{"id": 1000 + k, "path": f"/m/o{k}.flac", "artist": f"Other {k}", "valence": 0.9 - k * 0.01,
+              "arousal": 0.55} for k in range(5)]
+    table = SongTable.from_rows(rows)
+    result = mood_playlist(table, "happy", Constraints(n=6, exclude_artist_repeats=True))
+    ids = [s["id"] for s in result.songs]
+    assert ids[0] < 300 and ids[1:] == [1004, 1003, 1002, 1001, 1000]  # the other 299 "Same" songs skipped

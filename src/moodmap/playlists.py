@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class SongTable:
     """The songs of a library as arrays: positions, uncertainty, artists, and the rows themselves."""
 
     rows: tuple[dict, ...]
+    ids: np.ndarray  # (n,) library ids
     points: np.ndarray  # (n, 2) valence, arousal on 0–1
     spread: np.ndarray  # (n, 2) sd over excerpts; 0 where unknown
     artists: np.ndarray  # (n,) normalised artist name, "" when unknown
@@ -48,7 +49,8 @@ class SongTable:
         spread = np.array([(r["valence_spread"] or 0.0, r["arousal_spread"] or 0.0) for r in rows],
                           dtype=np.float64).reshape(-1, 2)
         artists = np.array([(r["artist"] or "").strip().casefold() for r in rows], dtype=object)
-        return cls(rows, points, spread, artists)
+        ids = np.array([-1 if r["id"] is None else r["id"] for r in rows], dtype=np.int64)
+        return cls(rows, ids, points, spread, artists)
 
     @classmethod
     def from_library(cls, db_path: str | Path) -> SongTable:
@@ -68,10 +70,12 @@ class SongTable:
         """Position of a song given by id, file path, or a unique piece of "artist – title"."""
         text = str(key).strip()
         if text.isdigit():
-            hits = [i for i, r in enumerate(self.rows) if r["id"] == int(text)]
+            hits = np.flatnonzero(self.ids == int(text)).tolist()
         elif os.path.exists(text):
-            target = os.path.realpath(text)
-            hits = [i for i, r in enumerate(self.rows) if os.path.realpath(r["path"]) == target]
+            spellings = {os.path.abspath(text), os.path.realpath(text)}
+            hits = [i for i, r in enumerate(self.rows) if r["path"] in spellings]
+            if not hits:  # the index may hold the file under another symlinked name
+                hits = [i for i, r in enumerate(self.rows) if os.path.realpath(r["path"]) in spellings]
         else:
             needle = text.casefold()
             hits = [i for i, r in enumerate(self.rows) if needle in _label(r).casefold()]
@@ -124,7 +128,7 @@ def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constr
     if not mask.any():
         raise MoodmapError(None, f"no song in the library is {mood!r}")
     cost = np.where(mask, _expected_distance(table, np.asarray(center), 0.0), np.inf)
-    chosen = _greedy(table, _ranking(cost, constraints.seed), constraints)
+    chosen = _greedy(table, cost, constraints)
     return _playlist(table, chosen, f"{mood} — {len(chosen)} songs", constraints, {"mood": mood})
 
 
@@ -138,7 +142,7 @@ def near_playlist(table: SongTable, song: str | int, constraints: Constraints = 
     origin = table.find(song)
     cost = _expected_distance(table, table.points[origin], float((table.spread[origin] ** 2).sum()))
     cost[origin] = np.inf
-    chosen = _greedy(table, _ranking(cost, constraints.seed), constraints, taken=[origin])[1:]
+    chosen = _greedy(table, cost, constraints, taken=[origin])[1:]
     return _playlist(table, chosen, f"near {_label(table.rows[origin])}", constraints, {"near": song})
 
 
@@ -162,8 +166,7 @@ def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int
         allowed = (to_end < to_end[chosen[-1]]) & (to_end > 0)
         allowed[[a, b, *chosen]] = False
         cost = np.where(allowed, np.linalg.norm(table.points - waypoint, axis=1), np.inf)
-        pick = _greedy(table, _ranking(cost, None), Constraints(1, constraints.min_distance,
-                                                                constraints.exclude_artist_repeats), taken=chosen)
+        pick = _extend(table, cost, constraints, chosen)
         if len(pick) == len(chosen):
             break  # nothing usable lies further along the line
         chosen = pick
@@ -203,8 +206,7 @@ def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Cons
             cost[wrong_way] = np.inf
         else:
             cost = cost + 0.5 * np.abs(valence - np.median(valence))
-        pick = _greedy(table, _ranking(cost, None if rng is None else int(rng.integers(2**32))),
-                       Constraints(1, constraints.min_distance, constraints.exclude_artist_repeats), taken=chosen)
+        pick = _extend(table, cost, constraints, chosen, None if rng is None else int(rng.integers(2**32)))
         if len(pick) == len(chosen):
             break
         chosen = pick
@@ -272,26 +274,40 @@ def _expected_distance(table: SongTable, point: np.ndarray, point_variance: floa
     return ((table.points - point) ** 2).sum(axis=1) + (table.spread ** 2).sum(axis=1) + point_variance
 
 
-def _ranking(cost: np.ndarray, seed: int | None) -> np.ndarray:
-    """Candidate order: cheapest first, or (seeded) a draw without replacement weighted by exp(−cost/width²)."""
-    finite = np.flatnonzero(np.isfinite(cost))
-    keys = cost[finite]
+def _ranking(cost: np.ndarray, seed: int | None, need: int) -> Iterator[int]:
+    """Candidates, cheapest first (or, seeded, a draw without replacement weighted by exp(−cost/width²)).
+
+    Only the best few are sorted at first; the rest only when constraints reject many,
+    so a 20-song query over 100 000 songs never sorts all of them.
+    """
+    keys = cost.copy()
     if seed is not None:
-        gumbel = np.random.default_rng(seed).gumbel(size=len(finite))
-        keys = keys / SAMPLING_WIDTH**2 - gumbel
-    return finite[np.argsort(keys, kind="stable")]
+        keys = keys / SAMPLING_WIDTH**2 - np.random.default_rng(seed).gumbel(size=len(keys))
+    finite = int(np.isfinite(keys).sum())
+    head = min(finite, max(64, 8 * need))
+    if head < len(keys):
+        first = np.argpartition(keys, head - 1)[:head] if head else np.empty(0, dtype=np.int64)
+    else:
+        first = np.arange(len(keys))
+    first = first[np.argsort(keys[first], kind="stable")]
+    yield from (int(i) for i in first if np.isfinite(keys[i]))
+    if head < finite:
+        keys[first] = np.inf
+        rest = np.argsort(keys, kind="stable")[: finite - head]
+        yield from (int(i) for i in rest)
 
 
-def _greedy(table: SongTable, order: np.ndarray, constraints: Constraints, taken: Sequence[int] = ()) -> list[int]:
-    """Take candidates in order while they keep ``min_distance`` and (optionally) unique artists."""
+def _greedy(table: SongTable, cost: np.ndarray, constraints: Constraints, taken: Sequence[int] = ()) -> list[int]:
+    """Take candidates in cost order while they keep ``min_distance`` and (optionally) unique artists."""
     chosen = list(taken)
+    used = set(chosen)
     picked = table.points[chosen] if chosen else np.empty((0, 2))
     artists = {table.artists[i] for i in chosen} - {""}
     goal = len(chosen) + constraints.n
-    for index in order:
+    for index in _ranking(cost, constraints.seed, constraints.n):
         if len(chosen) >= goal:
             break
-        if index in chosen:
+        if index in used:
             continue
         artist = table.artists[index]
         if constraints.exclude_artist_repeats and artist and artist in artists:
@@ -299,10 +315,18 @@ def _greedy(table: SongTable, order: np.ndarray, constraints: Constraints, taken
         if constraints.min_distance > 0 and len(picked) and \
                 np.min(np.linalg.norm(picked - table.points[index], axis=1)) < constraints.min_distance:
             continue
-        chosen.append(int(index))
+        chosen.append(index)
+        used.add(index)
         picked = np.vstack([picked, table.points[index]])
         artists.add(artist)
     return chosen
+
+
+def _extend(table: SongTable, cost: np.ndarray, constraints: Constraints, chosen: list[int],
+            seed: int | None = None) -> list[int]:
+    """``chosen`` plus the one best usable song by ``cost`` (unchanged when none is usable)."""
+    one = Constraints(1, constraints.min_distance, constraints.exclude_artist_repeats, seed)
+    return _greedy(table, cost, one, taken=chosen)
 
 
 def _playlist(table: SongTable, chosen: list[int], title: str, constraints: Constraints, query: dict,

@@ -222,3 +222,34 @@ def mood_map(
     trajectory = song_trajectory(db, table, song) if song else None
     write_map(table, out, trajectory, title)
     console.print(f"{len(table)} songs drawn → {out}")
+
+
+@app.command()
+@fails_cleanly
+def serve(
+    db: Annotated[Optional[Path], typer.Option(help="Library index to show (none: predictions only).")] = None,
+    host: Annotated[str, typer.Option(help="Address to bind; the default keeps it on this machine.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
+    library: Annotated[Optional[Path], typer.Option(help="Folder audio may be played from (default: the "
+                                                         "folder holding every indexed song).")] = None,
+    max_upload_mb: Annotated[float, typer.Option(help="Largest accepted upload.")] = 100.0,
+    workers: Annotated[int, typer.Option(help="Analyses running at once; more wait their turn.")] = 2,
+    model: Annotated[str, typer.Option(help="Model used when a request names none.")] = "paper",
+) -> None:
+    """The web app: the library's mood map, song details and audio, playlists, and file analysis (HTTP API at /docs)."""
+    try:
+        import uvicorn
+
+        from ..web.app import ServerSettings, create_app
+    except ImportError as exc:
+        raise MoodmapError(None, f"the web app needs its extra ({exc.name} is missing): pip install 'moodmap[web]'") \
+            from None
+    if db is not None and not db.is_file():
+        raise MoodmapError(db, "no library index here; run `moodmap scan MUSIC --db FILE` first")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        errors.print(f"moodmap: note: serving on {host}: anyone who can reach it can upload files and play your "
+                     "library's audio", markup=False, highlight=False)
+    settings = ServerSettings(db=db, library_root=library, max_upload_bytes=int(max_upload_mb * 2**20),
+                              inference_threads=max(1, workers), default_model=model)
+    console.print(f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -1,0 +1,257 @@
+"""moodmap's web app and HTTP API: the library's mood map, predictions for uploaded files, playlists.
+
+Safe by default: ``moodmap serve`` binds to 127.0.0.1; uploads are size-limited before
+they are read, proven to be audio by decoding them, kept in a private temporary folder
+and deleted; library audio is served only for songs in the index and only from inside
+the library folder; bad input gets a 4xx JSON error, never a traceback. Inference runs
+in a bounded pool of threads off the event loop, so an analysis does not stall the map.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import anyio
+from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__
+from ..errors import AudioError, MoodmapError
+from ..library import EXTENSIONS, open_library
+from ..mood import EMOTIONS, QUADRANT_CENTERS
+from ..mood_map import map_data
+from ..playlists import Constraints, SongTable, build_playlist, region_mask, to_json, to_m3u8
+from .limits import BodyLimit
+
+HERE = Path(__file__).parent
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What one server instance serves and how much it accepts."""
+
+    db: Path | None = None
+    library_root: Path | None = None  # default: the deepest folder holding every indexed song
+    max_upload_bytes: int = 100 * 2**20
+    inference_threads: int = 2
+    default_model: str = "paper"
+
+
+class LibraryView:
+    """The index as a ``SongTable``, reloaded when the database changes (a scan running beside the server)."""
+
+    def __init__(self, db: Path | None, root: Path | None) -> None:
+        self.db, self._root = db, root
+        self._lock = threading.Lock()
+        self._stamp: tuple | None = None
+        self._table = SongTable.from_rows([])
+
+    def table(self) -> SongTable:
+        if self.db is None:
+            return self._table
+        stamp = tuple(_stat_or_none(Path(f"{self.db}{suffix}")) for suffix in ("", "-wal"))
+        with self._lock:
+            if stamp != self._stamp:
+                self._table, self._stamp = SongTable.from_library(self.db), stamp
+            return self._table
+
+    def root(self) -> Path | None:
+        """The library folder audio may be served from."""
+        if self._root is not None:
+            return self._root.resolve()
+        paths = [row["path"] for row in self.table().rows]
+        return Path(os.path.commonpath(paths)).resolve() if paths else None
+
+    def timeline(self, song_id: int) -> list[dict] | None:
+        library = open_library(self.db)
+        try:
+            return library.timeline(song_id)
+        finally:
+            library.close()
+
+
+def _stat_or_none(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class PlaylistRequest(BaseModel):
+    """A playlist query: exactly one of mood, quadrant, near, from+to, arousal."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    mood: str | None = None
+    quadrant: str | None = None
+    near: str | None = None
+    from_: str | None = Field(None, alias="from")
+    to: str | None = None
+    steps: int = Field(10, ge=2, le=500)
+    arousal: str | None = None
+    n: int = Field(20, ge=1, le=MAX_PAGE)
+    min_distance: float = Field(0.0, ge=0.0, le=2.0)
+    exclude_artist_repeats: bool = False
+    seed: int | None = None
+    format: Literal["json", "m3u8"] = "json"
+
+
+def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
+    """The FastAPI application for one library index (or none: predictions only)."""
+    app = FastAPI(title="moodmap", version=__version__,
+                  description="Valence and arousal of music: predict files, browse a library's mood map, "
+                              "build mood playlists.")
+    library = LibraryView(settings.db, settings.library_root)
+    limiter = anyio.CapacityLimiter(settings.inference_threads)
+    uploads = Path(tempfile.mkdtemp(prefix="moodmap-uploads-"))
+    app.state.settings, app.state.library, app.state.uploads = settings, library, uploads
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, paths=("/api/predict",))
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _error_handlers(app)
+    app.router.add_event_handler("shutdown", functools.partial(shutil.rmtree, uploads, True))
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        return (HERE / "templates" / "index.html").read_text(encoding="utf-8").replace("{{version}}", __version__)
+
+    @app.get("/api/health")
+    def health() -> dict:
+        """Server status: version, songs in the index, models to choose from."""
+        from ..models.registry import available_models, model_note
+
+        models = [{"name": name, "description": entry.get("description", ""), "note": model_note(name)}
+                  for name, entry in available_models().items()]
+        moods = [e.name for e in EMOTIONS] + sorted(QUADRANT_CENTERS)
+        return {"status": "ok", "version": __version__, "songs": len(library.table()), "models": models, "moods": moods,
+                "default_model": settings.default_model, "max_upload_bytes": settings.max_upload_bytes}
+
+    @app.post("/api/predict")
+    async def predict(file: UploadFile = File(..., description="An audio file (mp3, flac, ogg, wav, m4a, …)."),
+                      model: str = Form(settings.default_model), timeline: bool = Form(False),
+                      hop: float = Form(5.0, gt=0.5, le=60.0)) -> dict:
+        """Valence, arousal, quadrant and emotion of an uploaded file (its timeline on request)."""
+        target = uploads / f"{os.urandom(8).hex()}{_safe_suffix(file.filename)}"
+        try:
+            with open(target, "wb") as handle:
+                while chunk := await file.read(1 << 20):
+                    handle.write(chunk)
+            if target.stat().st_size == 0:
+                raise HTTPException(422, "the uploaded file is empty")
+            result = await anyio.to_thread.run_sync(_predict_upload, target, model, timeline, hop, limiter=limiter)
+        finally:
+            target.unlink(missing_ok=True)
+        return {**result, "path": None, "filename": file.filename}
+
+    @app.get("/api/songs")
+    def songs(mood: str | None = Query(None, description="A named emotion or Q1–Q4."),
+              quadrant: str | None = Query(None, pattern="^[Qq][1-4]$"),
+              q: str | None = Query(None, max_length=200, description="Text in artist, title, album or file name."),
+              offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=MAX_PAGE)) -> dict:
+        """Songs of the index, filtered and paginated."""
+        table = library.table()
+        keep = list(range(len(table)))
+        for region in (mood, quadrant):
+            if region and keep:
+                mask = region_mask(table, region)
+                keep = [i for i in keep if mask[i]]
+        if q:
+            needle = q.casefold()
+            keep = [i for i in keep if needle in _searchable(table.rows[i])]
+        page = [table.rows[i] for i in keep[offset:offset + limit]]
+        return {"total": len(keep), "offset": offset, "limit": limit, "songs": page}
+
+    @app.get("/api/songs/{song_id}")
+    def song(song_id: int) -> dict:
+        """One song with its stored timeline (if scanned with --timeline)."""
+        row = _song(library, song_id)
+        return {**row, "timeline": library.timeline(song_id)}
+
+    @app.get("/api/songs/{song_id}/audio", response_class=FileResponse)
+    def audio(song_id: int) -> FileResponse:
+        """The song's audio file (range requests supported), only from inside the library folder."""
+        return FileResponse(_library_file(library, _song(library, song_id)))
+
+    @app.get("/api/map")
+    def mood_map() -> dict:
+        """What the mood map draws: songs, named-emotion anchors and quadrant names."""
+        return map_data(library.table())
+
+    @app.post("/api/playlists")
+    def playlists(request: PlaylistRequest) -> Response:
+        """A playlist, the same modes as `moodmap playlist`, as JSON or M3U8 (absolute paths)."""
+        query = {"mood": request.mood or request.quadrant, "near": request.near, "arousal": request.arousal,
+                 "path": (request.from_, request.to) if request.from_ or request.to else None}
+        constraints = Constraints(request.n, request.min_distance, request.exclude_artist_repeats, request.seed)
+        result = build_playlist(library.table(), query, constraints, request.steps)
+        if request.format == "m3u8":
+            return Response(to_m3u8(result, absolute=True), media_type="audio/x-mpegurl")
+        return Response(to_json(result), media_type="application/json")
+
+    return app
+
+
+def _predict_upload(path: Path, model: str, timeline: bool, hop: float) -> dict:
+    """Worker thread: one file through the same path as `moodmap predict`."""
+    from ..models.registry import load_model, model_note
+    from ..predict import predict_file
+
+    prediction = predict_file(path, load_model(model), model, timeline, hop)
+    return {**prediction.as_dict(), "note": model_note(model)}
+
+
+def _safe_suffix(filename: str | None) -> str:
+    suffix = Path(filename or "").suffix.lower()
+    return suffix if suffix in EXTENSIONS else ""
+
+
+def _searchable(row: dict) -> str:
+    return " ".join(str(row.get(k) or "") for k in ("artist", "title", "album", "path")).casefold()
+
+
+def _song(library: LibraryView, song_id: int) -> dict:
+    table = library.table()
+    index = (table.ids == song_id).nonzero()[0]
+    if not len(index):
+        raise HTTPException(404, f"no song with id {song_id}")
+    return table.rows[int(index[0])]
+
+
+def _library_file(library: LibraryView, row: dict) -> Path:
+    """The song's file, resolved; 404 unless it is a regular file inside the library folder."""
+    root = library.root()
+    path = Path(row["path"]).resolve()
+    if root is None or (path != root and root not in path.parents) or not path.is_file():
+        raise HTTPException(404, f"song {row['id']}: its file is not available")
+    return path
+
+
+def _error_handlers(app: FastAPI) -> None:
+    """moodmap's errors become 4xx JSON; anything unexpected a 500 without a traceback."""
+    def reply(status: int, error: str, detail: str) -> JSONResponse:
+        return JSONResponse({"error": error, "detail": detail}, status_code=status)
+
+    @app.exception_handler(AudioError)
+    async def audio_error(_request: Request, exc: AudioError) -> JSONResponse:
+        return reply(422, type(exc).__name__, f"not usable audio: {exc.reason}")
+
+    @app.exception_handler(MoodmapError)
+    async def moodmap_error(_request: Request, exc: MoodmapError) -> JSONResponse:
+        return reply(400, type(exc).__name__, exc.reason)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return reply(exc.status_code, "HTTPError", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        return reply(500, "InternalError", f"unexpected {type(exc).__name__}; see the server log")

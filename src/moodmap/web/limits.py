@@ -1,0 +1,69 @@
+"""Request body limits enforced before the body is read: a huge upload is refused, not buffered.
+
+A declared ``Content-Length`` over the limit gets 413 at once; a body without one
+(chunked) is counted as it streams in and cut off with 413 as soon as it passes the limit.
+"""
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MULTIPART_SLACK = 64 * 1024  # form boundaries and fields around the file itself
+
+
+class BodyTooLarge(HTTPException):
+    """The request body passed the limit while streaming in (an HTTP 413, so the app's handlers reply)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(limit))
+
+
+class BodyLimit:
+    """ASGI middleware: at most ``limit`` (+ multipart slack) bytes of body on ``paths``."""
+
+    def __init__(self, app: ASGIApp, limit: int, paths: tuple[str, ...]) -> None:
+        self.app, self.limit, self.paths = app, limit + MULTIPART_SLACK, paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _refuse(send, self.limit, 413 if declared.isdigit() else 400)
+            return
+        received, started = 0, False
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise BodyTooLarge(self.limit)
+            return message
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, tracked)
+        except BodyTooLarge:
+            if not started:
+                await _refuse(send, self.limit, 413)
+
+
+async def _refuse(send: Send, limit: int, status: int) -> None:
+    detail = _too_large(limit) if status == 413 else "invalid Content-Length header"
+    body = json.dumps({"error": "PayloadTooLarge" if status == 413 else "BadRequest", "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _too_large(limit: int) -> str:
+    return f"upload larger than the limit of {(limit - MULTIPART_SLACK) / 2**20:g} MB"
