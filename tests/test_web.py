@@ -212,3 +212,9 @@ def test_concurrent_predictions_do_not_block_the_server(client):
         health_seconds = time.perf_counter() - began
         assert [f.result() for f in futures] == [200] * 4
     assert health_seconds < 5.0, health_seconds  # not queued behind four analyses
+
+
+def test_a_request_cannot_load_a_model_file_from_the_server(client, tmp_path):
+    response = client.post("/api/predict", files={"file": ("song.wav", wav_bytes(), "audio/wav")},
+                           data={"model": "/etc/passwd"})
+    assert response.status_code == 400 and "unknown model" in response.json()["detail"]

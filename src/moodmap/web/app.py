@@ -140,6 +140,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                       model: str = Form(settings.default_model), timeline: bool = Form(False),
                       hop: float = Form(5.0, gt=0.5, le=60.0)) -> dict:
         """Valence, arousal, quadrant and emotion of an uploaded file (its timeline on request)."""
+        _check_model(model, settings)
         target = uploads / f"{os.urandom(8).hex()}{_safe_suffix(file.filename)}"
         try:
             with open(target, "wb") as handle:
@@ -207,6 +208,14 @@ def _predict_upload(path: Path, model: str, timeline: bool, hop: float) -> dict:
 
     prediction = predict_file(path, load_model(model), model, timeline, hop)
     return {**prediction.as_dict(), "note": model_note(model)}
+
+
+def _check_model(model: str, settings: ServerSettings) -> None:
+    """Requests may name a registered model or the server's default, never a file on the server's disk."""
+    from ..models.registry import available_models
+
+    if model != settings.default_model and model not in available_models():
+        raise HTTPException(400, f"unknown model {model!r}; one of {', '.join(available_models())}")
 
 
 def _safe_suffix(filename: str | None) -> str:

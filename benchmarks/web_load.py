@@ -1,0 +1,203 @@
+"""The web app under concurrent load on loopback: predictions and map requests at once.
+
+Starts `moodmap serve` on a free port with a generated library index (``--songs``),
+then for ``--seconds`` keeps ``--clients`` threads uploading a 30 s clip of real
+music (Debian game music, see music.py) to POST /api/predict, while ``--readers``
+threads request GET /api/map and /api/songs. Reports throughput, p50/p95 latency
+per kind of request, errors (any status other than 200), and the server's resident
+memory at the start and end (flat memory: no growth with requests served).
+The reference is the same clip analysed in one process by `moodmap.predict`, so
+the ratio shows what HTTP, uploads and the pool cost per analysis.
+
+Run: .venv/bin/python benchmarks/web_load.py [--clients 4] [--readers 2] [--seconds 60] [--no-record]
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from music import DATA, cut_clips, install_music
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def multipart(name: str, payload: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: audio/wav\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def request(url: str, data: bytes | None = None, content_type: str | None = None) -> tuple[int, float]:
+    began = time.perf_counter()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": content_type} if content_type else {})
+    try:
+        with urllib.request.urlopen(req, timeout=300) as response:
+            response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except OSError:
+        status = -1
+    return status, time.perf_counter() - began
+
+
+def rss(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) * 1024
+
+
+def clip_wav(seconds: float = 30.0) -> bytes:
+    clip = sorted((DATA / "clips").glob("*.mp3"))[0]
+    data, rate = sf.read(str(clip), frames=int(seconds * 44100), dtype="float32")
+    buffer = io.BytesIO()
+    sf.write(buffer, data, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--readers", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--songs", type=int, default=5000)
+    parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
+    args = parser.parse_args()
+
+    cut_clips(install_music()[:30])
+    payload = clip_wav()
+    with tempfile.TemporaryDirectory(prefix="moodmap-load-") as folder:
+        from conftest import write_library_db
+
+        db = write_library_db(Path(folder), songs=args.songs)
+        reference = reference_seconds(payload, Path(folder))
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "moodmap.cli", "serve", "--db", str(db), "--port",
+                                   str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(url, server)
+            request(f"{url}/api/map")
+            body, content_type = multipart("clip.wav", payload)
+            request(f"{url}/api/predict", body, content_type)  # warm: model loaded, threads started
+            memory_start = rss(server.pid)
+            results = run_load(url, body, content_type, args)
+            memory_end = rss(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    report = render(results, args, reference, memory_start, memory_end)
+    print(report)
+    if not args.no_record:
+        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
+            handle.write("\n" + report)
+
+
+def reference_seconds(payload: bytes, folder: Path) -> float:
+    """One analysis of the same clip in this process (model loaded first)."""
+    from moodmap.models.registry import load_model
+    from moodmap.predict import predict_file
+
+    path = folder / "clip.wav"
+    path.write_bytes(payload)
+    model = load_model("paper")
+    predict_file(path, model)
+    began = time.perf_counter()
+    for _ in range(5):
+        predict_file(path, model)
+    return (time.perf_counter() - began) / 5
+
+
+def wait_until_up(url: str, server: subprocess.Popen) -> None:
+    for _ in range(600):
+        if server.poll() is not None:
+            raise SystemExit("the server exited during start-up")
+        if request(f"{url}/api/health")[0] == 200:
+            return
+        time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def run_load(url: str, body: bytes, content_type: str, args) -> dict[str, list[tuple[int, float]]]:
+    results: dict[str, list[tuple[int, float]]] = {"predict": [], "map": [], "songs": []}
+    lock = threading.Lock()
+    deadline = time.perf_counter() + args.seconds
+
+    def uploader() -> None:
+        while time.perf_counter() < deadline:
+            outcome = request(f"{url}/api/predict", body, content_type)
+            with lock:
+                results["predict"].append(outcome)
+
+    def reader(k: int) -> None:
+        while time.perf_counter() < deadline:
+            kind = ("map", "songs")[k % 2]
+            path = "/api/map" if kind == "map" else "/api/songs?mood=calm&limit=100"
+            outcome = request(url + path)
+            with lock:
+                results[kind].append(outcome)
+            k += 1
+
+    threads = [threading.Thread(target=uploader) for _ in range(args.clients)]
+    threads += [threading.Thread(target=reader, args=(k,)) for k in range(args.readers)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results["_wall"] = [(0, time.perf_counter() - began)]
+    return results
+
+
+def render(results, args, reference: float, memory_start: int, memory_end: int) -> str:
+    wall = results.pop("_wall")[0][1]
+    lines = [
+        f"## web_load.py — {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}",
+        "",
+        f"`moodmap serve` (2 analysis workers) on loopback, {args.songs}-song index, {wall:.0f} s of load: "
+        f"{args.clients} clients uploading a 30 s WAV clip of real music to POST /api/predict, "
+        f"{args.readers} readers alternating GET /api/map and GET /api/songs.",
+        "",
+        "| request | served | errors | per s | p50 (ms) | p95 (ms) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for kind, outcomes in results.items():
+        ok = [seconds for status, seconds in outcomes if status == 200]
+        errors = len(outcomes) - len(ok)
+        p50 = 1000 * statistics.median(ok) if ok else float("nan")
+        p95 = 1000 * float(np.percentile(ok, 95)) if ok else float("nan")
+        lines.append(f"| {kind} | {len(outcomes)} | {errors} | {len(ok) / wall:.2f} | {p50:.0f} | {p95:.0f} |")
+    predictions = len([1 for status, _ in results["predict"] if status == 200])
+    lines += [
+        "",
+        f"One analysis of the clip in-process: {1000 * reference:.0f} ms, i.e. at most {2 / reference:.1f}/s on "
+        f"2 cores; served {predictions / wall:.2f}/s over HTTP. Server memory {memory_start / 2**20:.0f} MiB after "
+        f"warm-up, {memory_end / 2**20:.0f} MiB at the end.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
