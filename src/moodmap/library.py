@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS songs (
     analysed_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS songs_fingerprint ON songs (fingerprint);
+CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, scanned_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     error TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL
@@ -97,6 +98,14 @@ class Library:
         """One song's stored mood over time (``scan --timeline``), or None."""
         row = self.db.execute("SELECT timeline FROM songs WHERE id = ?", (song_id,)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
+
+    def roots(self) -> list[str]:
+        """The music folders ``scan`` has indexed into this database."""
+        return [r[0] for r in self.db.execute("SELECT path FROM roots ORDER BY path")]
+
+    def add_root(self, root: Path) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO roots VALUES (?, ?)", (str(root), _now()))
 
     def known(self) -> dict[str, sqlite3.Row]:
         return {r["path"]: r for r in self.db.execute(
@@ -228,6 +237,7 @@ def scan_library(root: str | Path, db_path: str | Path, model: str = "paper", jo
     library = Library(db_path)
     summary = ScanSummary()
     try:
+        library.add_root(root)
         todo = _plan(library, root, model, model_sha, timeline, hop, retry_failed, summary)
         done = summary.files - len(todo)
         if progress:

@@ -47,13 +47,19 @@ class ServerSettings:
 
 
 class LibraryView:
-    """The index as a ``SongTable``, reloaded when the database changes (a scan running beside the server)."""
+    """The index as a ``SongTable``, reloaded when the database changes (a scan running beside the server).
+
+    Audio is served only from inside the library folders: ``--library`` when given, else the
+    folders ``moodmap scan`` recorded, else the folder holding every song indexed at start-up
+    (fixed then, so rows added later cannot widen it).
+    """
 
     def __init__(self, db: Path | None, root: Path | None) -> None:
-        self.db, self._root = db, root
+        self.db = db
         self._lock = threading.Lock()
         self._stamp: tuple | None = None
         self._table = SongTable.from_rows([])
+        self.roots = [root.resolve()] if root is not None else self._recorded_roots()
 
     def table(self) -> SongTable:
         if self.db is None:
@@ -64,12 +70,23 @@ class LibraryView:
                 self._table, self._stamp = SongTable.from_library(self.db), stamp
             return self._table
 
-    def root(self) -> Path | None:
-        """The library folder audio may be served from."""
-        if self._root is not None:
-            return self._root.resolve()
-        paths = [row["path"] for row in self.table().rows]
-        return Path(os.path.commonpath(paths)).resolve() if paths else None
+    def _recorded_roots(self) -> list[Path]:
+        if self.db is None:
+            return []
+        library = open_library(self.db)
+        try:
+            roots = library.roots()
+        finally:
+            library.close()
+        if not roots:
+            paths = [row["path"] for row in self.table().rows]
+            common = os.path.commonpath(paths) if paths else None
+            roots = [] if common is None else [common if os.path.isdir(common) else os.path.dirname(common)]
+        return [Path(r).resolve() for r in roots]
+
+    def contains(self, path: Path) -> bool:
+        """Whether a resolved path lies inside one of the library folders."""
+        return any(root in path.parents for root in self.roots)
 
     def timeline(self, song_id: int) -> list[dict] | None:
         library = open_library(self.db)
@@ -237,9 +254,8 @@ def _song(library: LibraryView, song_id: int) -> dict:
 
 def _library_file(library: LibraryView, row: dict) -> Path:
     """The song's file, resolved; 404 unless it is a regular file inside the library folder."""
-    root = library.root()
     path = Path(row["path"]).resolve()
-    if root is None or (path != root and root not in path.parents) or not path.is_file():
+    if not library.contains(path) or not path.is_file():
         raise HTTPException(404, f"song {row['id']}: its file is not available")
     return path
 

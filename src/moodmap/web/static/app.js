@@ -149,7 +149,7 @@
         p.emotion + " (" + (p.quadrant || "neutral") + ")" + (p.note ? " · " + p.note : ""), "result");
       out.dataset.valence = p.valence;
       out.dataset.arousal = p.arousal;
-      state.map.setTrajectory([{valence: p.valence, arousal: p.arousal}, {valence: p.valence, arousal: p.arousal}]);
+      state.map.setMarker({valence: p.valence, arousal: p.arousal, label: file.name});
     }).catch(function (error) { text(out, file.name + ": " + error.message, "error"); });
   }
 

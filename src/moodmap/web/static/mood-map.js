@@ -6,7 +6,8 @@
  * listens to). Used inline by `moodmap map -o map.html` and served by `moodmap serve`.
  *
  *   const map = MoodMap.create(element, {songs, emotions, quadrants, trajectory, path});
- *   map.setSongs(songs); map.setPath(ids); map.setTrajectory(points); map.select(id);
+ *   map.setSongs(songs); map.setPath(ids); map.setTrajectory(points); map.setMarker({valence, arousal, label});
+ *   map.select(id);
  *
  * A song is {id, valence, arousal, title, artist, path, quadrant, emotion}.
  */
@@ -33,7 +34,7 @@
 
     var state = {
       songs: [], emotions: data.emotions || [], quadrants: data.quadrants || {},
-      trajectory: data.trajectory || null, path: [], hover: null, selected: null,
+      trajectory: data.trajectory || null, path: [], hover: null, selected: null, marker: null,
       view: {x0: 0, x1: 1, y0: 0, y1: 1}, drag: null
     };
 
@@ -124,6 +125,17 @@
       g.globalAlpha = 1;
       drawLine(g, box, state.path, "#222222", 2);
       drawLine(g, box, state.trajectory, "#7a3db8", 1.5);
+      if (state.marker) {
+        var m = toScreen(state.marker.valence, state.marker.arousal, box);
+        g.fillStyle = "#7a3db8";
+        g.beginPath();
+        g.moveTo(m[0], m[1] - 8); g.lineTo(m[0] + 8, m[1]); g.lineTo(m[0], m[1] + 8); g.lineTo(m[0] - 8, m[1]);
+        g.closePath();
+        g.fill();
+        g.font = "bold 12px sans-serif";
+        g.textAlign = "left";
+        g.fillText(state.marker.label || "", m[0] + 11, m[1] + 4);
+      }
       [state.hover, state.selected].forEach(function (s, i) {
         if (!s) return;
         var p = toScreen(s.valence, s.arousal, box);
@@ -233,6 +245,7 @@
         draw();
       },
       setTrajectory: function (points) { state.trajectory = points; draw(); },
+      setMarker: function (point) { state.marker = point; draw(); },
       select: function (id) {
         select(state.songs.filter(function (s) { return s.id === id; })[0] || null);
       },
