@@ -45,7 +45,8 @@ class SongTable:
     @classmethod
     def from_rows(cls, rows: Sequence[dict]) -> SongTable:
         rows = tuple({key: row.get(key) for key in SONG_FIELDS} for row in rows)
-        points = np.array([(r["valence"], r["arousal"]) for r in rows], dtype=np.float64).reshape(-1, 2)
+        points = np.asfortranarray(np.array([(r["valence"], r["arousal"]) for r in rows],
+                                            dtype=np.float64).reshape(-1, 2))  # columns contiguous
         spread = np.array([(r["valence_spread"] or 0.0, r["arousal_spread"] or 0.0) for r in rows],
                           dtype=np.float64).reshape(-1, 2)
         artists = np.array([(r["artist"] or "").strip().casefold() for r in rows], dtype=object)
@@ -114,8 +115,9 @@ def region_mask(table: SongTable, mood: str) -> np.ndarray:
         dv, da = table.points[:, 0] - 0.5, table.points[:, 1] - 0.5
         return {"Q1": (dv >= 0) & (da >= 0), "Q2": (dv < 0) & (da >= 0),
                 "Q3": (dv < 0) & (da < 0), "Q4": (dv >= 0) & (da < 0)}[key]
-    anchors = np.array([(e.valence, e.arousal) for e in EMOTIONS])
-    nearest = ((table.points[:, None, :] - anchors[None]) ** 2).sum(axis=2).argmin(axis=1)
+    # All anchors lie on one circle around the centre, so the nearest is the best-aligned direction.
+    directions = np.array([(e.valence - 0.5, e.arousal - 0.5) for e in EMOTIONS]).T
+    nearest = ((table.points - 0.5) @ directions).argmax(axis=1)
     return nearest == [e.name for e in EMOTIONS].index(resolve_emotion(mood).name)
 
 
@@ -159,13 +161,13 @@ def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int
         raise MoodmapError(None, "--from and --to are the same song")
     if steps < 2:
         raise MoodmapError(None, "a mood path needs at least 2 steps")
-    to_end = np.linalg.norm(table.points - table.points[b], axis=1)
+    to_end = _squared_distance(table, table.points[b])
     chosen = [a]
     for k in range(1, steps - 1):
         waypoint = table.points[a] + (table.points[b] - table.points[a]) * k / (steps - 1)
-        allowed = (to_end < to_end[chosen[-1]]) & (to_end > 0)
-        allowed[[a, b, *chosen]] = False
-        cost = np.where(allowed, np.linalg.norm(table.points - waypoint, axis=1), np.inf)
+        cost = _squared_distance(table, waypoint)
+        cost[(to_end >= to_end[chosen[-1]]) | (to_end == 0)] = np.inf
+        cost[[a, b, *chosen]] = np.inf
         pick = _extend(table, cost, constraints, chosen)
         if len(pick) == len(chosen):
             break  # nothing usable lies further along the line
@@ -269,32 +271,44 @@ def _anchor(mood: str) -> tuple[float, float]:
     return emotion.valence, emotion.arousal
 
 
+def _squared_distance(table: SongTable, point: np.ndarray) -> np.ndarray:
+    """Squared distance from each song to ``point`` (a fresh array)."""
+    dv = table.points[:, 0] - point[0]
+    da = table.points[:, 1] - point[1]
+    dv *= dv
+    da *= da
+    dv += da
+    return dv
+
+
 def _expected_distance(table: SongTable, point: np.ndarray, point_variance: float) -> np.ndarray:
     """Expected squared distance from each song (an uncertain position) to ``point``."""
-    return ((table.points - point) ** 2).sum(axis=1) + (table.spread ** 2).sum(axis=1) + point_variance
+    return _squared_distance(table, point) + (table.spread ** 2).sum(axis=1) + point_variance
 
 
 def _ranking(cost: np.ndarray, seed: int | None, need: int) -> Iterator[int]:
     """Candidates, cheapest first (or, seeded, a draw without replacement weighted by exp(−cost/width²)).
 
-    Only the best few are sorted at first; the rest only when constraints reject many,
-    so a 20-song query over 100 000 songs never sorts all of them.
+    The best one costs a single pass; then only the next few are sorted, and the rest only
+    when constraints reject many, so a query over 100 000 songs never sorts them all.
     """
-    keys = cost.copy()
-    if seed is not None:
-        keys = keys / SAMPLING_WIDTH**2 - np.random.default_rng(seed).gumbel(size=len(keys))
+    keys = cost if seed is None else cost / SAMPLING_WIDTH**2 - np.random.default_rng(seed).gumbel(size=len(cost))
+    if not len(keys):
+        return
+    best = int(np.argmin(keys))
+    if not np.isfinite(keys[best]):
+        return
+    yield best
+    keys = keys.copy()
+    keys[best] = np.inf
     finite = int(np.isfinite(keys).sum())
     head = min(finite, max(64, 8 * need))
-    if head < len(keys):
-        first = np.argpartition(keys, head - 1)[:head] if head else np.empty(0, dtype=np.int64)
-    else:
-        first = np.arange(len(keys))
+    first = np.argpartition(keys, head - 1)[:head] if 0 < head < len(keys) else np.flatnonzero(np.isfinite(keys))
     first = first[np.argsort(keys[first], kind="stable")]
-    yield from (int(i) for i in first if np.isfinite(keys[i]))
+    yield from (int(i) for i in first)
     if head < finite:
         keys[first] = np.inf
-        rest = np.argsort(keys, kind="stable")[: finite - head]
-        yield from (int(i) for i in rest)
+        yield from (int(i) for i in np.argsort(keys, kind="stable")[: finite - head])
 
 
 def _greedy(table: SongTable, cost: np.ndarray, constraints: Constraints, taken: Sequence[int] = ()) -> list[int]:
@@ -304,9 +318,9 @@ def _greedy(table: SongTable, cost: np.ndarray, constraints: Constraints, taken:
     picked = table.points[chosen] if chosen else np.empty((0, 2))
     artists = {table.artists[i] for i in chosen} - {""}
     goal = len(chosen) + constraints.n
+    if constraints.n < 1:
+        return chosen
     for index in _ranking(cost, constraints.seed, constraints.n):
-        if len(chosen) >= goal:
-            break
         if index in used:
             continue
         artist = table.artists[index]
@@ -319,6 +333,8 @@ def _greedy(table: SongTable, cost: np.ndarray, constraints: Constraints, taken:
         used.add(index)
         picked = np.vstack([picked, table.points[index]])
         artists.add(artist)
+        if len(chosen) >= goal:
+            break
     return chosen
 
 
