@@ -111,6 +111,7 @@ def agreement(db: Path, vibe_csv: str) -> tuple[float, float]:
 
 def build_library(clips: list[Path], root: Path, files: int, distinct: int = 20) -> Path:
     """``files`` audio files in album folders of 100: hard links to ``distinct`` short FLAC clips."""
+    root.mkdir(parents=True, exist_ok=True)
     sources = []
     for i, clip in enumerate(clips[:distinct]):
         data, rate = sf.read(str(clip), frames=SHORT_SECONDS * 44100, dtype="float32")
