@@ -35,6 +35,7 @@ import numpy as np
 import soundfile as sf
 
 from music import DATA, cut_clips, install_music
+from processes import tree_rss
 
 HERE = Path(__file__).parent
 MOODMAP = Path(sys.executable).parent / "moodmap"
@@ -49,21 +50,6 @@ def vibenet() -> Path:
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(VIBENET_VENV)], check=True)
         subprocess.run([str(VIBENET_VENV / "bin" / "pip"), "install", "-q", "vibenet==0.1.0"], check=True)
     return command
-
-
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc)."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) * 1024
-            for task in Path(f"/proc/{current}/task").iterdir():
-                todo += [int(child) for child in (task / "children").read_text().split()]
-        except (OSError, StopIteration, ValueError):
-            continue
-    return total
 
 
 def run(command: list[str]) -> tuple[float, int, str]:

@@ -1,7 +1,7 @@
 """The web app under concurrent load on loopback: predictions and map requests at once.
 
 Starts `moodmap serve` on a free port with a generated library index (``--songs``),
-then for ``--seconds`` keeps ``--clients`` threads uploading a 30 s clip of real
+then for ``--seconds`` keeps ``--clients`` threads uploading a 45 s mp3 clip of real
 music (Debian game music, see music.py) to POST /api/predict, while ``--readers``
 threads request GET /api/map and /api/songs. Reports throughput, p50/p95 latency
 per kind of request, errors (any status other than 200), and the server's resident
@@ -14,7 +14,6 @@ Run: .venv/bin/python benchmarks/web_load.py [--clients 4] [--readers 2] [--seco
 from __future__ import annotations
 
 import argparse
-import io
 import platform
 import socket
 import statistics
@@ -29,9 +28,9 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
 from music import DATA, cut_clips, install_music
+from processes import tree_rss
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))
@@ -46,7 +45,7 @@ def free_port() -> int:
 def multipart(name: str, payload: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
-            f"Content-Type: audio/wav\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
+            f"Content-Type: audio/mpeg\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -64,17 +63,9 @@ def request(url: str, data: bytes | None = None, content_type: str | None = None
     return status, time.perf_counter() - began
 
 
-def rss(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) * 1024
-
-
-def clip_wav(seconds: float = 30.0) -> bytes:
-    clip = sorted((DATA / "clips").glob("*.mp3"))[0]
-    data, rate = sf.read(str(clip), frames=int(seconds * 44100), dtype="float32")
-    buffer = io.BytesIO()
-    sf.write(buffer, data, rate, format="WAV", subtype="PCM_16")
-    return buffer.getvalue()
+def clip_mp3() -> bytes:
+    """A 45 s mp3 clip of real music: what a user would drop on the page."""
+    return sorted((DATA / "clips").glob("*.mp3"))[0].read_bytes()
 
 
 def main() -> None:
@@ -87,7 +78,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cut_clips(install_music()[:30])
-    payload = clip_wav()
+    payload = clip_mp3()
     with tempfile.TemporaryDirectory(prefix="moodmap-load-") as folder:
         from conftest import write_library_db
 
@@ -100,15 +91,15 @@ def main() -> None:
         try:
             wait_until_up(url, server)
             request(f"{url}/api/map")
-            body, content_type = multipart("clip.wav", payload)
+            body, content_type = multipart("clip.mp3", payload)
             request(f"{url}/api/predict", body, content_type)  # warm: model loaded, threads started
-            memory_start = rss(server.pid)
+            memory_start = tree_rss(server.pid)
             results = run_load(url, body, content_type, args)
-            memory_end = rss(server.pid)
+            memory_end = tree_rss(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    report = render(results, args, reference, memory_start, memory_end)
+    report = render(results, args, reference, memory_start, memory_end, len(payload))
     print(report)
     if not args.no_record:
         with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
@@ -120,7 +111,7 @@ def reference_seconds(payload: bytes, folder: Path) -> float:
     from moodmap.models.registry import load_model
     from moodmap.predict import predict_file
 
-    path = folder / "clip.wav"
+    path = folder / "clip.mp3"
     path.write_bytes(payload)
     model = load_model("paper")
     predict_file(path, model)
@@ -171,13 +162,13 @@ def run_load(url: str, body: bytes, content_type: str, args) -> dict[str, list[t
     return results
 
 
-def render(results, args, reference: float, memory_start: int, memory_end: int) -> str:
+def render(results, args, reference: float, memory_start: int, memory_end: int, payload: int) -> str:
     wall = results.pop("_wall")[0][1]
     lines = [
         f"## web_load.py — {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}",
         "",
         f"`moodmap serve` (2 analysis workers) on loopback, {args.songs}-song index, {wall:.0f} s of load: "
-        f"{args.clients} clients uploading a 30 s WAV clip of real music to POST /api/predict, "
+        f"{args.clients} clients uploading a 45 s mp3 clip of real music ({payload / 2**20:.1f} MB) to POST /api/predict, "
         f"{args.readers} readers alternating GET /api/map and GET /api/songs.",
         "",
         "| request | served | errors | per s | p50 (ms) | p95 (ms) |",
@@ -193,7 +184,7 @@ def render(results, args, reference: float, memory_start: int, memory_end: int) 
     lines += [
         "",
         f"One analysis of the clip in-process: {1000 * reference:.0f} ms, i.e. at most {2 / reference:.1f}/s on "
-        f"2 cores; served {predictions / wall:.2f}/s over HTTP. Server memory {memory_start / 2**20:.0f} MiB after "
+        f"2 cores; served {predictions / wall:.2f}/s over HTTP. Server memory (process + analysis workers) {memory_start / 2**20:.0f} MiB after "
         f"warm-up, {memory_end / 2**20:.0f} MiB at the end.",
     ]
     return "\n".join(lines) + "\n"

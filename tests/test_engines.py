@@ -25,3 +25,13 @@ def test_interrupt_does_not_wait_for_long_tasks():
 
 def test_one_job_runs_in_this_process():
     assert list(run_tasks(nap, [0.0], jobs=1)) == [(0.0, 0.0)]
+
+
+def test_moodmap_errors_survive_pickling_across_processes():
+    import pickle
+
+    from moodmap.errors import TruncatedAudioError
+
+    error = pickle.loads(pickle.dumps(TruncatedAudioError("/m/a.mp3", "cut short at 12 s")))
+    assert type(error) is TruncatedAudioError and (error.path, error.reason) == ("/m/a.mp3", "cut short at 12 s")
+    assert str(error) == "/m/a.mp3: cut short at 12 s"

@@ -73,20 +73,42 @@ def _pool(jobs: int, pin: bool = False) -> Iterator[ProcessPoolExecutor]:
 
     The variables stay set while the pool lives, since workers start on first submit.
     """
+    with _pool_environment():
+        context = multiprocessing.get_context("spawn")
+        cores = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
+        counter = context.Value("i", 0) if cores else None
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                                   initargs=(counter, cores))
+        try:
+            yield pool
+        except BaseException:
+            _stop_now(pool)  # Ctrl-C: do not wait minutes for runs in flight; finished work is already saved
+            raise
+        else:
+            pool.shutdown(wait=True)
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """A long-lived pool for a server: ``jobs`` spawned, single-threaded workers, started now.
+
+    The caller shuts it down. Workers start at once (while the thread settings are in
+    the environment) so the first request does not pay for process start-up.
+    """
+    with _pool_environment():
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(None, []))
+        for future in [pool.submit(os.getpid) for _ in range(jobs)]:
+            future.result()
+    return pool
+
+
+@contextlib.contextmanager
+def _pool_environment() -> Iterator[None]:
+    """Single-threaded BLAS settings in the environment, for workers spawned meanwhile."""
     saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
     os.environ.update({name: "1" for name in THREAD_VARIABLES})
-    context = multiprocessing.get_context("spawn")
-    cores = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
-    counter = context.Value("i", 0) if cores else None
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                               initargs=(counter, cores))
     try:
-        yield pool
-    except BaseException:
-        _stop_now(pool)  # Ctrl-C: do not wait minutes for runs in flight; finished work is already saved
-        raise
-    else:
-        pool.shutdown(wait=True)
+        yield
     finally:
         for name, value in saved.items():
             if value is None:

@@ -16,6 +16,10 @@ class MoodmapError(Exception):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}" if self.path else reason)
 
+    def __reduce__(self):
+        """Rebuild from (path, reason), so the error crosses process boundaries intact."""
+        return type(self), (self.path, self.reason)
+
 
 class AudioError(MoodmapError):
     """A file could not be turned into usable audio."""

@@ -17,11 +17,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from .engines import run_tasks
 from .errors import AudioError, MoodmapError
+from .models.registry import shared_model
 from .predict import predict_file
 from .tags import read_tags
 
@@ -196,17 +196,10 @@ class AnalyseTask:
     hop: float
 
 
-@lru_cache(maxsize=2)
-def _model(reference: str):
-    from .models.registry import load_model
-
-    return load_model(reference)
-
-
 def analyse(task: AnalyseTask) -> dict:
     """Worker: tags + prediction of one file, as a row (or a failure record)."""
     try:
-        prediction = predict_file(task.path, _model(task.model), task.model, task.timeline, task.hop)
+        prediction = predict_file(task.path, shared_model(task.model), task.model, task.timeline, task.hop)
     except AudioError as exc:
         return {"failed": True, "error": type(exc).__name__, "reason": exc.reason}
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a library of thousands
@@ -338,7 +331,7 @@ def _model_sha(model: str) -> str:
         return sha256(path)
     entry = available_models(WEIGHTS).get(model)
     if entry is None:
-        _model(model)  # raises the registry's clear error
+        shared_model(model)  # raises the registry's clear error
     return entry["sha256"]
 
 

@@ -3,4 +3,5 @@ import sys
 
 from moodmap.cli import app
 
-sys.exit(app())
+if __name__ == "__main__":
+    sys.exit(app())

@@ -233,7 +233,7 @@ def serve(
     library: Annotated[Optional[Path], typer.Option(help="Folder audio may be played from (default: the "
                                                          "folder holding every indexed song).")] = None,
     max_upload_mb: Annotated[float, typer.Option(help="Largest accepted upload.")] = 100.0,
-    workers: Annotated[int, typer.Option(help="Analyses running at once; more wait their turn.")] = 2,
+    workers: Annotated[int, typer.Option(help="Worker processes for analyses; more requests wait their turn.")] = 2,
     model: Annotated[str, typer.Option(help="Model used when a request names none.")] = "paper",
 ) -> None:
     """The web app: the library's mood map, song details and audio, playlists, and file analysis (HTTP API at /docs)."""
@@ -250,6 +250,6 @@ def serve(
         errors.print(f"moodmap: note: serving on {host}: anyone who can reach it can upload files and play your "
                      "library's audio", markup=False, highlight=False)
     settings = ServerSettings(db=db, library_root=library, max_upload_bytes=int(max_upload_mb * 2**20),
-                              inference_threads=max(1, workers), default_model=model)
+                              inference_workers=max(1, workers), default_model=model)
     console.print(f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -40,6 +40,12 @@ def _load_named(name: str, folder: Path) -> Checkpoint:
     return load_checkpoint(folder / f"{name}.pt", expected_sha256=models[name]["sha256"])
 
 
+@lru_cache(maxsize=4)
+def shared_model(name_or_path: str) -> Checkpoint:
+    """``load_model``, loaded once per process: what long-lived workers use."""
+    return load_model(name_or_path)
+
+
 def model_card_path(name: str, folder: Path = WEIGHTS) -> Path:
     return folder / f"{name}.md"
 

@@ -4,7 +4,7 @@ Safe by default: ``moodmap serve`` binds to 127.0.0.1; uploads are size-limited 
 they are read, proven to be audio by decoding them, kept in a private temporary folder
 and deleted; library audio is served only for songs in the index and only from inside
 the library folder; bad input gets a 4xx JSON error, never a traceback. Inference runs
-in a bounded pool of threads off the event loop, so an analysis does not stall the map.
+in a bounded pool of worker processes off the event loop, so an analysis does not stall the map.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import anyio
+import asyncio
+from concurrent.futures.process import BrokenProcessPool
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -42,7 +43,7 @@ class ServerSettings:
     db: Path | None = None
     library_root: Path | None = None  # default: the deepest folder holding every indexed song
     max_upload_bytes: int = 100 * 2**20
-    inference_threads: int = 2
+    inference_workers: int = 2
     default_model: str = "paper"
 
 
@@ -129,13 +130,14 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                   description="Valence and arousal of music: predict files, browse a library's mood map, "
                               "build mood playlists.")
     library = LibraryView(settings.db, settings.library_root)
-    limiter = anyio.CapacityLimiter(settings.inference_threads)
+    analyses = AnalysisPool(settings.inference_workers)
     uploads = Path(tempfile.mkdtemp(prefix="moodmap-uploads-"))
     app.state.settings, app.state.library, app.state.uploads = settings, library, uploads
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, paths=("/api/predict",))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _error_handlers(app)
     app.router.add_event_handler("shutdown", functools.partial(shutil.rmtree, uploads, True))
+    app.router.add_event_handler("shutdown", analyses.close)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
@@ -165,7 +167,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                     handle.write(chunk)
             if target.stat().st_size == 0:
                 raise HTTPException(422, "the uploaded file is empty")
-            result = await anyio.to_thread.run_sync(_predict_upload, target, model, timeline, hop, limiter=limiter)
+            result = await analyses.run(_predict_upload, str(target), model, timeline, hop)
         finally:
             target.unlink(missing_ok=True)
         return {**result, "path": None, "filename": file.filename}
@@ -218,12 +220,39 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     return app
 
 
-def _predict_upload(path: Path, model: str, timeline: bool, hop: float) -> dict:
-    """Worker thread: one file through the same path as `moodmap predict`."""
-    from ..models.registry import load_model, model_note
+class AnalysisPool:
+    """Worker processes for analyses: true parallelism off the event loop, at most ``jobs`` at once.
+
+    A file that crashes a worker (a decoder bug) breaks the pool; the pool is then replaced
+    and that request answered 422, so one bad file cannot take the server down.
+    """
+
+    def __init__(self, jobs: int) -> None:
+        from ..engines import worker_pool
+
+        self.jobs, self._start = jobs, worker_pool
+        self.pool = worker_pool(jobs)
+
+    async def run(self, function, *args):
+        pool = self.pool
+        try:
+            return await asyncio.wrap_future(pool.submit(function, *args))
+        except BrokenProcessPool:
+            if self.pool is pool:
+                self.pool = self._start(self.jobs)
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise HTTPException(422, "the analysis of this file stopped its worker process (a decoder crash?)")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _predict_upload(path: str, model: str, timeline: bool, hop: float) -> dict:
+    """Worker process: one file through the same path as `moodmap predict`."""
+    from ..models.registry import model_note, shared_model
     from ..predict import predict_file
 
-    prediction = predict_file(path, load_model(model), model, timeline, hop)
+    prediction = predict_file(path, shared_model(model), model, timeline, hop)
     return {**prediction.as_dict(), "note": model_note(model)}
 
 
