@@ -31,6 +31,11 @@ demo: $(STAMP)
 	@echo "--- the paper's seven experiments, reduced (1 run x 10 epochs each), and their report:"
 	$(BIN)/moodmap sweep paper $(DEMO)/cache --out $(DEMO)/sweep --runs 1 --epochs 10
 	$(BIN)/moodmap report $(DEMO)/sweep
+	@echo "--- the library side: index the songs with the shipped model, a mood playlist, the mood map:"
+	$(BIN)/moodmap scan $(DEMO)/synth/clips_45seconds --db $(DEMO)/library.sqlite --jobs 2
+	$(BIN)/moodmap playlist --db $(DEMO)/library.sqlite --mood calm --n 10
+	$(BIN)/moodmap playlist --db $(DEMO)/library.sqlite --arousal rise --n 15 -o $(DEMO)/workout.m3u8
+	$(BIN)/moodmap map --db $(DEMO)/library.sqlite -o $(DEMO)/map.html
 
 test: $(STAMP) browser-deps
 	$(BIN)/python -m pytest -q

@@ -86,6 +86,16 @@ def test_map_renders_the_library_and_a_dropped_file_is_analysed(server, browser,
     wait.until(lambda d: d.find_element(By.ID, "details").is_displayed())
     assert browser.find_element(By.ID, "song-title").text == items[0].text
 
+    browser.find_element(By.ID, "set-from").click()  # a mood path from that song to the last one listed
+    first, last = items[0].text, items[-1].text
+    items[-1].click()
+    wait.until(lambda d: d.find_element(By.ID, "song-title").text == last)
+    browser.find_element(By.ID, "set-to").click()
+    browser.find_element(By.ID, "draw-path").click()
+    wait.until(lambda d: "→" in d.find_element(By.ID, "playlist-title").text)
+    steps = browser.find_elements(By.CSS_SELECTOR, "#playlist-songs li")
+    assert steps[0].text == first and steps[-1].text == last and len(steps) >= 2  # the list now holds the path
+
     shot = tmp_path / "moodmap-page.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
