@@ -1,13 +1,14 @@
-"""Models: the paper's CNN now, more later; built by name from a ModelConfig."""
+"""Models built by name from a ModelConfig: the paper's CNN and MoodNet, the improved model."""
 from __future__ import annotations
 
 from torch import nn
 
 from ..config import ModelConfig
 from ..errors import ConfigError
+from .moodnet import MoodNet
 from .paper_cnn import PaperCNN
 
-ARCHITECTURES = {"paper_cnn": PaperCNN}
+ARCHITECTURES = {"paper_cnn": PaperCNN, "moodnet": MoodNet}
 
 
 def build_model(config: ModelConfig, input_shape: tuple[int, int]) -> nn.Module:
@@ -19,4 +20,4 @@ def build_model(config: ModelConfig, input_shape: tuple[int, int]) -> nn.Module:
     return cls(config, input_shape)
 
 
-__all__ = ["ARCHITECTURES", "PaperCNN", "build_model"]
+__all__ = ["ARCHITECTURES", "MoodNet", "PaperCNN", "build_model"]

@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+import torch
+
+from moodmap.config import ModelConfig, TrainConfig
+from moodmap.models import build_model
+from moodmap.models.checkpoint import load_checkpoint
+from moodmap.models.moodnet import MoodNet, weight_count
+from moodmap.predict import predict_file
+from moodmap.train import train_runs
+
+IMPROVED = ModelConfig(architecture="moodnet", filters=16, dropout=0.2)
+
+
+def test_moodnet_is_small_enough_for_two_cores():
+    assert 100_000 <= weight_count(MoodNet(IMPROVED)) <= 500_000
+
+
+@pytest.mark.parametrize("frames", [469, 313, 100])
+def test_moodnet_takes_any_excerpt_length(frames):
+    model = build_model(IMPROVED, (80, 469)).eval()
+    out = model(torch.randn(3, 80, frames))
+    assert out.shape == (3, 2) and torch.isfinite(out).all()
+
+
+def test_moodnet_in_eval_mode_is_deterministic():
+    model = MoodNet(IMPROVED)
+    model.train()
+    x = torch.randn(16, 80, 200) * 10 - 40
+    model(x)  # running statistics
+    model.eval()
+    a, b = model(x[:4]), model(x[:4])
+    assert torch.equal(a, b)  # dropout off, running statistics used
+
+
+def test_every_weight_gets_a_gradient():
+    model = MoodNet(IMPROVED)
+    loss = model(torch.randn(4, 80, 120)).pow(2).mean()
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+def test_moodnet_trains_saves_and_predicts_through_the_common_path(synth_cache, synth_set, tmp_path):
+    summary = train_runs(synth_cache, ModelConfig(architecture="moodnet", filters=4),
+                         TrainConfig(epochs=1, batch_size=8), 1, tmp_path / "run")
+    assert np.isfinite(summary["mean"]["last_val_mae"])
+    checkpoint = load_checkpoint(next((tmp_path / "run").rglob("*.pt")))
+    assert isinstance(checkpoint.model, MoodNet)
+    song = next((synth_set / "clips_45seconds").glob("*.flac"))
+    prediction = predict_file(song, checkpoint)
+    assert np.isfinite(prediction.valence) and np.isfinite(prediction.arousal)
