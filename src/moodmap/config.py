@@ -13,7 +13,7 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from .errors import ConfigError
 
@@ -117,6 +117,10 @@ class TrainConfig:
     running statistics on the training set after each epoch, because Keras-style
     running means lag the paper model's fast-moving dense layer and offset every
     evaluation-mode prediction.
+    The improved model's options (not the paper's): ``standardize_targets`` trains on
+    z-scored targets (predictions are mapped back to 0–1 through the checkpoint);
+    ``crop_frames`` trains on a random crop of that many frames of each excerpt, new
+    every step; ``spec_augment`` hides a few mel bands and frames per item.
     """
 
     optimizer: str = "adam"
@@ -129,8 +133,17 @@ class TrainConfig:
     excerpts: int | None = None
     seed: int = 0
     recalibrate_batchnorm: bool = False
+    standardize_targets: bool = False
+    crop_frames: int | None = None
+    spec_augment: bool = False
+
+    # Added after results were first stored: left out of config_hash while at their defaults,
+    # so existing caches, checkpoints and sweep results keep their keys.
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("standardize_targets", "crop_frames", "spec_augment")
 
     def __post_init__(self) -> None:
+        if self.crop_frames is not None and self.crop_frames < 16:
+            raise ConfigError(None, "crop_frames must be at least 16 (or unset for whole excerpts)")
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(None, f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         if self.loss not in LOSSES:
@@ -150,7 +163,11 @@ def config_dict(config: Any) -> dict[str, Any]:
 
 def config_hash(config: Any) -> str:
     """A short stable hash of a config's values; keys caches, checkpoints and results."""
-    payload = json.dumps({"type": type(config).__name__, **config_dict(config)}, sort_keys=True)
+    values = config_dict(config)
+    for name in getattr(config, "LATER_FIELDS", ()):
+        if values[name] == next(f.default for f in dataclasses.fields(config) if f.name == name):
+            del values[name]
+    payload = json.dumps({"type": type(config).__name__, **values}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
 

@@ -24,10 +24,11 @@ import numpy as np
 import torch
 
 from .atomic import atomic_write_text
+from .augment import augmenter
 from .cache import FeatureCache
 from .config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
 from .engines import run_tasks
-from .errors import CacheError
+from .errors import CacheError, ConfigError
 from .metrics import evaluate_levels
 from .models import build_model
 from .models.checkpoint import Checkpoint, save_checkpoint
@@ -94,6 +95,8 @@ class RunTask:
 def train_run(task: RunTask) -> dict:
     """Train and evaluate one run; writes metrics.csv, best.pt, last.pt and result.json in its folder."""
     configure(task.threads)
+    if task.train.crop_frames and task.model.architecture == "paper_cnn":
+        raise ConfigError(None, "crop_frames needs a model that takes any excerpt length (moodnet), not paper_cnn")
     cache = FeatureCache.open(task.cache)
     out = Path(task.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,31 +129,41 @@ def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out
          began: float) -> tuple[list[dict], np.ndarray]:
     """The epochs of one run: train, score on validation, checkpoint; returns history and last predictions."""
     x_train = torch.from_numpy(np.ascontiguousarray(cache.features[split.train]))
-    y_train = torch.from_numpy(cache.targets[split.train])
+    offset, scale = target_transform(cache.targets[split.train], task.train.standardize_targets)
+    y_train = torch.from_numpy(((cache.targets[split.train] - offset) / scale).astype(np.float32))
     x_val, y_val = cache.features[split.validation], cache.targets[split.validation]
     optimizer = make_optimizer(task.train.optimizer, model.parameters(), task.train.learning_rate)
     generator = torch.Generator().manual_seed(seed)
+    augment = augmenter(task.train.crop_frames, task.train.spec_augment)
     train_mean = cache.targets[split.train].mean(axis=0)
     history: list[dict] = []
     for epoch in range(1, task.train.epochs + 1):
-        loss = _epoch(model, optimizer, LOSSES[task.train.loss], x_train, y_train, task.train.batch_size, generator)
+        loss = _epoch(model, optimizer, LOSSES[task.train.loss], x_train, y_train, task.train.batch_size, generator,
+                      augment)
         if task.train.recalibrate_batchnorm:
             recalibrate_batchnorm(model, x_train)
-        pred = predict_features(model, x_val)
+        pred = predict_features(model, x_val, offset=offset, scale=scale)
         errors = np.abs(pred - y_val).mean(axis=0)
         improved = not history or errors.mean() < min(h["val_mae"] for h in history)
         history.append({"epoch": epoch, "train_loss": loss, "val_mae": float(errors.mean()),
                         "val_mae_valence": float(errors[0]), "val_mae_arousal": float(errors[1]),
                         "seconds": round(time.monotonic() - began, 2)})
         if task.checkpoints:
-            checkpoint = _checkpoint(model, task, cache, split, train_mean, epoch)
+            checkpoint = _checkpoint(model, task, cache, split, train_mean, epoch, (offset, scale))
             save_checkpoint(out / "last.pt", checkpoint)
             if improved:
                 save_checkpoint(out / "best.pt", checkpoint)
     return history, pred
 
 
-def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Generator) -> float:
+def target_transform(targets: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, scale) with targets = offset + scale · model output: z-scoring, or the identity."""
+    if not standardize:
+        return np.zeros(2, np.float32), np.ones(2, np.float32)
+    return targets.mean(axis=0).astype(np.float32), np.maximum(targets.std(axis=0), 1e-6).astype(np.float32)
+
+
+def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Generator, augment=None) -> float:
     """One pass over the training rows in a fresh random order (Keras ``shuffle=True``)."""
     model.train()
     order = torch.randperm(len(x), generator=generator)
@@ -160,7 +173,10 @@ def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Ge
         if len(index) < 2:  # BatchNorm cannot train on a single item
             continue
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x.index_select(0, index)), y.index_select(0, index))
+        batch = x.index_select(0, index)
+        if augment is not None:
+            batch = augment(batch, generator)
+        loss = loss_fn(model(batch), y.index_select(0, index))
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * len(index)
@@ -189,8 +205,11 @@ def recalibrate_batchnorm(model: torch.nn.Module, x: torch.Tensor, batch_size: i
     model.eval()
 
 
-def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, train_mean, epoch: int) -> Checkpoint:
-    return Checkpoint(model, task.model, cache.config, task.train, train_mean=tuple(float(m) for m in train_mean),
+def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, train_mean, epoch: int,
+                transform: tuple[np.ndarray, np.ndarray]) -> Checkpoint:
+    offset, scale = (tuple(float(v) for v in values) for values in transform)
+    return Checkpoint(model, task.model, cache.config, task.train, target_offset=offset, target_scale=scale,
+                      train_mean=tuple(float(m) for m in train_mean),
                       meta={"run": task.run, "epoch": epoch, "cache": str(cache.path),
                             "dataset": cache.meta.get("dataset", {}).get("name", ""),
                             "split": task.train.split,
