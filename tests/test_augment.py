@@ -68,3 +68,35 @@ def test_crops_are_refused_for_the_fixed_size_paper_model(synth_cache, tmp_path)
 
     with pytest.raises(ConfigError, match="crop_frames"):
         train_runs(synth_cache, ModelConfig(), TrainConfig(epochs=1, crop_frames=200), 1, tmp_path / "run")
+
+
+def test_spread_calibration_keeps_rank_order_and_matches_the_training_spread():
+    from moodmap.calibration import fit_spread
+
+    rng = np.random.default_rng(0)
+    true = rng.uniform(0.1, 0.9, (200, 2))
+    pred = 0.5 + 0.3 * (true - 0.5) + rng.normal(0, 0.02, (200, 2))  # shrunk toward the middle
+    calibration = fit_spread(pred, true)
+    out = calibration.apply(pred)
+    np.testing.assert_allclose(out.std(axis=0), true.std(axis=0), rtol=1e-9)
+    for k in range(2):
+        assert (np.argsort(out[:, k]) == np.argsort(pred[:, k])).all()
+    offset, scale = calibration.fold(np.array([0.1, 0.2]), np.array([2.0, 3.0]))
+    raw = rng.normal(size=(5, 2))
+    np.testing.assert_allclose(offset + scale * raw, calibration.apply(np.array([0.1, 0.2]) + np.array([2.0, 3.0]) * raw),
+                               rtol=1e-5)
+
+
+def test_calibrated_runs_report_both_and_ship_the_calibration_in_the_checkpoint(synth_cache, synth_set, tmp_path):
+    from moodmap.predict import predict_features
+
+    train = TrainConfig(epochs=1, batch_size=8, calibrate_spread=True)
+    summary = train_runs(synth_cache, ModelConfig(filters=4), train, 1, tmp_path / "run")
+    run = summary["runs"][0]
+    assert "evaluation_uncalibrated" in run
+    cache = FeatureCache.open(synth_cache)
+    split = make_split(cache, train, 0)
+    checkpoint = load_checkpoint(tmp_path / "run" / "run-0" / "last.pt")
+    pred = predict_features(checkpoint.model, cache.features[split.train], offset=checkpoint.target_offset,
+                            scale=checkpoint.target_scale)
+    np.testing.assert_allclose(pred.std(axis=0), cache.targets[split.train].std(axis=0), rtol=1e-3)

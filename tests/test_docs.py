@@ -6,7 +6,7 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["moodmap.audio", "moodmap.features", "moodmap.mood", "moodmap.datasets", "moodmap.playlists",
-                                  "moodmap.predict"])
+                                  "moodmap.predict", "moodmap.calibration"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0

@@ -120,7 +120,9 @@ class TrainConfig:
     The improved model's options (not the paper's): ``standardize_targets`` trains on
     z-scored targets (predictions are mapped back to 0–1 through the checkpoint);
     ``crop_frames`` trains on a random crop of that many frames of each excerpt, new
-    every step; ``spec_augment`` hides a few mel bands and frames per item.
+    every step; ``spec_augment`` hides a few mel bands and frames per item;
+    ``calibrate_spread`` stretches predictions to the training targets' spread after
+    training (``moodmap.calibration``; the uncalibrated scores are kept beside).
     """
 
     optimizer: str = "adam"
@@ -136,10 +138,12 @@ class TrainConfig:
     standardize_targets: bool = False
     crop_frames: int | None = None
     spec_augment: bool = False
+    calibrate_spread: bool = False
 
     # Added after results were first stored: left out of config_hash while at their defaults,
     # so existing caches, checkpoints and sweep results keep their keys.
-    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("standardize_targets", "crop_frames", "spec_augment")
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("standardize_targets", "crop_frames", "spec_augment",
+                                                "calibrate_spread")
 
     def __post_init__(self) -> None:
         if self.crop_frames is not None and self.crop_frames < 16:

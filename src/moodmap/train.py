@@ -26,6 +26,7 @@ import torch
 from .atomic import atomic_write_text
 from .augment import augmenter
 from .cache import FeatureCache
+from .calibration import fit_spread
 from .config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
 from .engines import run_tasks
 from .errors import CacheError, ConfigError
@@ -108,7 +109,13 @@ def train_run(task: RunTask) -> dict:
     history, pred = _fit(task, model, cache, split, seed, out, began)
     y_val = cache.targets[split.validation]
     best = min(history, key=lambda h: h["val_mae"])
-    levels = evaluate_levels(pred, y_val, cache.song_ids[split.validation], cache.targets[split.train].mean(axis=0))
+    score = lambda p: evaluate_levels(p, y_val, cache.song_ids[split.validation],  # noqa: E731
+                                      cache.targets[split.train].mean(axis=0))
+    uncalibrated = None
+    if task.train.calibrate_spread:
+        uncalibrated = {level: ev.as_dict() for level, ev in score(pred).items()}
+        pred = _calibrate(task, model, cache, split, out, pred)
+    levels = score(pred)
     result = {
         "run": task.run, "seed": seed, "split": task.train.split, "train_rows": int(len(split.train)),
         "validation_rows": int(len(split.validation)),
@@ -117,6 +124,8 @@ def train_run(task: RunTask) -> dict:
         "seconds": round(time.monotonic() - began, 2),
         "evaluation": {level: ev.as_dict() for level, ev in levels.items()},
     }
+    if uncalibrated is not None:
+        result["evaluation_uncalibrated"] = uncalibrated
     atomic_write_text(out / "metrics.csv", _csv(history))
     atomic_write_text(out / "result.json", json.dumps(result, indent=2))
     if task.predictions:
@@ -154,6 +163,19 @@ def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out
             if improved:
                 save_checkpoint(out / "best.pt", checkpoint)
     return history, pred
+
+
+def _calibrate(task: RunTask, model, cache: FeatureCache, split: Split, out: Path, pred: np.ndarray) -> np.ndarray:
+    """Fit the spread calibration on the training rows, fold it into last.pt; calibrated validation predictions."""
+    offset, scale = target_transform(cache.targets[split.train], task.train.standardize_targets)
+    fitted = predict_features(model, cache.features[split.train], offset=offset, scale=scale)
+    calibration = fit_spread(fitted, cache.targets[split.train])
+    if task.checkpoints:
+        checkpoint = _checkpoint(model, task, cache, split, cache.targets[split.train].mean(axis=0), task.train.epochs,
+                                 calibration.fold(offset, scale))
+        checkpoint.meta["calibration"] = {"gain": calibration.gain.round(4).tolist()}
+        save_checkpoint(out / "last.pt", checkpoint)
+    return calibration.apply(pred)
 
 
 def target_transform(targets: np.ndarray, standardize: bool) -> tuple[np.ndarray, np.ndarray]:
