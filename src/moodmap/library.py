@@ -86,6 +86,12 @@ class Library:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
     def songs(self) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM songs ORDER BY path")]
 
@@ -159,7 +165,8 @@ class Library:
 
 
 def open_library(db_path: str | Path) -> Library:
-    """An existing library index; a clear error when there is none (never creates one by accident)."""
+    """An existing library index (use as ``with open_library(db) as library``); a clear error when
+    there is none, never a new empty one by accident."""
     if not Path(db_path).is_file():
         raise MoodmapError(db_path, "no library index here; run `moodmap scan MUSIC --db FILE` first")
     return Library(db_path)
@@ -227,9 +234,8 @@ def scan_library(root: str | Path, db_path: str | Path, model: str = "paper", jo
     if not root.is_dir():
         raise MoodmapError(root, "not a folder")
     model_sha = _model_sha(model)
-    library = Library(db_path)
     summary = ScanSummary()
-    try:
+    with Library(db_path) as library:
         library.add_root(root)
         todo = _plan(library, root, model, model_sha, timeline, hop, retry_failed, summary)
         done = summary.files - len(todo)
@@ -250,8 +256,6 @@ def scan_library(root: str | Path, db_path: str | Path, model: str = "paper", jo
             summary.interrupted = True
         if (write_tags or dry_run) and not summary.interrupted:
             _write_tags(library, root, dry_run, summary)
-    finally:
-        library.close()
     summary.seconds = time.monotonic() - began
     return summary
 

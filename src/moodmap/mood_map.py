@@ -71,11 +71,8 @@ def song_trajectory(db_path: str | Path, table: SongTable, song: str | int) -> l
     from .library import open_library
 
     row = table.rows[table.find(song)]
-    library = open_library(db_path)
-    try:
+    with open_library(db_path) as library:
         points = library.timeline(row["id"])
-    finally:
-        library.close()
     if not points:
         raise MoodmapError(row["path"], "no timeline stored for this song; rescan with `moodmap scan --timeline`")
     return points

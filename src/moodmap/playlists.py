@@ -58,11 +58,8 @@ class SongTable:
         """All songs of a library index written by ``moodmap scan``."""
         from .library import open_library
 
-        library = open_library(db_path)
-        try:
+        with open_library(db_path) as library:
             return cls.from_rows(library.catalogue())
-        finally:
-            library.close()
 
     def __len__(self) -> int:
         return len(self.rows)

@@ -115,11 +115,8 @@ def library_stats(db: Annotated[Path, typer.Option(help="Library index.")] = Pat
     """Songs, mean mood, and how they spread over quadrants and emotions."""
     from ..library import open_library
 
-    index = open_library(db)
-    try:
+    with open_library(db) as index:
         stats = index.stats()
-    finally:
-        index.close()
     console.print(f"{stats['songs']} songs, {stats['failures']} failures; mean valence "
                   f"{(stats['mean_valence'] or 0):.3f}, mean arousal {(stats['mean_arousal'] or 0):.3f}")
     for key in ("quadrants", "emotions", "models"):
@@ -133,11 +130,8 @@ def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Pa
     """Every song of the index as CSV."""
     from ..library import open_library
 
-    index = open_library(db)
-    try:
+    with open_library(db) as index:
         sys.stdout.write(index.export_csv())
-    finally:
-        index.close()
 
 
 @app.command()

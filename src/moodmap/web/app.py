@@ -74,11 +74,8 @@ class LibraryView:
     def _recorded_roots(self) -> list[Path]:
         if self.db is None:
             return []
-        library = open_library(self.db)
-        try:
+        with open_library(self.db) as library:
             roots = library.roots()
-        finally:
-            library.close()
         if not roots:
             paths = [row["path"] for row in self.table().rows]
             common = os.path.commonpath(paths) if paths else None
@@ -90,11 +87,8 @@ class LibraryView:
         return any(root in path.parents for root in self.roots)
 
     def timeline(self, song_id: int) -> list[dict] | None:
-        library = open_library(self.db)
-        try:
+        with open_library(self.db) as library:
             return library.timeline(song_id)
-        finally:
-            library.close()
 
 
 def _stat_or_none(path: Path) -> tuple | None:
