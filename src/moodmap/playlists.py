@@ -212,15 +212,34 @@ def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Cons
     return _playlist(table, chosen, f"arousal {shape} — {len(chosen)} songs", constraints, {"arousal": shape})
 
 
+ONE_MODE = "choose one of --mood, --quadrant, --near, --from/--to or --arousal"
+
+
+def playlist_query(mood: str | None = None, quadrant: str | None = None, near: str | None = None,
+                   start: str | None = None, end: str | None = None, arousal: str | None = None) -> dict:
+    """The query ``build_playlist`` takes, from the options the CLI and the web API share."""
+    if mood and quadrant:
+        raise MoodmapError(None, ONE_MODE)
+    query = {"mood": mood or quadrant, "near": near, "path": (start, end) if start or end else None,
+             "arousal": arousal}
+    _one_mode(query)  # fail before anything is loaded
+    return query
+
+
+def _one_mode(query: dict) -> tuple[str, object]:
+    """The single (mode, value) a query names; a clear error for none or several."""
+    modes = {k: v for k, v in query.items() if v}
+    if len(modes) != 1:
+        raise MoodmapError(None, ONE_MODE)
+    return next(iter(modes.items()))
+
+
 def build_playlist(table: SongTable, query: dict, constraints: Constraints = Constraints(), steps: int = 10) -> Playlist:
     """One playlist from a query naming exactly one mode: ``mood``, ``near``, ``path`` (start, end) or ``arousal``.
 
     The CLI and the web app both come through here, so a query means the same everywhere.
     """
-    modes = {k: v for k, v in query.items() if v}
-    if len(modes) != 1:
-        raise MoodmapError(None, "give exactly one of mood, near, path (from and to) or arousal")
-    (mode, value), = modes.items()
+    mode, value = _one_mode(query)
     if mode == "mood":
         return mood_playlist(table, value, constraints)
     if mode == "near":

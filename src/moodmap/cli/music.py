@@ -154,15 +154,12 @@ def playlist(
     absolute: Annotated[bool, typer.Option(help="M3U8 with absolute paths (default: relative to the playlist).")] = False,
 ) -> None:
     """A mood playlist from the library: by mood, near a song, a path between two songs, or an energy curve."""
-    from ..playlists import Constraints, SongTable, build_playlist, render_playlist
+    from ..playlists import Constraints, SongTable, build_playlist, playlist_query, render_playlist
 
-    modes = {"mood": mood or quadrant, "near": near, "path": (from_, to) if from_ or to else None, "arousal": arousal}
-    chosen = {k: v for k, v in modes.items() if v}
-    if len(chosen) != 1 or (mood and quadrant):
-        raise MoodmapError(None, "choose one of --mood, --quadrant, --near, --from/--to or --arousal")
+    query = playlist_query(mood, quadrant, near, from_, to, arousal)
     format = format or _format_from_suffix(out)
     table = SongTable.from_library(db)
-    result = build_playlist(table, chosen, Constraints(n, min_distance, exclude_artist_repeats, seed), steps)
+    result = build_playlist(table, query, Constraints(n, min_distance, exclude_artist_repeats, seed), steps)
     if result.note:
         errors.print(f"moodmap: note: {result.note}", markup=False, highlight=False)
     if format == "table":

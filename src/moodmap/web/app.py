@@ -29,7 +29,7 @@ from ..errors import AudioError, MoodmapError
 from ..library import EXTENSIONS, open_library
 from ..mood import EMOTIONS, QUADRANT_CENTERS
 from ..mood_map import map_data
-from ..playlists import Constraints, SongTable, build_playlist, region_mask, to_json, to_m3u8
+from ..playlists import Constraints, SongTable, build_playlist, playlist_query, region_mask, to_json, to_m3u8
 from .limits import BodyLimit
 
 HERE = Path(__file__).parent
@@ -203,8 +203,8 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     @app.post("/api/playlists")
     def playlists(request: PlaylistRequest) -> Response:
         """A playlist, the same modes as `moodmap playlist`, as JSON or M3U8 (absolute paths)."""
-        query = {"mood": request.mood or request.quadrant, "near": request.near, "arousal": request.arousal,
-                 "path": (request.from_, request.to) if request.from_ or request.to else None}
+        query = playlist_query(request.mood, request.quadrant, request.near, request.from_, request.to,
+                               request.arousal)
         constraints = Constraints(request.n, request.min_distance, request.exclude_artist_repeats, request.seed)
         result = build_playlist(library.table(), query, constraints, request.steps)
         if request.format == "m3u8":
