@@ -55,6 +55,8 @@ QUADRANT_AXES = {
     "Q3": "negative valence, low arousal",
     "Q4": "positive valence, low arousal",
 }
+QUADRANT_SIGNS = {"Q1": (True, True), "Q2": (False, True), "Q3": (False, False), "Q4": (True, False)}
+"""Per quadrant: (valence ≥ 0.5, arousal ≥ 0.5); the midlines belong to the positive / high side."""
 QUADRANT_EXAMPLES = {"Q1": "happy, excited", "Q2": "tense, angry", "Q3": "sad, depressed", "Q4": "calm, relaxed"}
 QUADRANTS = {q: f"{QUADRANT_AXES[q]} ({QUADRANT_EXAMPLES[q]})" for q in QUADRANT_AXES}
 QUADRANT_CENTERS = {
@@ -91,12 +93,15 @@ class MoodDescription:
 
 def quadrant(valence: float, arousal: float, neutral: float = 0.0) -> str | None:
     """Russell quadrant by the signs of (v − 0.5, a − 0.5); ``None`` within ``neutral`` of the centre."""
-    dv, da = valence - CENTER, arousal - CENTER
-    if math.hypot(dv, da) < neutral:
+    if math.hypot(valence - CENTER, arousal - CENTER) < neutral:
         return None
-    if da >= 0:
-        return "Q1" if dv >= 0 else "Q2"
-    return "Q4" if dv >= 0 else "Q3"
+    return next(q for q in QUADRANT_SIGNS if in_quadrant(valence, arousal, q))
+
+
+def in_quadrant(valence, arousal, name: str):
+    """Whether points lie in quadrant ``name`` (scalars, or numpy arrays element-wise)."""
+    positive, high = QUADRANT_SIGNS[name]
+    return ((valence >= CENTER) == positive) & ((arousal >= CENTER) == high)
 
 
 def nearest_emotion(valence: float, arousal: float) -> Emotion:

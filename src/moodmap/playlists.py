@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MoodmapError
-from .mood import EMOTIONS, QUADRANT_CENTERS, resolve_emotion
+from .mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, in_quadrant, resolve_emotion
 
 SHAPES = ("rise", "fall", "arc")
 SAMPLING_WIDTH = 0.05  # seeded draws favour songs within ~this V/A distance of the ideal
@@ -109,9 +109,7 @@ def region_mask(table: SongTable, mood: str) -> np.ndarray:
     """Songs whose nearest named emotion is ``mood`` or, for Q1–Q4, that lie in the quadrant."""
     key = mood.strip().upper()
     if key in QUADRANT_CENTERS:
-        dv, da = table.points[:, 0] - 0.5, table.points[:, 1] - 0.5
-        return {"Q1": (dv >= 0) & (da >= 0), "Q2": (dv < 0) & (da >= 0),
-                "Q3": (dv < 0) & (da < 0), "Q4": (dv >= 0) & (da < 0)}[key]
+        return in_quadrant(table.points[:, 0], table.points[:, 1], key)
     # All anchors lie on one circle around the centre, so the nearest is the best-aligned direction.
     directions = np.array([(e.valence - 0.5, e.arousal - 0.5) for e in EMOTIONS]).T
     nearest = ((table.points - 0.5) @ directions).argmax(axis=1)
@@ -121,9 +119,8 @@ def region_mask(table: SongTable, mood: str) -> np.ndarray:
 def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constraints()) -> Playlist:
     """Songs of one mood (a named emotion) or quadrant, the most typical first."""
     _require_songs(table)
-    key = mood.strip().upper()
-    center = QUADRANT_CENTERS[key] if key in QUADRANT_CENTERS else _anchor(mood)
-    mask = region_mask(table, mood)
+    mask = region_mask(table, mood)  # raises for an unknown mood
+    center = anchor_point(mood)
     if not mask.any():
         raise MoodmapError(None, f"no song in the library is {mood!r}")
     cost = np.where(mask, _expected_distance(table, np.asarray(center), 0.0), np.inf)
@@ -280,11 +277,6 @@ def to_json(playlist: Playlist) -> str:
     """The playlist as JSON: title, query, note and the songs with their mood."""
     return json.dumps({"title": playlist.title, "query": playlist.query, "note": playlist.note,
                        "songs": playlist.songs}, ensure_ascii=False, indent=2)
-
-
-def _anchor(mood: str) -> tuple[float, float]:
-    emotion = resolve_emotion(mood)
-    return emotion.valence, emotion.arousal
 
 
 def _squared_distance(table: SongTable, point: np.ndarray) -> np.ndarray:
