@@ -14,7 +14,7 @@ from pathlib import Path
 from .atomic import atomic_path, atomic_write_text
 from .errors import MoodmapError
 from .mood import EMOTIONS, QUADRANT_EXAMPLES
-from .playlists import SongTable
+from .playlists import SongTable, require_songs
 
 MAP_FIELDS = ("id", "path", "title", "artist", "album", "valence", "arousal", "quadrant", "emotion")
 
@@ -83,8 +83,7 @@ def write_map(table: SongTable, out: str | Path, trajectory: list[dict] | None =
     """Write the map as ``.png`` (matplotlib) or ``.html`` (interactive), chosen by the suffix."""
     out = Path(out)
     suffix = out.suffix.lower()
-    if not len(table):
-        raise MoodmapError(None, "the library index has no songs; run `moodmap scan` first")
+    require_songs(table)
     if suffix in (".html", ".htm"):
         atomic_write_text(out, map_html(table, title or "moodmap — mood map", trajectory))
     elif suffix == ".png":

@@ -118,7 +118,7 @@ def region_mask(table: SongTable, mood: str) -> np.ndarray:
 
 def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constraints()) -> Playlist:
     """Songs of one mood (a named emotion) or quadrant, the most typical first."""
-    _require_songs(table)
+    require_songs(table)
     mask = region_mask(table, mood)  # raises for an unknown mood
     center = anchor_point(mood)
     if not mask.any():
@@ -134,7 +134,7 @@ def near_playlist(table: SongTable, song: str | int, constraints: Constraints = 
     Distance is the expected squared distance between the two uncertain positions
     (squared gap plus both spreads squared), so a song the model is unsure about ranks lower.
     """
-    _require_songs(table)
+    require_songs(table)
     origin = table.find(song)
     cost = _expected_distance(table, table.points[origin], float((table.spread[origin] ** 2).sum()))
     cost[origin] = np.inf
@@ -149,7 +149,7 @@ def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int
     Each step takes the unused song nearest the next evenly spaced point of the line among
     those strictly closer to the target than the previous step, so the walk never turns back.
     """
-    _require_songs(table)
+    require_songs(table)
     a, b = table.find(start), table.find(end)
     if a == b:
         raise MoodmapError(None, "--from and --to are the same song")
@@ -178,7 +178,7 @@ def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Cons
     takes the unused song nearest its target that keeps the curve's direction, with valence
     kept close to the previous song's so the mood does not jump.
     """
-    _require_songs(table)
+    require_songs(table)
     if shape not in SHAPES:
         raise MoodmapError(None, f"unknown arousal curve {shape!r}; choose from {', '.join(SHAPES)}")
     n = constraints.n
@@ -364,7 +364,8 @@ def _playlist(table: SongTable, chosen: list[int], title: str, constraints: Cons
     return Playlist(title, [dict(table.rows[i]) for i in chosen], note, query)
 
 
-def _require_songs(table: SongTable) -> None:
+def require_songs(table: SongTable) -> None:
+    """A clear error for an empty index (playlists and maps need songs)."""
     if not len(table):
         raise MoodmapError(None, "the library index has no songs; run `moodmap scan` first")
 
