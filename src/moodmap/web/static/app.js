@@ -17,10 +17,7 @@
     });
   }
 
-  function label(song) {
-    var name = song.title || (song.path || "").split(/[\\/]/).pop();
-    return (song.artist ? song.artist + " – " : "") + name;
-  }
+  var label = MoodMap.label;
 
   function text(element, value, className) {
     element.textContent = value;

@@ -18,6 +18,12 @@
   var NEUTRAL = "#888888";
   var PAD = 40;
 
+  /* "Artist – Title", falling back to the file name (as moodmap.playlists labels songs). */
+  function label(s) {
+    var name = s.title || (s.path || "").split(/[\\/]/).pop();
+    return (s.artist ? s.artist + " – " : "") + name;
+  }
+
   function create(container, data, options) {
     options = options || {};
     var canvas = document.createElement("canvas");
@@ -157,11 +163,6 @@
       return best;
     }
 
-    function label(s) {
-      var name = s.title || (s.path || "").split(/[\\/]/).pop();
-      return (s.artist ? s.artist + " – " : "") + name;
-    }
-
     function showTip(s, x, y) {
       if (!s) { tip.hidden = true; return; }
       tip.textContent = label(s) + "  ·  V " + s.valence.toFixed(2) + "  A " + s.arousal.toFixed(2) +
@@ -257,5 +258,5 @@
     return api;
   }
 
-  global.MoodMap = {create: create, colours: COLOURS};
+  global.MoodMap = {create: create, colours: COLOURS, label: label};
 })(window);
