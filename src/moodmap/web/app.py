@@ -8,17 +8,18 @@ in a bounded pool of worker processes off the event loop, so an analysis does no
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import shutil
 import tempfile
 import threading
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import asyncio
-from concurrent.futures.process import BrokenProcessPool
+import numpy as np
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -41,7 +42,7 @@ class ServerSettings:
     """What one server instance serves and how much it accepts."""
 
     db: Path | None = None
-    library_root: Path | None = None  # default: the deepest folder holding every indexed song
+    library_root: Path | None = None  # default: the folders `moodmap scan` recorded (see LibraryView)
     max_upload_bytes: int = 100 * 2**20
     inference_workers: int = 2
     default_model: str = "paper"
@@ -173,11 +174,11 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
               offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=MAX_PAGE)) -> dict:
         """Songs of the index, filtered and paginated."""
         table = library.table()
-        keep = list(range(len(table)))
+        mask = np.ones(len(table), dtype=bool)
         for region in (mood, quadrant):
-            if region and keep:
-                mask = region_mask(table, region)
-                keep = [i for i in keep if mask[i]]
+            if region:
+                mask &= region_mask(table, region)
+        keep = np.flatnonzero(mask).tolist()
         if q:
             needle = q.casefold()
             keep = [i for i in keep if needle in _searchable(table.rows[i])]
