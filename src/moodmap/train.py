@@ -106,7 +106,8 @@ def train_run(task: RunTask) -> dict:
     torch.manual_seed(seed)
     began = time.monotonic()
     model = build_model(task.model, cache.features.shape[1:])
-    history, pred = _fit(task, model, cache, split, seed, out, began)
+    transform = target_transform(cache.targets[split.train], task.train.standardize_targets)
+    history, pred = _fit(task, model, cache, split, seed, out, began, transform)
     y_val = cache.targets[split.validation]
     best = min(history, key=lambda h: h["val_mae"])
     score = lambda p: evaluate_levels(p, y_val, cache.song_ids[split.validation],  # noqa: E731
@@ -114,7 +115,7 @@ def train_run(task: RunTask) -> dict:
     uncalibrated = None
     if task.train.calibrate_spread:
         uncalibrated = {level: ev.as_dict() for level, ev in score(pred).items()}
-        pred = _calibrate(task, model, cache, split, out, pred)
+        pred = _calibrate(task, model, cache, split, out, pred, transform)
     levels = score(pred)
     result = {
         "run": task.run, "seed": seed, "split": task.train.split, "train_rows": int(len(split.train)),
@@ -134,17 +135,16 @@ def train_run(task: RunTask) -> dict:
     return result
 
 
-def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out: Path,
-         began: float) -> tuple[list[dict], np.ndarray]:
+def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out: Path, began: float,
+         transform: tuple[np.ndarray, np.ndarray]) -> tuple[list[dict], np.ndarray]:
     """The epochs of one run: train, score on validation, checkpoint; returns history and last predictions."""
     x_train = torch.from_numpy(np.ascontiguousarray(cache.features[split.train]))
-    offset, scale = target_transform(cache.targets[split.train], task.train.standardize_targets)
+    offset, scale = transform
     y_train = torch.from_numpy(((cache.targets[split.train] - offset) / scale).astype(np.float32))
     x_val, y_val = cache.features[split.validation], cache.targets[split.validation]
     optimizer = make_optimizer(task.train.optimizer, model.parameters(), task.train.learning_rate)
     generator = torch.Generator().manual_seed(seed)
     augment = augmenter(task.train.crop_frames, task.train.spec_augment)
-    train_mean = cache.targets[split.train].mean(axis=0)
     history: list[dict] = []
     for epoch in range(1, task.train.epochs + 1):
         loss = _epoch(model, optimizer, LOSSES[task.train.loss], x_train, y_train, task.train.batch_size, generator,
@@ -158,21 +158,21 @@ def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out
                         "val_mae_valence": float(errors[0]), "val_mae_arousal": float(errors[1]),
                         "seconds": round(time.monotonic() - began, 2)})
         if task.checkpoints:
-            checkpoint = _checkpoint(model, task, cache, split, train_mean, epoch, (offset, scale))
+            checkpoint = _checkpoint(model, task, cache, split, epoch, transform)
             save_checkpoint(out / "last.pt", checkpoint)
             if improved:
                 save_checkpoint(out / "best.pt", checkpoint)
     return history, pred
 
 
-def _calibrate(task: RunTask, model, cache: FeatureCache, split: Split, out: Path, pred: np.ndarray) -> np.ndarray:
+def _calibrate(task: RunTask, model, cache: FeatureCache, split: Split, out: Path, pred: np.ndarray,
+               transform: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Fit the spread calibration on the training rows, fold it into last.pt; calibrated validation predictions."""
-    offset, scale = target_transform(cache.targets[split.train], task.train.standardize_targets)
+    offset, scale = transform
     fitted = predict_features(model, cache.features[split.train], offset=offset, scale=scale)
     calibration = fit_spread(fitted, cache.targets[split.train])
     if task.checkpoints:
-        checkpoint = _checkpoint(model, task, cache, split, cache.targets[split.train].mean(axis=0), task.train.epochs,
-                                 calibration.fold(offset, scale))
+        checkpoint = _checkpoint(model, task, cache, split, task.train.epochs, calibration.fold(offset, scale))
         checkpoint.meta["calibration"] = {"gain": calibration.gain.round(4).tolist()}
         save_checkpoint(out / "last.pt", checkpoint)
     return calibration.apply(pred)
@@ -227,9 +227,10 @@ def recalibrate_batchnorm(model: torch.nn.Module, x: torch.Tensor, batch_size: i
     model.eval()
 
 
-def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, train_mean, epoch: int,
+def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, epoch: int,
                 transform: tuple[np.ndarray, np.ndarray]) -> Checkpoint:
     offset, scale = (tuple(float(v) for v in values) for values in transform)
+    train_mean = cache.targets[split.train].mean(axis=0)
     return Checkpoint(model, task.model, cache.config, task.train, target_offset=offset, target_scale=scale,
                       train_mean=tuple(float(m) for m in train_mean),
                       meta={"run": task.run, "epoch": epoch, "cache": str(cache.path),
