@@ -74,11 +74,7 @@ def _pool(jobs: int, pin: bool = False) -> Iterator[ProcessPoolExecutor]:
     The variables stay set while the pool lives, since workers start on first submit.
     """
     with _pool_environment():
-        context = multiprocessing.get_context("spawn")
-        cores = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
-        counter = context.Value("i", 0) if cores else None
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                                   initargs=(counter, cores))
+        pool = _executor(jobs, pin)
         try:
             yield pool
         except BaseException:
@@ -95,11 +91,19 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     the environment) so the first request does not pay for process start-up.
     """
     with _pool_environment():
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(None, []))
+        pool = _executor(jobs)
         for future in [pool.submit(os.getpid) for _ in range(jobs)]:
             future.result()
     return pool
+
+
+def _executor(jobs: int, pin: bool = False) -> ProcessPoolExecutor:
+    """Spawned workers that ignore Ctrl-C, each on its own core when ``pin``."""
+    context = multiprocessing.get_context("spawn")
+    cores = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
+    counter = context.Value("i", 0) if cores else None
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                               initargs=(counter, cores))
 
 
 @contextlib.contextmanager
