@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,12 +33,6 @@ from processes import tree_rss
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE.parent / "tests"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def multipart(name: str, payload: bytes) -> tuple[bytes, str]:
@@ -80,7 +73,7 @@ def main() -> None:
     cut_clips(install_music()[:30])
     payload = clip_mp3()
     with tempfile.TemporaryDirectory(prefix="moodmap-load-") as folder:
-        from conftest import write_library_db
+        from conftest import free_port, write_library_db
 
         db = write_library_db(Path(folder), songs=args.songs)
         reference = reference_seconds(payload, Path(folder))
@@ -92,7 +85,12 @@ def main() -> None:
             wait_until_up(url, server)
             request(f"{url}/api/map")
             body, content_type = multipart("clip.mp3", payload)
-            request(f"{url}/api/predict", body, content_type)  # warm: model loaded, threads started
+            warm = [threading.Thread(target=request, args=(f"{url}/api/predict", body, content_type))
+                    for _ in range(2 * args.clients)]  # every analysis worker loads torch and the model
+            for thread in warm:
+                thread.start()
+            for thread in warm:
+                thread.join()
             memory_start = tree_rss(server.pid)
             results = run_load(url, body, content_type, args)
             memory_end = tree_rss(server.pid)

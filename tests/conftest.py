@@ -1,6 +1,7 @@
 """Shared fixtures: tiny audio made on the fly, and a small synthetic data set."""
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +96,10 @@ def write_library_db(folder: Path, songs: int = 300, seed: int = 0, spread: bool
                       "timeline": None, "analysed_at": "2026-11-25T00:00:00"})
     library.close()
     return folder / "library.sqlite"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server under test)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
