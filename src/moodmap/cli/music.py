@@ -235,8 +235,10 @@ def serve(
     except ImportError as exc:
         raise MoodmapError(None, f"the web app needs its extra ({exc.name} is missing): pip install 'moodmap[web]'") \
             from None
-    if db is not None and not db.is_file():
-        raise MoodmapError(db, "no library index here; run `moodmap scan MUSIC --db FILE` first")
+    if db is not None:
+        from ..library import open_library
+
+        open_library(db).close()  # its clear error, before the server starts
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(f"moodmap: note: serving on {host}: anyone who can reach it can upload files and play your "
                      "library's audio", markup=False, highlight=False)
