@@ -123,6 +123,8 @@ class TrainConfig:
     every step; ``spec_augment`` hides a few mel bands and frames per item;
     ``calibrate_spread`` stretches predictions to the training targets' spread after
     training (``moodmap.calibration``; the uncalibrated scores are kept beside).
+    ``folds`` turns the grouped split into k-fold cross-validation: the songs are dealt
+    once into ``folds`` parts and run ``i`` validates on part ``i``.
     """
 
     optimizer: str = "adam"
@@ -139,13 +141,16 @@ class TrainConfig:
     crop_frames: int | None = None
     spec_augment: bool = False
     calibrate_spread: bool = False
+    folds: int | None = None
 
     # Added after results were first stored: left out of config_hash while at their defaults,
     # so existing caches, checkpoints and sweep results keep their keys.
     LATER_FIELDS: ClassVar[tuple[str, ...]] = ("standardize_targets", "crop_frames", "spec_augment",
-                                                "calibrate_spread")
+                                                "calibrate_spread", "folds")
 
     def __post_init__(self) -> None:
+        if self.folds is not None and (self.folds < 2 or self.split != "grouped"):
+            raise ConfigError(None, "folds needs at least 2 parts and the grouped split")
         if self.crop_frames is not None and self.crop_frames < 16:
             raise ConfigError(None, "crop_frames must be at least 16 (or unset for whole excerpts)")
         if self.optimizer not in OPTIMIZERS:

@@ -14,6 +14,7 @@ set's own train/test split.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import time
@@ -46,6 +47,10 @@ class Split:
     train: np.ndarray
     validation: np.ndarray
 
+    def digest(self) -> str:
+        """A short fingerprint of the validation rows: equal digests, identical splits."""
+        return hashlib.sha256(np.asarray(self.validation, np.int64).tobytes()).hexdigest()[:12]
+
 
 def usable_rows(cache: FeatureCache, excerpts: int | None) -> np.ndarray:
     """Rows of the first ``excerpts`` excerpts of each song (all when None)."""
@@ -54,7 +59,8 @@ def usable_rows(cache: FeatureCache, excerpts: int | None) -> np.ndarray:
 
 
 def make_split(cache: FeatureCache, config: TrainConfig, run: int) -> Split:
-    """The validation split of run ``run``: a fresh draw per run, the same draw per (seed, run)."""
+    """The validation split of run ``run``: a fresh draw per run, the same draw per (seed, run);
+    with ``folds``, part ``run`` of one fixed dealing of the songs."""
     rows = usable_rows(cache, config.excerpts)
     rng = np.random.default_rng([config.seed, run, 17])
     if config.split == "official":
@@ -67,8 +73,12 @@ def make_split(cache: FeatureCache, config: TrainConfig, run: int) -> Split:
         n_val = max(1, int(round(config.validation_fraction * len(rows))))
         return Split(np.sort(shuffled[n_val:]), np.sort(shuffled[:n_val]))
     groups = np.unique(cache.group[rows])
-    n_val = max(1, int(round(config.validation_fraction * len(groups))))
-    held_out = set(rng.permutation(groups)[:n_val])
+    if config.folds:
+        dealt = np.random.default_rng([config.seed, 17]).permutation(groups)
+        held_out = set(np.array_split(dealt, config.folds)[run % config.folds])
+    else:
+        n_val = max(1, int(round(config.validation_fraction * len(groups))))
+        held_out = set(rng.permutation(groups)[:n_val])
     is_val = np.array([g in held_out for g in cache.group[rows]])
     return Split(rows[~is_val], rows[is_val])
 
@@ -121,6 +131,7 @@ def train_run(task: RunTask) -> dict:
         "run": task.run, "seed": seed, "split": task.train.split, "train_rows": int(len(split.train)),
         "validation_rows": int(len(split.validation)),
         "validation_songs": int(len(np.unique(cache.song_ids[split.validation]))),
+        "split_digest": split.digest(),
         "last_val_mae": history[-1]["val_mae"], "best_val_mae": best["val_mae"], "best_epoch": best["epoch"],
         "seconds": round(time.monotonic() - began, 2),
         "evaluation": {level: ev.as_dict() for level, ev in levels.items()},

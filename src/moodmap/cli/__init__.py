@@ -1,7 +1,8 @@
 """The ``moodmap`` command: each subcommand parses, calls one library function, renders.
 
-Commands live in two modules: ``research`` (data sets, training, the paper's sweep and
-report, model export) and ``music`` (predict, scan, library, playlists, the map).
+Commands live in three modules: ``research`` (data sets, training, the paper's sweep and
+report, model export), ``compare`` (models on identical splits) and ``music`` (predict,
+scan, library, playlists, the map).
 
 Errors moodmap raises on purpose print as one line (``moodmap: FILE: reason``) with
 exit code 2; Ctrl-C exits 130 after saying how to resume.
@@ -56,4 +57,5 @@ def main() -> None:  # pragma: no cover - console entry
 
 # Importing the command modules registers their commands on ``app`` (research first: --help order).
 from . import research  # noqa: E402,F401,I001
+from . import compare  # noqa: E402,F401
 from . import music  # noqa: E402,F401

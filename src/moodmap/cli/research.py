@@ -29,17 +29,25 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same songs.")] = 0,
     seconds: Annotated[float, typer.Option(help="Length of each clip.")] = 45.0,
     audio_format: Annotated[str, typer.Option("--audio-format", help="flac, mp3, ogg or wav.")] = "flac",
+    renderer: Annotated[str, typer.Option(help="numpy (wavetable voices) or soundfont (sampled instruments "
+                                               "through FluidSynth; `make soundfont` installs it).")] = "numpy",
+    soundfont: Annotated[Optional[Path], typer.Option(help="A .sf2/.sf3 General MIDI soundfont "
+                                                           "(default: Debian's).")] = None,
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
 ) -> None:
     """Generate labelled synthetic music whose valence/arousal follow from its musical parameters."""
-    from ..datasets.synth import FORMATS, SynthSpec, write_synth_dataset
+    from ..datasets.synth import FORMATS, RENDERERS, SynthSpec, write_synth_dataset
 
     if audio_format not in FORMATS:
         raise MoodmapError(None, f"--audio-format must be one of {', '.join(FORMATS)}")
-    spec = SynthSpec(songs=songs, seed=seed, seconds=seconds, audio_format=audio_format)
+    if renderer not in RENDERERS:
+        raise MoodmapError(None, f"--renderer must be one of {', '.join(RENDERERS)}")
+    spec = SynthSpec(songs=songs, seed=seed, seconds=seconds, audio_format=audio_format, renderer=renderer,
+                     soundfont=str(soundfont) if soundfont else None)
     with progress_bar("synth") as update:
         write_synth_dataset(out, spec, jobs, update)
-    console.print(f"wrote {songs} songs of {seconds:g} s to {out} (emoMusic layout; labels in annotations/)")
+    console.print(f"wrote {songs} songs of {seconds:g} s to {out} ({renderer} renderer; emoMusic layout; "
+                  "labels in annotations/)")
 
 
 @app.command()
@@ -105,11 +113,13 @@ def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `mo
 
 
 def _model_configs(config: Optional[str], overrides: list[str], epochs: Optional[int]):
-    """The paper preset or a TOML file ([model] and [train] tables), then --set overrides."""
+    """A preset (paper, improved) or a TOML file ([model] and [train] tables), then --set overrides."""
     from ..config import ModelConfig, TrainConfig
+    from ..presets import PRESETS
 
-    if config in (None, "paper"):
-        model, train = ModelConfig(), TrainConfig()
+    if config is None or config in PRESETS:
+        chosen = PRESETS[config or "paper"]
+        model, train = chosen.model, chosen.train
     else:
         model, train = load_toml(ModelConfig, config, "model"), load_toml(TrainConfig, config, "train")
     extra = [f"epochs={epochs}"] if epochs is not None else []
@@ -167,7 +177,8 @@ def _print_evaluation(report: dict) -> None:
 def train(
     cache: Annotated[Path, typer.Argument(help="Feature cache from `moodmap prepare`.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for checkpoints, metrics and the summary.")],
-    config: Annotated[Optional[str], typer.Option(help="`paper` (the final model) or a TOML file.")] = "paper",
+    config: Annotated[Optional[str], typer.Option(help="A preset — paper (the paper's final model) or improved "
+                                                       "(MoodNet) — or a TOML file.")] = "paper",
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a model/train setting: key=value.")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs per run (paper: 10).")] = None,
     runs: Annotated[int, typer.Option(help="Independent runs, each with a fresh init and split (paper: 10).")] = 10,

@@ -40,9 +40,14 @@ def render(params: SongParams, notes: list[Note], hits: list[Hit], seconds: floa
         sample = drums[hit.drum]
         start = int(hit.onset * sample_rate)
         out[start:start + len(sample)] += hit.velocity * sample[: len(out) - start]
-    out = _tone_shape(out, params, sample_rate)
-    out = _reverb(out, params, sample_rate, rng)[:n]
-    fade = min(n, int(0.02 * sample_rate))
+    out = tone_shape(out, params, sample_rate)
+    return finish(_reverb(out, params, sample_rate, rng)[:n], sample_rate)
+
+
+def finish(out: np.ndarray, sample_rate: int) -> np.ndarray:
+    """A 20 ms fade-in (no click at the cut) and the peak at 0.9: every renderer's last step."""
+    out = np.asarray(out, np.float32).copy()
+    fade = min(len(out), int(0.02 * sample_rate))
     out[:fade] *= np.linspace(0.0, 1.0, fade, dtype=np.float32)
     peak = float(np.max(np.abs(out))) or 1.0
     return (0.9 / peak * out).astype(np.float32)
@@ -100,7 +105,7 @@ def _drum_kit(sample_rate: int, brightness: float, rng: np.random.Generator) -> 
             "hat": (hat * (0.4 + 0.6 * brightness)).astype(np.float32)}
 
 
-def _tone_shape(x: np.ndarray, params: SongParams, sample_rate: int) -> np.ndarray:
+def tone_shape(x: np.ndarray, params: SongParams, sample_rate: int) -> np.ndarray:
     """One-pole low-pass by brightness, then tanh drive by loudness (denser, louder sound)."""
     cutoff = 1200.0 + 7000.0 * params.brightness
     a = float(np.exp(-2 * np.pi * cutoff / sample_rate))

@@ -10,22 +10,28 @@
 
 Song ``i`` of seed ``s`` is the same whatever the number of songs, so a set can
 be grown, and a killed run resumes: finished clips are kept (written atomically).
+Two renderers play the same scores: ``numpy`` (wavetable voices, the default, no
+dependency) and ``soundfont`` (sampled instruments through FluidSynth; soundfont.py).
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import soundfile as sf
 
 from ..atomic import atomic_write_text, replace_atomically
 from ..engines import run_tasks
+from ..errors import MoodmapError
 from .render import render
+from .soundfont import find_soundfont, fluidsynth_binary, render_soundfont
 from .score import SongParams, compose, rate, song_params
 
+RENDERERS = ("numpy", "soundfont")
 FORMATS = {"flac": ("FLAC", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III"), "ogg": ("OGG", "VORBIS"),
            "wav": ("WAV", "PCM_16")}
 EVALUATION_EVERY = 6  # ~1 in 6 songs in the "evaluation" split, like emoMusic's 125 of 744
@@ -40,6 +46,8 @@ class SynthSpec:
     seconds: float = 45.0
     sample_rate: int = 22050
     audio_format: str = "flac"
+    renderer: str = "numpy"  # or "soundfont" (FluidSynth + a General MIDI soundfont)
+    soundfont: str | None = None  # None: $MOODMAP_SOUNDFONT or Debian's GM soundfont
 
 
 def song_seed(seed: int, index: int) -> int:
@@ -57,7 +65,10 @@ def render_song(params: SongParams, spec: SynthSpec, path: Path) -> Path:
     if path.exists():
         return path
     notes, hits = compose(params, spec.seconds)
-    audio = render(params, notes, hits, spec.seconds, spec.sample_rate)
+    if spec.renderer == "soundfont":
+        audio = render_soundfont(params, notes, hits, spec.seconds, spec.sample_rate, spec.soundfont)
+    else:
+        audio = render(params, notes, hits, spec.seconds, spec.sample_rate)
     fmt, subtype = FORMATS[spec.audio_format]
     buffer = io.BytesIO()
     sf.write(buffer, audio, spec.sample_rate, format=fmt, subtype=subtype)
@@ -72,6 +83,10 @@ def write_synth_dataset(out: str | Path, spec: SynthSpec, jobs: int | None = Non
     ``on_done(done, total)`` is called as songs finish (for progress bars).
     """
     out = Path(out)
+    if spec.renderer == "soundfont":  # fail before the first song, not in every worker
+        fluidsynth_binary()
+        spec = replace(spec, soundfont=str(find_soundfont(spec.soundfont)))
+    _check_provenance(out, spec)
     audio_dir = out / "clips_45seconds"
     audio_dir.mkdir(parents=True, exist_ok=True)
     songs = plan(spec)
@@ -86,6 +101,23 @@ def write_synth_dataset(out: str | Path, spec: SynthSpec, jobs: int | None = Non
         if on_done:
             on_done(done, len(songs))
     return paths
+
+
+def _check_provenance(out: Path, spec: SynthSpec) -> None:
+    """Record how the set is made in synth.json; refuse to mix songs made another way into it
+    (growing the set with more songs is fine)."""
+    record = out / "synth.json"
+    wanted = {k: v for k, v in asdict(spec).items() if k != "songs"}
+    if record.exists():
+        try:
+            found = {k: v for k, v in json.loads(record.read_text(encoding="utf-8")).items() if k != "songs"}
+        except (OSError, ValueError) as exc:
+            raise MoodmapError(record, f"unreadable: {exc}") from exc
+        if found != wanted:
+            differ = ", ".join(f"{k} {found.get(k)!r} → {wanted[k]!r}" for k in wanted if found.get(k) != wanted[k])
+            raise MoodmapError(out, f"holds songs generated differently ({differ}); use another folder")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(record, json.dumps(asdict(spec), indent=2) + "\n")
 
 
 def _render_task(task: tuple[SongParams, SynthSpec, Path]) -> Path:

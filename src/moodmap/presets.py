@@ -1,0 +1,49 @@
+"""Named recipes (model + training): the paper's final model, and the model a user should run.
+
+``paper`` is the paper's final model with its protocol (§3.8, §2.5). ``improved`` is
+MoodNet trained so that it does not shrink toward the mean: z-scored targets, a loss
+that rewards agreement (MAE + CCC), random 10 s crops of every excerpt and
+SpecAugment-style masks each step, BatchNorm statistics re-estimated on whole
+excerpts, and the prediction spread matched to the training targets' afterwards.
+``train``, ``compare`` and ``sweep --set`` all start from these.
+
+Examples
+--------
+>>> from moodmap.presets import preset
+>>> preset("improved").model.architecture
+'moodnet'
+>>> preset("paper").train.loss
+'mae'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .config import ModelConfig, TrainConfig
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    model: ModelConfig
+    train: TrainConfig
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("paper", "the paper's final CNN and protocol (16 filters, 3×3, relu/relu/sigmoid, Adam, MAE, 10 epochs)",
+           ModelConfig(), TrainConfig()),
+    Preset("improved", "MoodNet: z-scored targets, MAE+CCC loss, random crops + SpecAugment, "
+                       "BatchNorm re-estimated, spread calibrated",
+           ModelConfig(architecture="moodnet", filters=16, dropout=0.2),
+           TrainConfig(epochs=10, loss="mae+ccc", standardize_targets=True, crop_frames=313, spec_augment=True,
+                       recalibrate_batchnorm=True, calibrate_spread=True)),
+)}
+
+
+def preset(name: str) -> Preset:
+    """The preset called ``name``; an error listing the known ones otherwise."""
+    if name not in PRESETS:
+        raise ConfigError(None, f"unknown model preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]
