@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= build/demo
 DEMO_SONGS ?= 200
 
-.PHONY: demo test test-slow venv bench browser-deps clean
+.PHONY: demo test test-slow venv bench browser-deps soundfont clean
 
 venv: $(STAMP)
 
@@ -37,8 +37,16 @@ demo: $(STAMP)
 	$(BIN)/moodmap playlist --db $(DEMO)/library.sqlite --arousal rise --n 15 -o $(DEMO)/workout.m3u8
 	$(BIN)/moodmap map --db $(DEMO)/library.sqlite -o $(DEMO)/map.html
 
-test: $(STAMP) browser-deps
+test: $(STAMP) browser-deps soundfont
 	$(BIN)/python -m pytest -q
+
+# `moodmap synth --renderer soundfont` plays scores through FluidSynth with a General MIDI
+# soundfont (Debian fluidsynth + fluid-soundfont-gm); install both when missing (needs root).
+soundfont:
+	@if ! command -v fluidsynth >/dev/null || [ ! -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ]; then \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fluidsynth fluid-soundfont-gm ) \
+		>/dev/null 2>&1 || echo "moodmap: could not install fluidsynth + fluid-soundfont-gm; the soundfont renderer is unavailable"; \
+	fi
 
 # The browser test drives Debian's chromium through chromium-driver; install both when missing
 # (needs root, as in CI). Without them that one test is skipped and says why.

@@ -79,6 +79,7 @@ ACTIVATIONS = ("relu", "sigmoid", "tanh", "softsign", "linear", "elu", "selu", "
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad", "adadelta", "adamax", "nadam")
 LOSSES = ("mae", "mse", "huber", "ccc", "mae+ccc")
 SPLITS = ("grouped", "random", "official")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,8 @@ class TrainConfig:
     every step; ``spec_augment`` hides a few mel bands and frames per item;
     ``calibrate_spread`` stretches predictions to the training targets' spread after
     training (``moodmap.calibration``; the uncalibrated scores are kept beside).
+    ``lr_schedule="cosine"`` lowers the learning rate along half a cosine to zero over the
+    epochs, so the last epoch — the one scored — is a settled model, not a noisy step.
     ``folds`` turns the grouped split into k-fold cross-validation: the songs are dealt
     once into ``folds`` parts and run ``i`` validates on part ``i``.
     """
@@ -142,13 +145,16 @@ class TrainConfig:
     spec_augment: bool = False
     calibrate_spread: bool = False
     folds: int | None = None
+    lr_schedule: str = "constant"
 
     # Added after results were first stored: left out of config_hash while at their defaults,
     # so existing caches, checkpoints and sweep results keep their keys.
     LATER_FIELDS: ClassVar[tuple[str, ...]] = ("standardize_targets", "crop_frames", "spec_augment",
-                                                "calibrate_spread", "folds")
+                                                "calibrate_spread", "folds", "lr_schedule")
 
     def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(None, f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
         if self.folds is not None and (self.folds < 2 or self.split != "grouped"):
             raise ConfigError(None, "folds needs at least 2 parts and the grouped split")
         if self.crop_frames is not None and self.crop_frames < 16:

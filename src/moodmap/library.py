@@ -23,6 +23,7 @@ from .engines import run_tasks
 from .errors import AudioError, MoodmapError
 from .models.registry import shared_model
 from .predict import predict_file
+from .presets import DEFAULT_MODEL
 from .tags import read_tags
 
 EXTENSIONS = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff"}
@@ -220,7 +221,7 @@ def analyse(task: AnalyseTask) -> dict:
             "analysed_at": _now()}
 
 
-def scan_library(root: str | Path, db_path: str | Path, model: str = "paper", jobs: int | None = None,
+def scan_library(root: str | Path, db_path: str | Path, model: str = DEFAULT_MODEL, jobs: int | None = None,
                  timeline: bool = False, hop: float = 5.0, retry_failed: bool = False,
                  progress: Callable[[int, int], None] | None = None, write_tags: bool = False,
                  dry_run: bool = False) -> ScanSummary:

@@ -27,6 +27,7 @@ from .features import excerpt_logmel, logmel
 from .models.checkpoint import Checkpoint
 from .models.inference import predict_features
 from .mood import describe
+from .presets import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.
     return [TimelinePoint(s / config.sample_rate, float(v), float(a)) for s, (v, a) in zip(starts, values)]
 
 
-def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint = "paper", timeline: bool = False,
+def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint = DEFAULT_MODEL, timeline: bool = False,
             hop: float = 5.0, as_frame: bool = False):
     """Predict many files: a list of ``Prediction`` (and ``Failed`` for unreadable files).
 

@@ -4,7 +4,8 @@
 MoodNet trained so that it does not shrink toward the mean: z-scored targets, a loss
 that rewards agreement (MAE + CCC), random 10 s crops of every excerpt and
 SpecAugment-style masks each step, BatchNorm statistics re-estimated on whole
-excerpts, and the prediction spread matched to the training targets' afterwards.
+excerpts, a cosine learning-rate schedule over 12 epochs, and the prediction spread
+matched to the training targets' afterwards.
 ``train``, ``compare`` and ``sweep --set`` all start from these.
 
 Examples
@@ -35,11 +36,15 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("paper", "the paper's final CNN and protocol (16 filters, 3×3, relu/relu/sigmoid, Adam, MAE, 10 epochs)",
            ModelConfig(), TrainConfig()),
     Preset("improved", "MoodNet: z-scored targets, MAE+CCC loss, random crops + SpecAugment, "
-                       "BatchNorm re-estimated, spread calibrated",
+                       "BatchNorm re-estimated, cosine schedule, spread calibrated",
            ModelConfig(architecture="moodnet", filters=16, dropout=0.2),
-           TrainConfig(epochs=10, loss="mae+ccc", standardize_targets=True, crop_frames=313, spec_augment=True,
-                       recalibrate_batchnorm=True, calibrate_spread=True)),
+           TrainConfig(epochs=12, loss="mae+ccc", standardize_targets=True, crop_frames=313, spec_augment=True,
+                       recalibrate_batchnorm=True, lr_schedule="cosine", calibrate_spread=True)),
 )}
+
+
+# The shipped weights predict, scan and serve use unless told otherwise (``--model paper`` for the paper's).
+DEFAULT_MODEL = "paper"
 
 
 def preset(name: str) -> Preset:

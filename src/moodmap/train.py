@@ -156,10 +156,14 @@ def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out
     optimizer = make_optimizer(task.train.optimizer, model.parameters(), task.train.learning_rate)
     generator = torch.Generator().manual_seed(seed)
     augment = augmenter(task.train.crop_frames, task.train.spec_augment)
+    schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, task.train.epochs)
+                if task.train.lr_schedule == "cosine" else None)
     history: list[dict] = []
     for epoch in range(1, task.train.epochs + 1):
         loss = _epoch(model, optimizer, LOSSES[task.train.loss], x_train, y_train, task.train.batch_size, generator,
                       augment)
+        if schedule is not None:
+            schedule.step()
         if task.train.recalibrate_batchnorm:
             recalibrate_batchnorm(model, x_train)
         pred = predict_features(model, x_val, offset=offset, scale=scale)

@@ -11,13 +11,14 @@ import typer
 from rich.table import Table
 
 from ..errors import MoodmapError
+from ..presets import DEFAULT_MODEL
 from . import app, console, errors, fails_cleanly, progress_bar
 
 @app.command()
 @fails_cleanly
 def predict(
     files: Annotated[list[Path], typer.Argument(help="Audio files.")],
-    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = "paper",
+    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = DEFAULT_MODEL,
     timeline: Annotated[bool, typer.Option(help="Also slide a 15 s window over the whole track.")] = False,
     hop: Annotated[float, typer.Option(help="Seconds between timeline windows.")] = 5.0,
     format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
@@ -74,7 +75,7 @@ def _prediction_table(predictions, model: str, description: str) -> Table:
 def scan(
     library: Annotated[Path, typer.Argument(help="Music folder to index.")],
     db: Annotated[Path, typer.Option(help="SQLite library index to create or update.")] = Path("library.sqlite"),
-    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = "paper",
+    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = DEFAULT_MODEL,
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
     timeline: Annotated[bool, typer.Option(help="Also store each song's mood over time.")] = False,
     retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
@@ -225,7 +226,7 @@ def serve(
                                                          "folder holding every indexed song).")] = None,
     max_upload_mb: Annotated[float, typer.Option(help="Largest accepted upload.")] = 100.0,
     workers: Annotated[int, typer.Option(help="Worker processes for analyses; more requests wait their turn.")] = 2,
-    model: Annotated[str, typer.Option(help="Model used when a request names none.")] = "paper",
+    model: Annotated[str, typer.Option(help="Model used when a request names none.")] = DEFAULT_MODEL,
 ) -> None:
     """The web app: the library's mood map, song details and audio, playlists, and file analysis (HTTP API at /docs)."""
     try:

@@ -31,6 +31,7 @@ from ..library import EXTENSIONS, open_library
 from ..mood import EMOTIONS, QUADRANT_CENTERS
 from ..mood_map import map_data
 from ..playlists import Constraints, SongTable, build_playlist, playlist_query, region_mask, to_json, to_m3u8
+from ..presets import DEFAULT_MODEL
 from .limits import BodyLimit
 
 HERE = Path(__file__).parent
@@ -45,7 +46,7 @@ class ServerSettings:
     library_root: Path | None = None  # default: the folders `moodmap scan` recorded (see LibraryView)
     max_upload_bytes: int = 100 * 2**20
     inference_workers: int = 2
-    default_model: str = "paper"
+    default_model: str = DEFAULT_MODEL
 
 
 class LibraryView:
