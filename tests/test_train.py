@@ -147,3 +147,21 @@ def test_batchnorm_recalibration_uses_the_exact_training_statistics():
             model.conv_act(model.pool(model.conv(x.unsqueeze(1)))).permute(0, 2, 3, 1), 1)))
     torch.testing.assert_close(model.norm.running_mean, hidden.mean(0), rtol=1e-4, atol=1e-3)
     assert not model.training and model.norm.momentum == 0.01
+
+
+def _learning_rates(folder) -> list[float]:
+    import csv
+
+    with open(folder / "metrics.csv", newline="") as handle:
+        return [float(row["learning_rate"]) for row in csv.DictReader(handle)]
+
+
+def test_cosine_schedule_settles_the_scored_last_epoch(synth_cache, tmp_path):
+    constant = TrainConfig(epochs=3, batch_size=8)
+    cosine = TrainConfig(epochs=3, batch_size=8, lr_schedule="cosine")
+    for name, config in (("constant", constant), ("cosine", cosine)):
+        train_run(RunTask(str(synth_cache), SMALL, config, 0, str(tmp_path / name), 1, checkpoints=False))
+    assert _learning_rates(tmp_path / "constant") == pytest.approx([0.001] * 3)
+    assert _learning_rates(tmp_path / "cosine") == pytest.approx([0.001, 0.00075, 0.00025])
+    with pytest.raises(Exception, match="lr_schedule"):
+        TrainConfig(lr_schedule="step")

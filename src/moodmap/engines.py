@@ -8,9 +8,12 @@ on two cores, not two × N threads) and ignore SIGINT, so the parent decides how
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
@@ -74,7 +77,7 @@ def _pool(jobs: int, pin: bool = False) -> Iterator[ProcessPoolExecutor]:
     The variables stay set while the pool lives, since workers start on first submit.
     """
     with _pool_environment():
-        pool = _executor(jobs, pin)
+        pool = _executor(jobs, pin, tied=True)
         try:
             yield pool
         except BaseException:
@@ -97,13 +100,14 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     return pool
 
 
-def _executor(jobs: int, pin: bool = False) -> ProcessPoolExecutor:
-    """Spawned workers that ignore Ctrl-C, each on its own core when ``pin``."""
+def _executor(jobs: int, pin: bool = False, tied: bool = False) -> ProcessPoolExecutor:
+    """Spawned workers that ignore Ctrl-C, each on its own core when ``pin``, ending with
+    this process when ``tied``."""
     context = multiprocessing.get_context("spawn")
     cores = sorted(os.sched_getaffinity(0)) if pin and hasattr(os, "sched_getaffinity") else []
     counter = context.Value("i", 0) if cores else None
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                               initargs=(counter, cores))
+                               initargs=(counter, cores, os.getpid() if tied else None))
 
 
 @contextlib.contextmanager
@@ -131,11 +135,36 @@ def _stop_now(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=10)
 
 
-def _start_worker(counter, cores: list[int]) -> None:
-    """Ignore Ctrl-C (the parent decides how to stop); take the next core when pinning."""
+def _start_worker(counter, cores: list[int], parent: int | None) -> None:
+    """Ignore Ctrl-C (the parent decides how to stop); die with ``parent`` when given; take the
+    next core when pinning."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent is not None:
+        _die_with_parent(parent)
     if counter is not None and cores:
         with counter.get_lock():
             index = counter.value
             counter.value += 1
         os.sched_setaffinity(0, {cores[index % len(cores)]})
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> bool:
+    """Linux: have the kernel send SIGTERM when the parent dies, so a killed driver (kill,
+    OOM killer) leaves no orphaned workers training on; False where unsupported.
+
+    The kernel ties this to the *thread* that started the worker, so only batch pools use
+    it (started and drained by one thread); the server's long-lived pool does not.
+    """
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return False
+    try:
+        ok = ctypes.CDLL(name).prctl(PR_SET_PDEATHSIG, signal.SIGTERM) == 0
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+    return ok

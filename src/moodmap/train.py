@@ -160,6 +160,7 @@ def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out
                 if task.train.lr_schedule == "cosine" else None)
     history: list[dict] = []
     for epoch in range(1, task.train.epochs + 1):
+        learning_rate = optimizer.param_groups[0]["lr"]
         loss = _epoch(model, optimizer, LOSSES[task.train.loss], x_train, y_train, task.train.batch_size, generator,
                       augment)
         if schedule is not None:
@@ -171,7 +172,7 @@ def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out
         improved = not history or errors.mean() < min(h["val_mae"] for h in history)
         history.append({"epoch": epoch, "train_loss": loss, "val_mae": float(errors.mean()),
                         "val_mae_valence": float(errors[0]), "val_mae_arousal": float(errors[1]),
-                        "seconds": round(time.monotonic() - began, 2)})
+                        "learning_rate": learning_rate, "seconds": round(time.monotonic() - began, 2)})
         if task.checkpoints:
             checkpoint = _checkpoint(model, task, cache, split, epoch, transform)
             save_checkpoint(out / "last.pt", checkpoint)
