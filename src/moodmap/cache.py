@@ -8,8 +8,9 @@ A cache for one feature config lives in ``CACHE/<config_hash>/``::
     failures.json        songs that could not be read, with the reason
     shards/<key>.npz     per-song results of a run not yet consolidated
 
-Workers write one shard per song atomically, so a Ctrl-C or kill -9 loses at most the
-songs in flight; a rerun skips every song already in the cache or in a shard, then
+Workers (local processes or Ray tasks) compute; this process writes one shard per song
+atomically as each result arrives, so a Ctrl-C or kill -9 loses at most the songs in
+flight; a rerun skips every song already in the cache or in a shard, then
 consolidates into a new generation and switches ``meta.json`` to it atomically.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 from .atomic import atomic_path, atomic_write_text, remove_stale_temps
 from .config import FeatureConfig, config_dict, config_hash, from_dict
 from .datasets import Dataset, Song
-from .engines import run_tasks
+from .engines import LOCAL, Engine, run_tasks
 from .errors import AudioError, CacheError
 from .features import excerpt_logmel
 
@@ -129,7 +130,8 @@ def resolve_cache_dir(path: Path, prefix: str | None = None) -> Path:
 
 
 def prepare_cache(dataset: Dataset, out: str | Path, config: FeatureConfig = FeatureConfig(),
-                  jobs: int | None = None, progress: Callable[[int, int], None] | None = None) -> PrepareSummary:
+                  jobs: int | None = None, progress: Callable[[int, int], None] | None = None,
+                  engine: Engine = LOCAL) -> PrepareSummary:
     """Extract every song's excerpt features into ``out/<config_hash>/``, resuming what is done.
 
     Per-song failures are recorded and skipped. On KeyboardInterrupt the finished
@@ -154,12 +156,14 @@ def prepare_cache(dataset: Dataset, out: str | Path, config: FeatureConfig = Fea
     if progress:
         progress(done, len(dataset.songs))
     todo.sort(key=_file_size, reverse=True)  # longest first: no core idles on one big file at the end
-    tasks = [(str(s.path), str(shards / f"{keys[s.song_id]}.npz"), config, s.song_id) for s in todo]
+    tasks = [(str(s.path), config, s.song_id) for s in todo]
     try:
-        for task, outcome in run_tasks(extract_song, tasks, jobs):
+        for (_, _, song_id), outcome in run_tasks(extract_song, tasks, jobs, engine=engine, batch=4,
+                                                  on_crash=_crashed):
             if isinstance(outcome, Failure):
                 failures[outcome.song_id] = outcome
             else:
+                _write_shard(shards / f"{keys[song_id]}.npz", outcome)
                 extracted += 1
             done += 1
             if progress:
@@ -174,19 +178,29 @@ def prepare_cache(dataset: Dataset, out: str | Path, config: FeatureConfig = Fea
     return summary
 
 
-def extract_song(task: tuple[str, str, FeatureConfig, str]) -> int | Failure:
-    """Worker: one song's excerpt features into an atomically written shard."""
-    audio_path, shard_path, config, song_id = task
+def extract_song(task: tuple[str, FeatureConfig, str]) -> tuple[np.ndarray, np.ndarray] | Failure:
+    """Worker: one song's excerpt features and their start times (or why there are none)."""
+    audio_path, config, song_id = task
     try:
         features, windows = excerpt_logmel(audio_path, config)
     except AudioError as exc:
         return Failure(song_id, audio_path, type(exc).__name__, exc.reason)
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a batch of thousands
         return Failure(song_id, audio_path, "UnexpectedError", f"{type(exc).__name__}: {exc}")
-    with atomic_path(shard_path) as temp:
+    return features, np.array([w.start for w in windows])
+
+
+def _crashed(task: tuple[str, FeatureConfig, str], reason: str) -> Failure:
+    """A song whose worker died every time it was tried (Ray engine): recorded like any failure."""
+    audio_path, _, song_id = task
+    return Failure(song_id, audio_path, "WorkerCrashed", reason)
+
+
+def _write_shard(path: Path, outcome: tuple[np.ndarray, np.ndarray]) -> None:
+    features, starts = outcome
+    with atomic_path(path) as temp:
         with open(temp, "wb") as handle:
-            np.savez(handle, features=features, starts=np.array([w.start for w in windows]))
-    return len(windows)
+            np.savez(handle, features=features, starts=starts)
 
 
 def _file_size(song: Song) -> int:

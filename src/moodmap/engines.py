@@ -1,9 +1,12 @@
-"""Where work runs: a local process pool (the default; Ray comes later behind the same call).
+"""Where work runs: a local process pool (the default) or a Ray cluster, behind one call.
 
 ``run_tasks`` maps a picklable function over tasks and yields ``(task, result)`` as
 each finishes, so callers can store results immediately and a Ctrl-C loses only
-what was still running. Workers are spawned with single-threaded BLAS (two workers
-on two cores, not two × N threads) and ignore SIGINT, so the parent decides how to stop.
+what was still running. Local workers are spawned with single-threaded BLAS (two
+workers on two cores, not two × N threads) and ignore SIGINT, so the parent decides how
+to stop. ``Engine("ray", address)`` sends the same tasks to Ray (``moodmap.ray_engine``);
+results still come back to this process, which alone writes the cache, the library
+DB or the results store — so either engine can resume the other's run.
 """
 from __future__ import annotations
 
@@ -16,12 +19,36 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from .errors import ConfigError
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Which engine runs the work: ``local`` (process pool) or ``ray`` (``address``: None starts
+    a private Ray here, ``auto`` joins the cluster ``ray start`` made, ``ray://host:10001`` a remote one)."""
+
+    name: str = "local"
+    address: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in ENGINES:
+            raise ConfigError(None, f"unknown engine {self.name!r}; choose one of {', '.join(ENGINES)}")
+        if self.address and self.name != "ray":
+            raise ConfigError(None, "--address is for --engine ray")
+
+
+LOCAL = Engine()
 
 
 def default_jobs() -> int:
@@ -33,14 +60,22 @@ def default_jobs() -> int:
 
 
 def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None = None,
-              window: int | None = None, pin: bool = False) -> Iterator[tuple[T, R]]:
+              window: int | None = None, pin: bool = False, engine: Engine = LOCAL, batch: int = 1,
+              on_crash: Callable[[T, str], R] | None = None) -> Iterator[tuple[T, R]]:
     """Yield ``(task, function(task))`` as tasks finish, in ``jobs`` worker processes.
 
     ``jobs=1`` runs in this process (no pickling, easiest to debug). At most
     ``window`` tasks are in flight, so a million-file job never queues a million futures.
     ``pin`` gives each worker its own core (Linux), so two compute-bound workers do not
     migrate between cores and thrash each other's caches.
+    With the Ray engine, ``jobs`` is the CPU count of a Ray started here, tasks travel in
+    lists of ``batch``, and a task whose worker keeps dying becomes ``on_crash(task, reason)``.
     """
+    if engine.name == "ray":
+        from .ray_engine import run_ray_tasks
+
+        yield from run_ray_tasks(function, tasks, jobs, engine.address, batch, on_crash, THREAD_VARIABLES)
+        return
     jobs = jobs or default_jobs()
     if jobs <= 1:
         for task in tasks:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .engines import run_tasks
+from .engines import LOCAL, Engine, run_tasks
 from .errors import AudioError, MoodmapError
 from .models.registry import shared_model
 from .predict import predict_file
@@ -221,14 +221,20 @@ def analyse(task: AnalyseTask) -> dict:
             "analysed_at": _now()}
 
 
+def crashed(task: AnalyseTask, reason: str) -> dict:
+    """The failure record of a file whose worker died every time it was tried (Ray engine)."""
+    return {"failed": True, "error": "WorkerCrashed", "reason": reason}
+
+
 def scan_library(root: str | Path, db_path: str | Path, model: str = DEFAULT_MODEL, jobs: int | None = None,
                  timeline: bool = False, hop: float = 5.0, retry_failed: bool = False,
                  progress: Callable[[int, int], None] | None = None, write_tags: bool = False,
-                 dry_run: bool = False) -> ScanSummary:
+                 dry_run: bool = False, engine: Engine = LOCAL) -> ScanSummary:
     """Bring the index up to date with the folder; returns what was done.
 
     ``write_tags`` then writes every indexed song's mood into its file (``dry_run``: only
     report what would change) and re-records the file's size, time and fingerprint.
+    Analyses run on ``engine``; every row is written here, as it arrives.
     """
     began = time.monotonic()
     root = Path(root).resolve()
@@ -243,7 +249,7 @@ def scan_library(root: str | Path, db_path: str | Path, model: str = DEFAULT_MOD
         if progress:
             progress(done, summary.files)
         try:
-            for task, row in run_tasks(analyse, todo, jobs):
+            for task, row in run_tasks(analyse, todo, jobs, engine=engine, batch=4, on_crash=crashed):
                 if row.get("failed"):
                     library.fail(task.path, task.size, task.mtime_ns, row["error"], row["reason"])
                     summary.failures.append({"path": task.path, "error": row["error"], "reason": row["reason"]})

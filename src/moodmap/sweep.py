@@ -28,7 +28,7 @@ import torch
 
 from .cache import FeatureCache
 from .config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
-from .engines import default_jobs, run_tasks
+from .engines import LOCAL, Engine, default_jobs, run_tasks
 from .experiments import PAPER_EXPERIMENTS, Experiment, all_settings, configs_for, setting_key
 from .models import build_model
 from .models.losses import LOSSES
@@ -142,12 +142,16 @@ class SweepReport:
     estimated_seconds: float
     actual_seconds: float
     interrupted: bool
+    crashed: int = 0  # runs whose worker died every time they were tried (Ray engine); a rerun tries again
 
 
 def run_sweep(cache_path: str | Path, out: str | Path, runs: int = 10, epochs: int = 10, split: str = "grouped",
               jobs: int | None = None, progress: Callable[[int, int], None] | None = None,
-              estimate: bool = True, only: list[str] | None = None) -> SweepReport:
+              estimate: bool = True, only: list[str] | None = None, engine: Engine = LOCAL) -> SweepReport:
     """Run what is missing of the sweep; returns planned/done counts and estimated vs actual time.
+
+    Each (setting, run) is one task on ``engine`` (one CPU each); a run whose worker keeps
+    dying is counted in ``crashed`` and left for the next rerun, not fatal.
 
     ``only`` limits the sweep to some experiments (keys of ``PAPER_EXPERIMENTS``).
     """
@@ -168,13 +172,17 @@ def run_sweep(cache_path: str | Path, out: str | Path, runs: int = 10, epochs: i
         store.set_meta("sweep", {"cache": str(cache.path), "dataset": cache.meta.get("dataset", {}).get("name", ""),
                                  "runs": runs, "epochs": epochs, "split": split, "jobs": jobs,
                                  "estimated_seconds": estimated})
-        finished, interrupted = 0, False
+        finished, crashed, interrupted = 0, 0, False
         if progress:
             progress(len(tasks) - len(todo), len(tasks))
         work = [(t, str(cache.path), str(out / "runs" / t.setting / f"run-{t.run}")) for t in todo]
         feature_hash, dataset = config_hash(cache.config), cache.meta.get("dataset", {}).get("name", "")
         try:
-            for (task, _, _), result in run_tasks(sweep_run, work, jobs, pin=True):
+            for (task, _, _), result in run_tasks(sweep_run, work, jobs, pin=True, engine=engine,
+                                                  on_crash=_left_for_rerun):
+                if result is None:
+                    crashed += 1
+                    continue
                 store.add(task, result, feature_hash, dataset)
                 finished += 1
                 if progress:
@@ -184,9 +192,14 @@ def run_sweep(cache_path: str | Path, out: str | Path, runs: int = 10, epochs: i
         actual = time.monotonic() - began
         store.set_meta("last_session", {"finished": finished, "seconds": actual, "estimated_seconds": estimated,
                                         "interrupted": interrupted})
-        return SweepReport(len(tasks), len(tasks) - len(todo), finished, estimated, actual, interrupted)
+        return SweepReport(len(tasks), len(tasks) - len(todo), finished, estimated, actual, interrupted, crashed)
     finally:
         store.close()
+
+
+def _left_for_rerun(task: tuple, reason: str) -> None:
+    """A run whose worker kept dying: nothing is stored, so the next rerun tries it again."""
+    return None
 
 
 def estimate_costs(cache: FeatureCache, tasks: list[SweepTask]) -> dict[str, float]:

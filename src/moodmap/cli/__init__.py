@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Callable, Iterator
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -49,6 +50,12 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
             bar.update(task, completed=done, total=total)
 
         yield update
+
+
+EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool) or ray (pip install 'moodmap\\[ray]').")]
+AddressOption = Annotated[Optional[str], typer.Option(
+    "--address", help="With --engine ray: auto (the cluster `ray start` made) or ray://HOST:10001; "
+                      "default: a private Ray on this machine.")]
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -11,8 +11,9 @@ import typer
 from rich.table import Table
 
 from ..errors import MoodmapError
+from ..engines import Engine
 from ..presets import DEFAULT_MODEL
-from . import app, console, errors, fails_cleanly, progress_bar
+from . import AddressOption, EngineOption, app, console, errors, fails_cleanly, progress_bar
 
 @app.command()
 @fails_cleanly
@@ -81,6 +82,8 @@ def scan(
     retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
     write_tags: Annotated[bool, typer.Option(help="Write valence, arousal and mood into the files' tags.")] = False,
     dry_run: Annotated[bool, typer.Option(help="With tags: show what would change, write nothing.")] = False,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Analyse a music folder into a SQLite index: only new or changed files, moves recognised."""
     from ..library import scan_library
@@ -90,7 +93,7 @@ def scan(
         errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
     with progress_bar("scan") as update:
         summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
-                               write_tags=write_tags, dry_run=dry_run)
+                               write_tags=write_tags, dry_run=dry_run, engine=Engine(engine, address))
     for path, changes in summary.tag_changes:
         verb = "would set" if dry_run else "set"
         console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r} (was {old!r})" for k, (old, new) in changes.items()),

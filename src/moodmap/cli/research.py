@@ -11,8 +11,9 @@ import typer
 from rich.table import Table
 
 from ..config import FeatureConfig, load_toml, with_overrides, with_run_overrides
+from ..engines import Engine
 from ..errors import MoodmapError
-from . import app, console, errors, fails_cleanly, progress_bar
+from . import AddressOption, EngineOption, app, console, errors, fails_cleanly, progress_bar
 
 def _feature_config(config: Optional[Path], overrides: list[str], excerpts: Optional[int]) -> FeatureConfig:
     base = load_toml(FeatureConfig, config, "features") if config else FeatureConfig()
@@ -62,6 +63,8 @@ def prepare(
     config: Annotated[Optional[Path], typer.Option(help="TOML file with a [features] table.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a feature setting: key=value.")] = None,
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Extract log-mel features of every song into a resumable, memory-mapped cache."""
     from ..cache import prepare_cache
@@ -72,7 +75,7 @@ def prepare(
     for problem in data.problems:
         errors.print(f"moodmap: skipped {problem.item}: {problem.reason}", markup=False, highlight=False)
     with progress_bar(f"prepare {data.name}") as update:
-        summary = prepare_cache(data, out, feature_config, jobs, update)
+        summary = prepare_cache(data, out, feature_config, jobs, update, engine=Engine(engine, address))
     for failure in summary.failures:
         errors.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
     if summary.interrupted:
@@ -229,6 +232,8 @@ def sweep(
     split: Annotated[str, typer.Option(help="grouped (default) or random (the paper's; leaks excerpts).")] = "grouped",
     jobs: Annotated[Optional[int], typer.Option(help="Parallel runs, one core each (default: all cores).")] = None,
     only: Annotated[Optional[list[str]], typer.Option(help="Run only these experiments (e.g. optimizer).")] = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Run the paper's seven experiments (33 table cells × runs), resumably, in parallel."""
     from ..experiments import PAPER_EXPERIMENTS
@@ -241,10 +246,14 @@ def sweep(
         raise MoodmapError(None, f"unknown experiment(s) {', '.join(sorted(set(only) - known))}; "
                                  f"one of {', '.join(sorted(known))}")
     with progress_bar(f"sweep paper ({split} split)") as update:
-        report = run_sweep(cache, out, runs, epochs, split, jobs, update, only=only)
+        report = run_sweep(cache, out, runs, epochs, split, jobs, update, only=only,
+                           engine=Engine(engine, address))
     console.print(f"{report.planned} trainings planned, {report.already_done} already done, "
                   f"{report.finished_now} finished now; estimated {report.estimated_seconds / 60:.1f} min, "
                   f"took {report.actual_seconds / 60:.1f} min; results in {out / 'results.sqlite'}")
+    if report.crashed:
+        errors.print(f"moodmap: {report.crashed} runs lost their worker every time they were tried; "
+                     "rerun the same command to try them again")
     if report.interrupted:
         errors.print("moodmap: interrupted; finished runs are saved, rerun the same command to resume")
         raise typer.Exit(130)
