@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/train.py
 	$(BIN)/python benchmarks/scan.py
 	$(BIN)/python benchmarks/playlists.py
+	$(BIN)/python benchmarks/engines.py
 
 clean:
 	rm -rf build .pytest_cache

@@ -82,7 +82,9 @@ def test_compare_scores_every_predictor_on_identical_splits(compared):
     assert baseline["valence"]["sd_ratio"]["mean"] == 0.0
     pairs = {(t["model"], t["against"]) for t in report["tests"]}
     assert ("improved", "paper") in pairs and ("paper", "baseline") in pairs
-    assert json.loads((out / "compare.json").read_text())["protocol"]["split"] == "grouped"
+    protocol = json.loads((out / "compare.json").read_text())["protocol"]
+    assert protocol["split"] == "grouped"
+    assert protocol["dataset"] == "emomusic (synthetic, `moodmap synth --renderer numpy`: wavetable voices)"
 
 
 def test_compare_resumes_without_retraining(compared, synth_cache, monkeypatch):

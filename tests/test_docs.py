@@ -6,7 +6,8 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["moodmap.audio", "moodmap.features", "moodmap.mood", "moodmap.datasets", "moodmap.playlists",
-                                  "moodmap.predict", "moodmap.calibration"])
+                                  "moodmap.predict", "moodmap.calibration", "moodmap.ray_engine", "moodmap.presets",
+                                  "moodmap.compare"])
 def test_docstring_examples(name):
     result = doctest.testmod(importlib.import_module(name))
     assert result.attempted > 0 and result.failed == 0

@@ -74,3 +74,10 @@ def test_rerun_keeps_finished_clips(tmp_path):
     first[1].unlink()
     again = write_synth_dataset(tmp_path, spec, jobs=1)
     assert again[0].stat().st_mtime_ns == stamp and again[1].exists()
+
+
+def test_a_synthetic_set_says_how_it_was_made_and_a_real_one_does_not(synth_set, tmp_path):
+    from moodmap.datasets.synth import synthetic_source
+
+    assert synthetic_source(synth_set) == "synthetic, `moodmap synth --renderer numpy`: wavetable voices"
+    assert synthetic_source(tmp_path) is None

@@ -113,6 +113,20 @@ class FeatureCache:
     def failures(self) -> list[Failure]:
         return read_failures(self.path)
 
+    @property
+    def dataset_label(self) -> str:
+        """The data set's name and, when it is synthetic, how it was made: every accuracy figure names its data."""
+        return dataset_label(self.meta)
+
+
+def dataset_label(meta: dict) -> str:
+    """``name`` or ``name (synthetic, …)`` for a cache's meta.json contents."""
+    from .datasets.synth import synthetic_source
+
+    dataset = meta.get("dataset", {})
+    source = synthetic_source(dataset.get("root", "")) if dataset.get("root") else None
+    return dataset.get("name", "") + (f" ({source})" if source else "")
+
 
 def resolve_cache_dir(path: Path, prefix: str | None = None) -> Path:
     """The folder of one config's cache under ``path``."""

@@ -169,14 +169,14 @@ def run_sweep(cache_path: str | Path, out: str | Path, runs: int = 10, epochs: i
         estimated = sum(costs.get(t.setting, 0.0) for t in todo) / max(1, min(jobs, len(todo) or 1))
         # run 0 of every setting first (a partial sweep still fills every table), longest first within a round
         todo.sort(key=lambda t: (t.run, -costs.get(t.setting, 0.0)))
-        store.set_meta("sweep", {"cache": str(cache.path), "dataset": cache.meta.get("dataset", {}).get("name", ""),
+        store.set_meta("sweep", {"cache": str(cache.path), "dataset": cache.dataset_label,
                                  "runs": runs, "epochs": epochs, "split": split, "jobs": jobs,
                                  "estimated_seconds": estimated})
         finished, crashed, interrupted = 0, 0, False
         if progress:
             progress(len(tasks) - len(todo), len(tasks))
         work = [(t, str(cache.path), str(out / "runs" / t.setting / f"run-{t.run}")) for t in todo]
-        feature_hash, dataset = config_hash(cache.config), cache.meta.get("dataset", {}).get("name", "")
+        feature_hash, dataset = config_hash(cache.config), cache.dataset_label
         try:
             for (task, _, _), result in run_tasks(sweep_run, work, jobs, pin=True, engine=engine,
                                                   on_crash=_left_for_rerun):

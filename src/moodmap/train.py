@@ -250,7 +250,7 @@ def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, epoch: 
     return Checkpoint(model, task.model, cache.config, task.train, target_offset=offset, target_scale=scale,
                       train_mean=tuple(float(m) for m in train_mean),
                       meta={"run": task.run, "epoch": epoch, "cache": str(cache.path),
-                            "dataset": cache.meta.get("dataset", {}).get("name", ""),
+                            "dataset": cache.dataset_label,
                             "split": task.train.split,
                             "validation_songs": sorted(set(cache.song_ids[split.validation].tolist()))})
 
@@ -284,7 +284,7 @@ def summarise(results: list[dict], cache: FeatureCache, model: ModelConfig, trai
                       "evaluation": r["evaluation"]}) for r in results]
     keys = flat[0].keys() if flat else []
     return {
-        "protocol": {"dataset": cache.meta.get("dataset", {}).get("name", ""), "split": train.split,
+        "protocol": {"dataset": cache.dataset_label, "split": train.split,
                      "validation_fraction": train.validation_fraction, "epochs": train.epochs,
                      "runs": len(results), "excerpts_per_song": train.excerpts or cache.config.excerpts,
                      "song_level": "a song's excerpt predictions averaged"},
@@ -355,6 +355,6 @@ def evaluate_checkpoint(model_path: str | Path, cache_path: str | Path, rows: st
                             scale=checkpoint.target_scale)
     levels = evaluate_levels(pred, cache.targets[selected], cache.song_ids[selected], np.array(checkpoint.train_mean))
     return {"rows": rows, "n_rows": int(len(selected)), "model": str(model_path),
-            "dataset": cache.meta.get("dataset", {}).get("name", ""),
+            "dataset": cache.dataset_label,
             "split": checkpoint.meta.get("split", "") if rows == "validation" else rows,
             "evaluation": {level: ev.as_dict() for level, ev in levels.items()}}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated, Optional
 
@@ -22,7 +24,10 @@ from ..errors import MoodmapError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
-console = Console(soft_wrap=True)
+# Piped or logged output is not cut to rich's default 80 columns: the compare and report
+# tables need about 110 (COLUMNS, when set, still wins).
+PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
+console = Console(soft_wrap=True, width=PIPED_WIDTH)
 errors = Console(stderr=True, soft_wrap=True)
 
 

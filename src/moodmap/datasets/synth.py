@@ -103,6 +103,22 @@ def write_synth_dataset(out: str | Path, spec: SynthSpec, jobs: int | None = Non
     return paths
 
 
+RENDERER_WORDS = {"numpy": "wavetable voices", "soundfont": "sampled instruments through FluidSynth"}
+
+
+def synthetic_source(root: str | Path) -> str | None:
+    """How the set at ``root`` was generated, in words — or None when ``moodmap synth`` did not make it."""
+    root = Path(root)
+    if not (root / "synth_params.csv").exists():
+        return None
+    renderer = "numpy"
+    try:
+        renderer = json.loads((root / "synth.json").read_text(encoding="utf-8")).get("renderer", "numpy")
+    except (OSError, ValueError):
+        pass  # sets made before synth.json existed used the numpy renderer
+    return f"synthetic, `moodmap synth --renderer {renderer}`: {RENDERER_WORDS.get(renderer, renderer)}"
+
+
 def _check_provenance(out: Path, spec: SynthSpec) -> None:
     """Record how the set is made in synth.json; refuse to mix songs made another way into it
     (growing the set with more songs is fine)."""
