@@ -73,3 +73,14 @@ def test_synthetic_models_carry_their_note(exported):
 
     assert model_note("tiny", exported[1]) == DEMO_NOTE
     assert model_note("nonesuch", exported[1]) is None
+
+
+def test_predictions_stay_inside_the_rating_scale(exported, synth_set):
+    import dataclasses
+
+    song = next((synth_set / "clips_45seconds").glob("*.flac"))
+    overshooting = dataclasses.replace(load_model(exported[0]), target_scale=(50.0, -50.0))
+    p = predict_file(song, overshooting)
+    for value in (p.valence, p.arousal):  # far outside before clipping (×50), so pinned to an end
+        assert value == pytest.approx(0.1) or value == pytest.approx(0.9)
+    assert 1.0 - 1e-9 <= p.valence_9 <= 9.0 + 1e-9 and 1.0 - 1e-9 <= p.arousal_9 <= 9.0 + 1e-9

@@ -136,6 +136,11 @@ def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint 
     return pd.DataFrame([r.as_dict() if isinstance(r, Prediction) else dataclasses.asdict(r) for r in results])
 
 
+RATING_RANGE = (0.1, 0.9)  # the data sets' 1–9 ratings on the 0–1 scale
+
+
 def _predict(checkpoint: Checkpoint, features: np.ndarray) -> np.ndarray:
-    return predict_features(checkpoint.model, features, offset=checkpoint.target_offset,
-                            scale=checkpoint.target_scale).astype(np.float64)
+    """Excerpt predictions, held inside the rating scale: a linear output head (the improved
+    model) can overshoot it, and a valence of 9.4 on a 1–9 scale means nothing to a user."""
+    raw = predict_features(checkpoint.model, features, offset=checkpoint.target_offset, scale=checkpoint.target_scale)
+    return np.clip(raw.astype(np.float64), *RATING_RANGE)
