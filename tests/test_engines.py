@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from moodmap.engines import run_tasks
+from moodmap.errors import MoodmapError
 
 
 def nap(seconds: float) -> float:
@@ -26,6 +27,25 @@ def test_interrupt_does_not_wait_for_long_tasks():
     assert time.monotonic() - began < 20
 
 
+def die_on_three(x: int) -> int:
+    if x == 3:
+        os._exit(1)  # the worker process dies, as under kill -9, the OOM killer or a decoder crash
+    return 2 * x
+
+
+def test_a_task_that_kills_its_worker_is_found_retried_and_reported_while_the_rest_finish():
+    crashes = []
+    results = dict(run_tasks(die_on_three, range(10), jobs=2,
+                             on_crash=lambda task, reason: crashes.append((task, reason)) or -1))
+    assert results == {**{x: 2 * x for x in range(10)}, 3: -1}
+    assert crashes == [(3, "its worker died 3 times")]
+
+
+def test_a_worker_death_without_a_handler_is_a_clear_error():
+    with pytest.raises(MoodmapError, match="worker died"):
+        list(run_tasks(die_on_three, [1, 3], jobs=2))
+
+
 def test_one_job_runs_in_this_process():
     assert list(run_tasks(nap, [0.0], jobs=1)) == [(0.0, 0.0)]
 
@@ -44,6 +64,7 @@ DRIVER = """
 import os, sys, time
 sys.path.insert(0, {tests!r})
 from moodmap.engines import run_tasks
+from moodmap.errors import MoodmapError
 from test_engines import report_pid_and_sleep
 for _ in run_tasks(report_pid_and_sleep, [{folder!r}] * 2, jobs=2):
     pass

@@ -19,10 +19,11 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .errors import ConfigError
+from .errors import ConfigError, MoodmapError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,6 +32,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 ENGINES = ("local", "ray")
+RETRIES = 2  # reruns of a task whose worker died, before it is reported (both engines)
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,10 @@ def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None =
     ``window`` tasks are in flight, so a million-file job never queues a million futures.
     ``pin`` gives each worker its own core (Linux), so two compute-bound workers do not
     migrate between cores and thrash each other's caches.
-    With the Ray engine, ``jobs`` is the CPU count of a Ray started here, tasks travel in
-    lists of ``batch``, and a task whose worker keeps dying becomes ``on_crash(task, reason)``.
+    A task whose worker process keeps dying (a decoder crash, the OOM killer, kill -9) is
+    retried ``RETRIES`` times, alone, then becomes ``on_crash(task, reason)``: reported, not
+    fatal (without ``on_crash``, a MoodmapError). With the Ray engine, ``jobs`` is the CPU
+    count of a Ray started here and tasks travel in lists of ``batch``.
     """
     if engine.name == "ray":
         from .ray_engine import run_ray_tasks
@@ -82,44 +86,82 @@ def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None =
             yield task, function(task)
         return
     window = window or jobs * 4
-    with _pool(jobs, pin) as pool:
-        pending: dict[Future, T] = {}
-        iterator = iter(tasks)
+    with _pool_environment():  # kept while the pool lives: workers are spawned on demand
+        workers = _Workers(jobs, pin)
         try:
-            for task in iterator:
-                pending[pool.submit(function, task)] = task
-                if len(pending) >= window:
-                    yield from _drain(pending, FIRST_COMPLETED)
-            while pending:
-                yield from _drain(pending, FIRST_COMPLETED)
+            yield from _run_pool(workers, function, tasks, window, on_crash)
         except BaseException:
-            for future in pending:
-                future.cancel()
+            _stop_now(workers.pool)  # Ctrl-C: do not wait minutes for runs in flight; finished work is saved
             raise
+        workers.pool.shutdown(wait=True)
 
 
-def _drain(pending: dict[Future, Any], mode: str) -> Iterator[tuple[Any, Any]]:
-    done, _ = wait(pending, return_when=mode)
-    for future in done:
-        task = pending.pop(future)
-        yield task, future.result()
+class _Workers:
+    """The batch pool, replaced when a worker dies (one dead worker breaks the whole executor)."""
+
+    def __init__(self, jobs: int, pin: bool) -> None:
+        self.jobs, self.pin = jobs, pin
+        self.pool = _executor(jobs, pin, tied=True)
+
+    def replace(self) -> None:
+        _stop_now(self.pool)
+        self.pool = _executor(self.jobs, self.pin, tied=True)
 
 
-@contextlib.contextmanager
-def _pool(jobs: int, pin: bool = False) -> Iterator[ProcessPoolExecutor]:
-    """A spawn-context pool whose workers start with single-threaded BLAS settings.
+_END = object()
 
-    The variables stay set while the pool lives, since workers start on first submit.
-    """
-    with _pool_environment():
-        pool = _executor(jobs, pin, tied=True)
-        try:
-            yield pool
-        except BaseException:
-            _stop_now(pool)  # Ctrl-C: do not wait minutes for runs in flight; finished work is already saved
-            raise
-        else:
-            pool.shutdown(wait=True)
+
+def _run_pool(workers: _Workers, function: Callable, tasks: Iterable, window: int,
+              on_crash: Callable | None) -> Iterator[tuple[Any, Any]]:
+    """Keep ``window`` tasks in flight and yield results as they come. After a worker death
+    every task that was in flight is a suspect, rerun alone on a fresh pool, so a file that
+    kills its worker is found, retried ``RETRIES`` times and then reported, and its
+    neighbours finish."""
+    queue, suspects = iter(tasks), []
+    pending: dict[Future, tuple[Any, int]] = {}
+    while True:
+        _fill(workers.pool, function, queue, suspects, pending, window)
+        if not pending:
+            return
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        dead = []
+        for future in done:
+            task, deaths = pending.pop(future)
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                dead.append((task, deaths))
+                continue
+            yield task, result
+        if dead:
+            dead += [pending.pop(future) for future in list(pending)]  # they die with the pool
+            workers.replace()
+            yield from _suspects(dead, suspects, on_crash)
+
+
+def _fill(pool: ProcessPoolExecutor, function: Callable, queue: Iterator, suspects: list, pending: dict,
+          window: int) -> None:
+    """Top up the tasks in flight; a suspect only ever runs alone, so its death names it."""
+    if suspects:
+        if not pending:
+            task, deaths = suspects.pop(0)
+            pending[pool.submit(function, task)] = (task, deaths)
+        return
+    while len(pending) < window and (task := next(queue, _END)) is not _END:
+        pending[pool.submit(function, task)] = (task, 0)
+
+
+def _suspects(dead: list[tuple[Any, int]], suspects: list, on_crash: Callable | None) -> Iterator[tuple[Any, Any]]:
+    """Count a death against a task that was alone; report the ones out of retries, queue the rest."""
+    for task, deaths in dead:
+        deaths += len(dead) == 1
+        if deaths <= RETRIES:
+            suspects.append((task, deaths))
+            continue
+        reason = f"its worker died {deaths} times"
+        if on_crash is None:
+            raise MoodmapError(None, f"a task could not be run: {reason}")
+        yield task, on_crash(task, reason)
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:

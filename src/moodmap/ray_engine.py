@@ -27,12 +27,12 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from .engines import RETRIES
 from .errors import MoodmapError
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-RETRIES = 2  # Ray's own retries of a batch whose worker died, before it is split
 INSTALL_HINT = "the Ray engine needs Ray: pip install 'moodmap[ray]'"
 
 
