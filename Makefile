@@ -31,6 +31,9 @@ demo: $(STAMP)
 	@echo "--- the paper's seven experiments, reduced (1 run x 10 epochs each), and their report:"
 	$(BIN)/moodmap sweep paper $(DEMO)/cache --out $(DEMO)/sweep --runs 1 --epochs 10
 	$(BIN)/moodmap report $(DEMO)/sweep
+	@echo "--- the improved model against the paper's, on identical grouped splits (2 runs each; 5-10 for a real test):"
+	$(BIN)/moodmap compare $(DEMO)/cache --models paper,improved --runs 2 --jobs 2 --out $(DEMO)/compare \
+		--json $(DEMO)/compare.json
 	@echo "--- the library side: index the songs with the shipped model, a mood playlist, the mood map:"
 	$(BIN)/moodmap scan $(DEMO)/synth/clips_45seconds --db $(DEMO)/library.sqlite --jobs 2
 	$(BIN)/moodmap playlist --db $(DEMO)/library.sqlite --mood calm --n 10

@@ -272,12 +272,16 @@ def _plan(library: Library, root: Path, model: str, model_sha: str, timeline: bo
     """Sort the folder's files into unchanged, moved, known failures and work to do; prune the gone."""
     known, failed = library.known(), library.failures()
     present: dict[str, os.stat_result] = {}
+    unstatable = 0
     for path in iter_audio_files(root):
         try:
             present[str(path)] = path.stat()
-        except OSError:
-            continue
-    summary.files = len(present)
+        except OSError as exc:  # a dangling or looping symlink, a file gone since the listing
+            error = "MissingFileError" if isinstance(exc, FileNotFoundError) else "UnreadableFileError"
+            library.fail(str(path), 0, 0, error, exc.strerror or str(exc))
+            summary.failures.append({"path": str(path), "error": error, "reason": exc.strerror or str(exc)})
+            unstatable += 1
+    summary.files = len(present) + unstatable
     gone = {p: r for p, r in known.items() if p not in present}
     by_fingerprint = {r["fingerprint"]: p for p, r in gone.items()}
     todo = []

@@ -1,0 +1,128 @@
+"""Hostile input: every file of a never-clean library ends in a result or its typed error —
+no crash, no hang, bounded memory — and a scan over all of them loses nothing."""
+import signal
+import sqlite3
+import tracemalloc
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from hostile import OK, make_corpus
+from moodmap.config import FeatureConfig
+from moodmap.errors import AudioError
+from moodmap.features import excerpt_logmel
+
+SECONDS_PER_FILE = 30
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile") / "library"
+    return root, make_corpus(root, seed=12)
+
+
+@contextmanager
+def time_limit(seconds: int, what: str):
+    """Fail (instead of hanging the suite) when the block takes longer than ``seconds``."""
+    def expired(signum, frame):
+        raise TimeoutError(f"{what} took over {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def outcome(call) -> str:
+    try:
+        call()
+    except AudioError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(str(exc.path)), f"not one line naming the file: {exc}"
+        return type(exc).__name__
+    return OK
+
+
+def test_every_hostile_file_gets_a_prediction_or_its_typed_error(corpus):
+    from moodmap.models.registry import load_model
+    from moodmap.predict import predict_file
+
+    checkpoint = load_model("paper")
+    for case in corpus[1]:
+        with time_limit(SECONDS_PER_FILE, case.why):
+            got = outcome(lambda: predict_file(case.path, checkpoint))
+        assert got in case.allowed, f"{case.why}: {got}, expected one of {sorted(case.allowed)}"
+
+
+def test_every_hostile_file_gets_features_or_its_typed_error(corpus):
+    for case in corpus[1]:
+        with time_limit(SECONDS_PER_FILE, case.why):
+            got = outcome(lambda: excerpt_logmel(case.path, FeatureConfig()))
+        # training excerpts start at 0 s, so the two-hour file's silent opening may be refused as silent
+        assert got in case.allowed | {"SilentAudioError"} if "2 h" in case.why else got in case.allowed, \
+            f"{case.why}: {got}"
+
+
+def test_a_two_hour_file_is_tagged_in_bounded_memory(corpus):
+    from moodmap.models.registry import load_model
+    from moodmap.predict import predict_file
+
+    two_hours = next(c.path for c in corpus[1] if "2 h" in c.why)
+    checkpoint = load_model("paper")
+    tracemalloc.start()
+    try:
+        predict_file(two_hours, checkpoint)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # the whole file at 16 kHz float32 would be 460 MB; tagging decodes only its three excerpts
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_a_scan_over_the_hostile_corpus_accounts_for_every_file(corpus, tmp_path):
+    from moodmap.library import scan_library
+
+    root, cases = corpus
+    db = tmp_path / "library.sqlite"
+    summary = scan_library(root, db, jobs=2)
+    failed = {f["path"]: f["error"] for f in summary.failures}
+    with sqlite3.connect(db) as connection:
+        indexed = {row[0] for row in connection.execute("SELECT path FROM songs")}
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    for case in cases:
+        path = str(case.path)
+        assert (path in indexed) != (path in failed), f"{case.why}: indexed and failed, or neither"
+        got = OK if path in indexed else failed[path]
+        assert got in case.allowed, f"{case.why}: {got}"
+    assert summary.analysed == len(indexed) and summary.files >= len(cases)
+    again = scan_library(root, db, jobs=2)  # nothing new: known failures are skipped, not retried
+    assert again.analysed == 0 and again.unchanged == len(indexed)
+
+
+def test_files_that_vanish_or_change_during_a_scan(synth_set, tmp_path):
+    import shutil
+
+    from moodmap.library import scan_library
+
+    folder = tmp_path / "music"
+    shutil.copytree(synth_set / "clips_45seconds", folder)
+    files = sorted(folder.glob("*.flac"), key=lambda p: p.stat().st_size, reverse=True)  # the scan's order
+    doomed, changed = files[-1], files[-2]
+    touched = []
+
+    def meddle(done: int, total: int) -> None:
+        if done == 1 and not touched:  # after the first song, before the last two are read
+            doomed.unlink()
+            changed.write_bytes(files[0].read_bytes())
+            touched.append(True)
+
+    summary = scan_library(folder, tmp_path / "library.sqlite", jobs=1, progress=meddle)
+    assert touched and [f["error"] for f in summary.failures] == ["MissingFileError"]
+    again = scan_library(folder, tmp_path / "library.sqlite", jobs=1)
+    assert again.pruned == 0 and again.analysed == 1  # the changed file is analysed again: its size/time moved
+    with sqlite3.connect(tmp_path / "library.sqlite") as connection:
+        paths = [Path(r[0]).name for r in connection.execute("SELECT path FROM songs")]
+    assert doomed.name not in paths and changed.name in paths and len(paths) == len(set(paths)) == len(files) - 1
