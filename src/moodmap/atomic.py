@@ -6,6 +6,7 @@ the same folder, fsync, ``os.replace``), so a kill -9 never leaves a torn file.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -49,12 +50,13 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     replace_atomically(path, text.encode("utf-8"))
 
 
-def remove_stale_temps(folder: str | os.PathLike) -> int:
-    """Delete temp files a killed run left in ``folder``; returns how many."""
+def remove_stale_temps(folder: str | os.PathLike, name: str | None = None) -> int:
+    """Delete temp files a killed run left in ``folder`` (only those of the file ``name`` when
+    given: a music folder holds the user's files, not ours); returns how many."""
     folder = Path(folder)
     if not folder.is_dir():
         return 0
-    stale = list(folder.glob(f".*{TEMP_SUFFIX}"))
+    stale = list(folder.glob(f".{glob.escape(name)}.*{TEMP_SUFFIX}" if name else f".*{TEMP_SUFFIX}"))
     for temp in stale:
         temp.unlink(missing_ok=True)
     return len(stale)

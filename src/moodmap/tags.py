@@ -76,7 +76,7 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str], dry_run: bool 
 
     import mutagen
 
-    from .atomic import atomic_path
+    from .atomic import atomic_path, remove_stale_temps
     from .audio_payload import audio_digest
     from .errors import MoodmapError
 
@@ -86,6 +86,7 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str], dry_run: bool 
     if dry_run or not changes:
         return changes
     before = audio_digest(path)
+    remove_stale_temps(path.parent, path.name)  # a copy a killed earlier write left beside the file
     with atomic_path(path) as temp:
         shutil.copy2(path, temp)
         handle = mutagen.File(str(temp))
