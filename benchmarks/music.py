@@ -6,12 +6,14 @@ it is never committed.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import soundfile as sf
 
 HERE = Path(__file__).parent
 DATA = HERE / "_data"
+sys.path.insert(0, str(HERE.parent / "tests"))  # the benchmarks share the tests' helpers (loadgen, conftest)
 PACKAGES = ("singularity-music", "hyperrogue-music")
 
 

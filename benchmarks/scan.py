@@ -35,7 +35,7 @@ import numpy as np
 import soundfile as sf
 
 from music import DATA, cut_clips, install_music
-from processes import tree_rss
+from loadgen import tree_rss
 
 HERE = Path(__file__).parent
 MOODMAP = Path(sys.executable).parent / "moodmap"

@@ -21,39 +21,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-import uuid
 from pathlib import Path
 
 import numpy as np
 
 from music import DATA, cut_clips, install_music
-from processes import tree_rss
+from loadgen import multipart, request, run_load, tree_rss, wait_until_up
 
 HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE.parent / "tests"))
-
-
-def multipart(name: str, payload: bytes) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
-            f"Content-Type: audio/mpeg\r\n\r\n").encode() + payload + f"\r\n--{boundary}--\r\n".encode()
-    return body, f"multipart/form-data; boundary={boundary}"
-
-
-def request(url: str, data: bytes | None = None, content_type: str | None = None) -> tuple[int, float]:
-    began = time.perf_counter()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": content_type} if content_type else {})
-    try:
-        with urllib.request.urlopen(req, timeout=300) as response:
-            response.read()
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status = exc.code
-    except OSError:
-        status = -1
-    return status, time.perf_counter() - began
 
 
 def clip_mp3() -> bytes:
@@ -92,7 +67,9 @@ def main() -> None:
             for thread in warm:
                 thread.join()
             memory_start = tree_rss(server.pid)
-            results = run_load(url, body, content_type, args)
+            began = time.perf_counter()
+            results = run_load(url, {"predict": (body, content_type)}, args.clients, args.readers, args.seconds)
+            results["_wall"] = [(0, time.perf_counter() - began)]
             memory_end = tree_rss(server.pid)
         finally:
             server.terminate()
@@ -117,47 +94,6 @@ def reference_seconds(payload: bytes, folder: Path) -> float:
     for _ in range(5):
         predict_file(path, model)
     return (time.perf_counter() - began) / 5
-
-
-def wait_until_up(url: str, server: subprocess.Popen) -> None:
-    for _ in range(600):
-        if server.poll() is not None:
-            raise SystemExit("the server exited during start-up")
-        if request(f"{url}/api/health")[0] == 200:
-            return
-        time.sleep(0.1)
-    raise SystemExit("the server did not start")
-
-
-def run_load(url: str, body: bytes, content_type: str, args) -> dict[str, list[tuple[int, float]]]:
-    results: dict[str, list[tuple[int, float]]] = {"predict": [], "map": [], "songs": []}
-    lock = threading.Lock()
-    deadline = time.perf_counter() + args.seconds
-
-    def uploader() -> None:
-        while time.perf_counter() < deadline:
-            outcome = request(f"{url}/api/predict", body, content_type)
-            with lock:
-                results["predict"].append(outcome)
-
-    def reader(k: int) -> None:
-        while time.perf_counter() < deadline:
-            kind = ("map", "songs")[k % 2]
-            path = "/api/map" if kind == "map" else "/api/songs?mood=calm&limit=100"
-            outcome = request(url + path)
-            with lock:
-                results[kind].append(outcome)
-            k += 1
-
-    threads = [threading.Thread(target=uploader) for _ in range(args.clients)]
-    threads += [threading.Thread(target=reader, args=(k,)) for k in range(args.readers)]
-    began = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results["_wall"] = [(0, time.perf_counter() - began)]
-    return results
 
 
 def render(results, args, reference: float, memory_start: int, memory_end: int, payload: int) -> str:
