@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= build/demo
 DEMO_SONGS ?= 200
 
-.PHONY: demo test test-slow venv bench browser-deps soundfont clean
+.PHONY: demo test test-slow stress venv bench browser-deps soundfont clean
 
 venv: $(STAMP)
 
@@ -62,6 +62,12 @@ browser-deps:
 # Slow tests guard something essential (the model learns the synthetic set); CI runs them.
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# Longer hardening runs than make test's: 1 000 fuzz examples per property, 10 kills per
+# faulted job, 5 minutes of web load (about 20 minutes in all).
+stress: $(STAMP)
+	MOODMAP_FUZZ_EXAMPLES=1000 MOODMAP_KILLS=10 MOODMAP_LOAD_SECONDS=300 $(BIN)/python -m pytest -q -m '' \
+		tests/test_fuzz.py tests/test_hostile.py tests/test_faults.py tests/test_web_load.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py

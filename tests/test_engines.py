@@ -104,3 +104,14 @@ def test_workers_end_when_the_driver_is_killed(tmp_path):
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers)
+
+
+def always_die(x: int) -> int:
+    os._exit(1)
+
+
+def test_workers_that_die_on_every_task_end_the_run_instead_of_blaming_the_files():
+    reported = []
+    with pytest.raises(MoodmapError, match="not one bad file but the set-up"):
+        list(run_tasks(always_die, range(6), jobs=2, on_crash=lambda task, reason: reported.append(task)))
+    assert reported == []  # nothing was recorded as a broken file

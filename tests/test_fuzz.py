@@ -1,6 +1,7 @@
 """Property tests (hypothesis): whatever bytes or tables arrive, moodmap answers with a result
 or its typed error — never another exception, never a hang."""
 import io
+import os
 import tempfile
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from moodmap.audio import load_audio
 from moodmap.errors import AudioError, DatasetError
 from test_hostile import time_limit
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
+EXAMPLES = int(os.environ.get("MOODMAP_FUZZ_EXAMPLES", "60"))  # `make stress` raises it
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 60,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -156,7 +158,7 @@ def api(tmp_path_factory, exported):
 
 
 @given(damaged_audio(), st.text(max_size=40), st.sampled_from(["audio/mpeg", "application/octet-stream", "text/plain"]))
-@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES // 2, deadline=None, derandomize=EXAMPLES <= 60, suppress_health_check=list(HealthCheck))
 def test_any_upload_is_answered_with_a_prediction_or_a_4xx(api, sample, name, content_type):
     ext, data = sample
     with time_limit(30, "an upload"):

@@ -1,5 +1,6 @@
 """The web server left running under load: concurrent good and bad uploads and map reads on
 loopback for a fixed time — every request answered as it should be, memory flat."""
+import os
 import subprocess
 import sys
 import threading
@@ -11,7 +12,7 @@ from conftest import free_port, tone, write_audio, write_library_db
 from loadgen import multipart, request, run_load, tree_rss, wait_until_up
 
 pytest.importorskip("fastapi")
-SECONDS = 30
+SECONDS = float(os.environ.get("MOODMAP_LOAD_SECONDS", "30"))  # `make stress` raises it
 
 
 @pytest.mark.slow

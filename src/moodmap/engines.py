@@ -116,13 +116,16 @@ def _run_pool(workers: _Workers, function: Callable, tasks: Iterable, window: in
     """Keep ``window`` tasks in flight and yield results as they come. After a worker death
     every task that was in flight is a suspect, rerun alone on a fresh pool, so a file that
     kills its worker is found, retried ``RETRIES`` times and then reported, and its
-    neighbours finish."""
-    queue, suspects = iter(tasks), []
+    neighbours finish. Deaths that no file explains — workers dying again and again with
+    nothing finished in between, or before any task ever finished — end the run with an
+    error instead, so a broken set-up is never recorded as thousands of broken files."""
+    queue, suspects, crashed = iter(tasks), [], []
     pending: dict[Future, tuple[Any, int]] = {}
+    finished = streak = 0
     while True:
         _fill(workers.pool, function, queue, suspects, pending, window)
         if not pending:
-            return
+            break
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         dead = []
         for future in done:
@@ -132,11 +135,29 @@ def _run_pool(workers: _Workers, function: Callable, tasks: Iterable, window: in
             except BrokenProcessPool:
                 dead.append((task, deaths))
                 continue
+            finished, streak = finished + 1, 0
             yield task, result
         if dead:
             dead += [pending.pop(future) for future in list(pending)]  # they die with the pool
+            streak += 1
+            if streak > SYSTEMIC_DEATHS:
+                raise _systemic(streak)
             workers.replace()
-            yield from _suspects(dead, suspects, on_crash)
+            crashed += _suspects(dead, suspects, on_crash)
+        if crashed and finished:
+            yield from ((task, on_crash(task, reason)) for task, reason in crashed)
+            crashed = []
+    if crashed:  # workers died on every task this run tried: not the files' fault
+        raise _systemic(len(crashed) * (RETRIES + 1))
+
+
+SYSTEMIC_DEATHS = 4 * (RETRIES + 2)  # a few poison files in a row at most; beyond that, the set-up
+
+
+def _systemic(deaths: int) -> MoodmapError:
+    return MoodmapError(None, f"worker processes died {deaths} times without finishing a task: not one bad file "
+                              "but the set-up (out of memory? workers that cannot start?); nothing was recorded "
+                              "for the files still to do; --jobs 1 shows the error in this process")
 
 
 def _fill(pool: ProcessPoolExecutor, function: Callable, queue: Iterator, suspects: list, pending: dict,
@@ -151,8 +172,10 @@ def _fill(pool: ProcessPoolExecutor, function: Callable, queue: Iterator, suspec
         pending[pool.submit(function, task)] = (task, 0)
 
 
-def _suspects(dead: list[tuple[Any, int]], suspects: list, on_crash: Callable | None) -> Iterator[tuple[Any, Any]]:
-    """Count a death against a task that was alone; report the ones out of retries, queue the rest."""
+def _suspects(dead: list[tuple[Any, int]], suspects: list, on_crash: Callable | None) -> list[tuple[Any, str]]:
+    """Count a death against a task that was alone; queue the rest again; return the ones out
+    of retries with the reason (an error at once when nobody handles them)."""
+    out = []
     for task, deaths in dead:
         deaths += len(dead) == 1
         if deaths <= RETRIES:
@@ -161,7 +184,8 @@ def _suspects(dead: list[tuple[Any, int]], suspects: list, on_crash: Callable | 
         reason = f"its worker died {deaths} times"
         if on_crash is None:
             raise MoodmapError(None, f"a task could not be run: {reason}")
-        yield task, on_crash(task, reason)
+        out.append((task, reason))
+    return out
 
 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
