@@ -44,7 +44,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
 
 
 # The shipped weights predict, scan and serve use unless told otherwise (``--model paper`` for the paper's).
-DEFAULT_MODEL = "paper"
+DEFAULT_MODEL = "improved"
 
 
 def preset(name: str) -> Preset:

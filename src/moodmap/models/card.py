@@ -114,6 +114,12 @@ def _pm(mean: dict, sd: dict, key: str) -> str:
     return "–" if value != value else f"{value:.3f} ± {sd.get(key, 0.0):.3f}"
 
 
+SETTINGS_USED = {"paper_cnn": ("filters", "kernel", "pool", "conv_activation", "dense_activation",
+                              "output_activation", "dropout"),
+                 "moodnet": ("filters", "dropout")}
+
+
 def _short(model_config) -> dict:
-    keys = ("filters", "kernel", "pool", "conv_activation", "dense_activation", "output_activation", "dropout")
+    """The model settings the architecture actually reads (MoodNet ignores the paper CNN's kernel, pool, …)."""
+    keys = SETTINGS_USED.get(model_config.architecture, SETTINGS_USED["paper_cnn"])
     return {k: getattr(model_config, k) for k in keys if hasattr(model_config, k)}
