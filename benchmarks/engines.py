@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import publish
 from music import DATA, cut_clips, install_music
 
 from moodmap.cache import prepare_cache
@@ -112,10 +113,7 @@ def main() -> None:
         ray.shutdown()
         shutil.rmtree(work, ignore_errors=True)
     report = render(n, small_n, args.jobs, ray_start, rows)
-    print(report)
-    if not args.no_record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + report)
+    publish(report, record=not args.no_record)
 
 
 def render(n: int, small_n: int, jobs: int, ray_start: float, rows: list) -> str:

@@ -34,6 +34,7 @@ from moodmap.config import FeatureConfig
 from moodmap.datasets import load_manifest
 from moodmap.engines import run_tasks
 from moodmap.features import excerpt_logmel, track_logmel
+from results import publish
 from music import cut_clips, install_music
 
 HERE = Path(__file__).parent
@@ -114,10 +115,7 @@ def main() -> None:
     rows.append(("tagging path (3 × 15 s of full tracks)", ref_full, ours_tag, ours_tag_1))
 
     report = render(rows, len(tracks), audio_seconds, args.jobs)
-    print(report)
-    if not args.no_record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + report)
+    publish(report, record=not args.no_record)
 
 
 def render(rows, n_tracks: int, audio_seconds: float, jobs: int) -> str:

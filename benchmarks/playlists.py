@@ -26,6 +26,7 @@ from moodmap.library import Library
 from moodmap.mood import EMOTION_BY_NAME, describe
 from moodmap.playlists import (Constraints, SongTable, curve_playlist, mood_playlist, near_playlist,
                                path_playlist)
+from results import publish
 
 HERE = Path(__file__).parent
 
@@ -106,10 +107,7 @@ def main() -> None:
         reference = median_ms(plain, max(3, args.repeat // 5)) if plain else None
         results.append((name, median_ms(ours, args.repeat), reference))
     report = render(args.songs, load_ms, results)
-    print(report)
-    if not args.no_record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + report)
+    publish(report, record=not args.no_record)
 
 
 def render(songs: int, load_ms: float, results) -> str:

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from results import publish
 from music import DATA, cut_clips, install_music
 from loadgen import tree_rss
 
@@ -132,10 +133,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = render(len(clips), args.jobs, speed, first, rescan)
-    print(report)
-    if not args.no_record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + report)
+    publish(report, record=not args.no_record)
 
 
 def render(n_clips: int, jobs: int, speed: dict, first: dict, rescan: tuple[float, int]) -> str:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from results import publish
+
 HERE = Path(__file__).parent
 
 
@@ -140,10 +142,7 @@ def main() -> None:
              "| threads | plain loop (s) | moodmap (s) | speed-up |", "|---:|---:|---:|---:|"]
     lines += [f"| {t} | {r:.1f} | {o:.1f} | **{r / o:.1f}×** |" for t, r, o in rows]
     report = "\n".join(lines) + "\n"
-    print(report)
-    if not args.no_record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + report)
+    publish(report, record=not args.no_record)
 
 
 if __name__ == "__main__":

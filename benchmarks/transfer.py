@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from results import publish
 from music import DATA, cut_clips, install_music
 from scan import HERE, MOODMAP, agreement, run, vibenet
 
@@ -55,10 +56,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = "\n".join(lines) + "\n"
-    print(report)
-    if not args.no_record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + report)
+    publish(report, record=not args.no_record)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from results import publish
 from music import DATA, cut_clips, install_music
 from loadgen import multipart, request, run_load, tree_rss, wait_until_up
 
@@ -75,10 +76,7 @@ def main() -> None:
             server.terminate()
             server.wait(timeout=30)
     report = render(results, args, reference, memory_start, memory_end, len(payload))
-    print(report)
-    if not args.no_record:
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + report)
+    publish(report, record=not args.no_record)
 
 
 def reference_seconds(payload: bytes, folder: Path) -> float:
