@@ -84,3 +84,14 @@ def test_predictions_stay_inside_the_rating_scale(exported, synth_set):
     for value in (p.valence, p.arousal):  # far outside before clipping (×50), so pinned to an end
         assert value == pytest.approx(0.1) or value == pytest.approx(0.9)
     assert 1.0 - 1e-9 <= p.valence_9 <= 9.0 + 1e-9 and 1.0 - 1e-9 <= p.arousal_9 <= 9.0 + 1e-9
+
+
+def test_a_long_timeline_is_made_in_batches_with_the_same_numbers(exported, tmp_path, monkeypatch):
+    import moodmap.predict as predict_module
+
+    path = write_audio(tmp_path / "long.flac", tone(80.0, 16000), 16000)
+    checkpoint = load_model(exported[0])
+    whole = predict_module.track_timeline(path, checkpoint, hop=2.0)
+    monkeypatch.setattr(predict_module, "TIMELINE_BATCH", 4)
+    batched = predict_module.track_timeline(path, checkpoint, hop=2.0)
+    assert len(whole) == len(batched) == 33 and batched == whole

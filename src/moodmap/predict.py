@@ -92,18 +92,25 @@ def predict_file(path: str | PathLike, checkpoint: Checkpoint, name: str = "", t
                       len(per_excerpt), name, tuple(points))
 
 
+TIMELINE_BATCH = 32  # windows turned into features at once (each is ~1 MB of audio and 150 KB of log-mel)
+
+
 def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.0) -> list[TimelinePoint]:
     """A 15 s window every ``hop`` seconds over the whole track (peak-normalised as one)."""
     config = checkpoint.feature_config
     audio = load_audio(path, config.sample_rate, quality=config.resample_quality)
     length, step = config.excerpt_samples, max(1, int(round(hop * config.sample_rate)))
     starts = list(range(0, max(1, len(audio) - length + 1), step))
-    windows = np.zeros((len(starts), length), dtype=np.float32)
-    for i, start in enumerate(starts):
-        piece = audio[start:start + length]
-        windows[i, :len(piece)] = piece
-    values = _predict(checkpoint, logmel(windows, config))
-    return [TimelinePoint(s / config.sample_rate, float(v), float(a)) for s, (v, a) in zip(starts, values)]
+    points = []
+    for first in range(0, len(starts), TIMELINE_BATCH):  # a batch at a time: an hour-long mix has 700 windows
+        batch = starts[first:first + TIMELINE_BATCH]
+        windows = np.zeros((len(batch), length), dtype=np.float32)
+        for i, start in enumerate(batch):
+            piece = audio[start:start + length]
+            windows[i, :len(piece)] = piece
+        values = _predict(checkpoint, logmel(windows, config))
+        points += [TimelinePoint(s / config.sample_rate, float(v), float(a)) for s, (v, a) in zip(batch, values)]
+    return points
 
 
 def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint = DEFAULT_MODEL, timeline: bool = False,
