@@ -52,8 +52,8 @@ def test_every_hostile_file_gets_a_prediction_or_its_typed_error(corpus):
 
     checkpoint = load_model("paper")
     for case in corpus[1]:
-        with time_limit(SECONDS_PER_FILE, case.why):
-            got = outcome(lambda: predict_file(case.path, checkpoint))
+        with time_limit(SECONDS_PER_FILE, case.why):  # with a timeline: the whole file is read, streamed
+            got = outcome(lambda: predict_file(case.path, checkpoint, timeline=True, hop=60.0))
         assert got in case.allowed, f"{case.why}: {got}, expected one of {sorted(case.allowed)}"
 
 
@@ -80,6 +80,22 @@ def test_a_two_hour_file_is_tagged_in_bounded_memory(corpus):
         tracemalloc.stop()
     # the whole file at 16 kHz float32 would be 460 MB; tagging decodes only its three excerpts
     assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+
+
+def test_a_two_hour_timeline_streams_in_bounded_memory(corpus):
+    from moodmap.models.registry import load_model
+    from moodmap.predict import track_timeline
+
+    two_hours = next(c.path for c in corpus[1] if "2 h" in c.why)
+    checkpoint = load_model("paper")
+    tracemalloc.start()
+    try:
+        points = track_timeline(two_hours, checkpoint, hop=60.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(points) == 120 and points[-1].start == 7140.0
+    assert peak < 64 * 2**20, f"peak {peak / 2**20:.0f} MiB (the whole track would be 460 MB at 16 kHz)"
 
 
 def test_a_scan_over_the_hostile_corpus_accounts_for_every_file(corpus, tmp_path):

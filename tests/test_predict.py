@@ -86,12 +86,30 @@ def test_predictions_stay_inside_the_rating_scale(exported, synth_set):
     assert 1.0 - 1e-9 <= p.valence_9 <= 9.0 + 1e-9 and 1.0 - 1e-9 <= p.arousal_9 <= 9.0 + 1e-9
 
 
-def test_a_long_timeline_is_made_in_batches_with_the_same_numbers(exported, tmp_path, monkeypatch):
+def _timeline_from_the_whole_file(path, checkpoint, hop):
+    """The reference: the whole track decoded and normalised at once, every window at once."""
+    from moodmap.audio import load_audio
+    from moodmap.features import logmel
+    from moodmap.predict import _predict
+
+    config = checkpoint.feature_config
+    audio = load_audio(path, config.sample_rate, quality=config.resample_quality)
+    length, step = config.excerpt_samples, int(round(hop * config.sample_rate))
+    starts = list(range(0, max(1, len(audio) - length + 1), step))
+    windows = np.zeros((len(starts), length), np.float32)
+    for i, start in enumerate(starts):
+        piece = audio[start:start + length]
+        windows[i, :len(piece)] = piece
+    return [(s / config.sample_rate, float(v), float(a))
+            for s, (v, a) in zip(starts, _predict(checkpoint, logmel(windows, config)))]
+
+
+@pytest.mark.parametrize("seconds, ext", [(80.0, "flac"), (61.3, "mp3"), (9.0, "wav")])
+def test_a_streamed_timeline_equals_the_whole_file_one(exported, tmp_path, monkeypatch, seconds, ext):
     import moodmap.predict as predict_module
 
-    path = write_audio(tmp_path / "long.flac", tone(80.0, 16000), 16000)
+    path = write_audio(tmp_path / f"long.{ext}", tone(seconds, 22050, channels=2), 22050)
     checkpoint = load_model(exported[0])
-    whole = predict_module.track_timeline(path, checkpoint, hop=2.0)
     monkeypatch.setattr(predict_module, "TIMELINE_BATCH", 4)
-    batched = predict_module.track_timeline(path, checkpoint, hop=2.0)
-    assert len(whole) == len(batched) == 33 and batched == whole
+    streamed = [(p.start, p.valence, p.arousal) for p in predict_module.track_timeline(path, checkpoint, hop=2.0)]
+    assert streamed == _timeline_from_the_whole_file(path, checkpoint, 2.0)

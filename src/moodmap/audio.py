@@ -193,16 +193,22 @@ def cut_windows(audio: np.ndarray, windows: list[Window], offset: float, config:
 
 def finish(samples: np.ndarray, path: Path, normalize: bool = True) -> np.ndarray:
     """Reject empty, non-finite and silent audio; peak-normalise the rest."""
-    if samples.size == 0:
-        raise DecodeError(path, "decoded no audio samples")
-    if not np.isfinite(samples).all():
-        raise InvalidSamplesError(path, "audio contains NaN or infinite samples")
-    peak = float(np.max(np.abs(samples)))
-    if peak < SILENCE_PEAK:
-        raise SilentAudioError(path, f"audio is silent (peak {peak:.1e})")
+    finite = bool(np.isfinite(samples).all())
+    peak = check_samples(path, samples.size, finite, float(np.max(np.abs(samples))) if samples.size and finite else 0.0)
     if normalize:
         samples *= np.float32(1.0 / peak)
     return samples
+
+
+def check_samples(path: Path, count: int, finite: bool, peak: float) -> float:
+    """The peak of decoded audio, after refusing none at all, NaN/inf samples, or silence."""
+    if count == 0:
+        raise DecodeError(path, "decoded no audio samples")
+    if not finite:
+        raise InvalidSamplesError(path, "audio contains NaN or infinite samples")
+    if peak < SILENCE_PEAK:
+        raise SilentAudioError(path, f"audio is silent (peak {peak:.1e})")
+    return peak
 
 
 @dataclass
@@ -236,18 +242,56 @@ DECODER_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, av.FF
 def _collect(source: tuple[int, Iterator[np.ndarray]], sample_rate: int | None, quality: str) -> _Decoded:
     """Concatenate mono blocks, resampling them through one soxr stream on the way."""
     native_rate, blocks = source
+    frames = 0
+
+    def counted() -> Iterator[np.ndarray]:
+        nonlocal frames
+        for block in blocks:
+            frames += block.shape[0]
+            yield block
+
+    pieces = list(_resampled(native_rate, counted(), sample_rate, quality))
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+    return _Decoded(samples, native_rate, frames)
+
+
+def _resampled(native_rate: int, blocks: Iterator[np.ndarray], sample_rate: int | None,
+               quality: str) -> Iterator[np.ndarray]:
+    """The blocks at ``sample_rate``, through one soxr stream (so block edges leave no trace)."""
     resampler = None
     if sample_rate is not None and sample_rate != native_rate:
         resampler = soxr.ResampleStream(native_rate, sample_rate, 1, dtype="float32", quality=quality)
-    pieces: list[np.ndarray] = []
-    frames = 0
     for block in blocks:
-        frames += block.shape[0]
-        pieces.append(resampler.resample_chunk(block) if resampler else block.copy())
+        yield resampler.resample_chunk(block) if resampler else block.copy()
     if resampler is not None:
-        pieces.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    samples = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-    return _Decoded(samples, native_rate, frames)
+        yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+
+
+def normalised_blocks(path: str | os.PathLike, sample_rate: int = 16000, quality: str = "HQ") -> Iterator[np.ndarray]:
+    """The whole file as mono float32 blocks at ``sample_rate``, peak-normalised as one — the
+    samples ``load_audio`` gives, in memory bounded by a block instead of the file's length.
+
+    The file is decoded twice: once for its peak, once for the blocks. Raises the same
+    typed errors as ``load_audio`` before the first block.
+    """
+    path = check_file(path)
+    reasons = []
+    for name in decoders_for(path):
+        try:
+            peak, count, finite = 0.0, 0, True
+            for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
+                count += block.size
+                finite = finite and bool(np.isfinite(block).all())
+                peak = max(peak, float(np.max(np.abs(block)))) if block.size and finite else peak
+            break
+        except DECODER_ERRORS as exc:
+            reasons.append(f"{name}: {_one_line(exc)}")
+    else:
+        raise DecodeError(path, f"not a decodable audio file ({'; '.join(reasons)})")
+    scale = np.float32(1.0 / check_samples(path, count, finite, peak))
+    for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
+        block *= scale
+        yield block
 
 
 def _soundfile_blocks(path: Path, start: float, duration: float | None) -> tuple[int, Iterator[np.ndarray]]:

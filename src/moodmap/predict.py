@@ -20,7 +20,7 @@ from os import PathLike
 
 import numpy as np
 
-from .audio import load_audio
+from .audio import normalised_blocks
 from .config import FeatureConfig
 from .errors import AudioError, MoodmapError
 from .features import excerpt_logmel, logmel
@@ -92,25 +92,39 @@ def predict_file(path: str | PathLike, checkpoint: Checkpoint, name: str = "", t
                       len(per_excerpt), name, tuple(points))
 
 
-TIMELINE_BATCH = 32  # windows turned into features at once (each is ~1 MB of audio and 150 KB of log-mel)
+TIMELINE_BATCH = 8  # windows turned into features at once: each needs ~5 MB on the way (its STFT)
 
 
 def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.0) -> list[TimelinePoint]:
-    """A 15 s window every ``hop`` seconds over the whole track (peak-normalised as one)."""
+    """A 15 s window every ``hop`` seconds over the whole track (peak-normalised as one).
+
+    The track streams through in blocks, so a two-hour mix takes the memory of a few
+    windows, not of two hours of audio."""
     config = checkpoint.feature_config
-    audio = load_audio(path, config.sample_rate, quality=config.resample_quality)
     length, step = config.excerpt_samples, max(1, int(round(hop * config.sample_rate)))
-    starts = list(range(0, max(1, len(audio) - length + 1), step))
-    points = []
-    for first in range(0, len(starts), TIMELINE_BATCH):  # a batch at a time: an hour-long mix has 700 windows
-        batch = starts[first:first + TIMELINE_BATCH]
-        windows = np.zeros((len(batch), length), dtype=np.float32)
-        for i, start in enumerate(batch):
-            piece = audio[start:start + length]
-            windows[i, :len(piece)] = piece
-        values = _predict(checkpoint, logmel(windows, config))
-        points += [TimelinePoint(s / config.sample_rate, float(v), float(a)) for s, (v, a) in zip(batch, values)]
-    return points
+    buffer, offset, start = np.zeros(0, np.float32), 0, 0  # buffer[0] is sample ``offset`` of the track
+    batch: list[tuple[int, np.ndarray]] = []
+    points: list[TimelinePoint] = []
+    for block in normalised_blocks(path, config.sample_rate, config.resample_quality):
+        buffer = np.concatenate([buffer, block])
+        while start + length <= offset + len(buffer):  # every window wholly inside the track
+            batch.append((start, buffer[start - offset:start - offset + length]))
+            start += step
+            if len(batch) == TIMELINE_BATCH:
+                points += _timeline_points(checkpoint, batch)
+                batch = []
+        drop = min(start - offset, len(buffer))
+        buffer, offset = buffer[drop:], offset + drop
+    if not points and not batch:  # a track shorter than one window: one window, zero-padded
+        batch.append((0, np.pad(buffer, (0, max(0, length - len(buffer))))[:length]))
+    return points + _timeline_points(checkpoint, batch) if batch else points
+
+
+def _timeline_points(checkpoint: Checkpoint, batch: list[tuple[int, np.ndarray]]) -> list[TimelinePoint]:
+    windows = np.stack([window for _, window in batch])
+    values = _predict(checkpoint, logmel(windows, checkpoint.feature_config))
+    rate = checkpoint.feature_config.sample_rate
+    return [TimelinePoint(start / rate, float(v), float(a)) for (start, _), (v, a) in zip(batch, values)]
 
 
 def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint = DEFAULT_MODEL, timeline: bool = False,
