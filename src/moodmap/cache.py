@@ -205,7 +205,7 @@ def extract_song(task: tuple[str, FeatureConfig, str]) -> tuple[np.ndarray, np.n
 
 
 def _crashed(task: tuple[str, FeatureConfig, str], reason: str) -> Failure:
-    """A song whose worker died every time it was tried (Ray engine): recorded like any failure."""
+    """A song whose worker process died every time it was tried: recorded like any failure."""
     audio_path, _, song_id = task
     return Failure(song_id, audio_path, "WorkerCrashed", reason)
 

@@ -222,7 +222,7 @@ def analyse(task: AnalyseTask) -> dict:
 
 
 def crashed(task: AnalyseTask, reason: str) -> dict:
-    """The failure record of a file whose worker died every time it was tried (Ray engine)."""
+    """The failure record of a file whose worker process died every time it was tried."""
     return {"failed": True, "error": "WorkerCrashed", "reason": reason}
 
 

@@ -142,7 +142,7 @@ class SweepReport:
     estimated_seconds: float
     actual_seconds: float
     interrupted: bool
-    crashed: int = 0  # runs whose worker died every time they were tried (Ray engine); a rerun tries again
+    crashed: int = 0  # runs whose worker died every time they were tried; a rerun tries again
 
 
 def run_sweep(cache_path: str | Path, out: str | Path, runs: int = 10, epochs: int = 10, split: str = "grouped",
