@@ -49,3 +49,26 @@ def test_moodnet_trains_saves_and_predicts_through_the_common_path(synth_cache, 
     song = next((synth_set / "clips_45seconds").glob("*.flac"))
     prediction = predict_file(song, checkpoint)
     assert np.isfinite(prediction.valence) and np.isfinite(prediction.arousal)
+
+
+def test_the_fused_inference_form_gives_the_same_predictions():
+    import torch
+
+    from moodmap.config import ModelConfig
+    from moodmap.models.moodnet import MoodNet
+
+    torch.manual_seed(0)
+    model = MoodNet(ModelConfig(architecture="moodnet"))
+    with torch.no_grad():  # BatchNorm statistics that are not the identity, as after training
+        for module in model.modules():
+            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                module.running_mean.uniform_(-1, 1)
+                module.running_var.uniform_(0.5, 2)
+                module.weight.uniform_(0.5, 1.5)
+    model.eval()
+    x = torch.randn(3, 80, 469)
+    fused = model.fused()
+    with torch.inference_mode():
+        assert torch.allclose(model(x), fused(x), atol=1e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())  # the original is untouched

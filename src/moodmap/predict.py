@@ -139,9 +139,10 @@ def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint 
     hop : seconds between timeline windows
     as_frame : return a pandas DataFrame (one row per file) instead
     """
-    from .models.registry import load_model
+    from .models.registry import inference_form, load_model
 
     checkpoint, name = (model, "custom") if isinstance(model, Checkpoint) else (load_model(model), str(model))
+    checkpoint = inference_form(checkpoint)
     results: list[Prediction | Failed] = []
     for path in paths:
         try:

@@ -28,12 +28,12 @@ def predict(
     """Valence, arousal, spread, quadrant and nearest emotion of each file."""
     import csv as csv_module
 
-    from ..models.registry import available_models, load_model, model_note
+    from ..models.registry import available_models, model_note, shared_model
     from ..predict import Failed, Prediction, predict as run_predict
 
     if format not in ("table", "json", "csv"):
         raise MoodmapError(None, "--format must be table, json or csv")
-    checkpoint = load_model(model)
+    checkpoint = shared_model(model)
     description = available_models().get(model, {}).get("description", "")
     results = run_predict(files, checkpoint, timeline=timeline or plot is not None, hop=hop)
     results = [r if not isinstance(r, Prediction) else dataclasses.replace(r, model=model) for r in results]

@@ -10,8 +10,11 @@ the whole 15 s), then a small MLP to (valence, arousal) on the z-scored target s
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..config import ModelConfig
 
@@ -44,6 +47,17 @@ class MoodNet(nn.Module):
         x = self.blocks(x)
         pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
         return self.head(pooled)
+
+
+    def fused(self) -> "MoodNet":
+        """An inference-only copy: each BatchNorm folded into its conv, each max-pool moved before
+        its ReLU (they commute). Same outputs to ~1e-7, a third less time; never train it."""
+        inference = copy.deepcopy(self).eval()
+        for block in inference.blocks:
+            conv, norm, relu, pool = block
+            block[0], block[1], block[2], block[3] = fuse_conv_bn_eval(conv, norm), nn.Identity(), pool, relu
+        inference.to(memory_format=torch.channels_last)
+        return inference.requires_grad_(False)
 
 
 def weight_count(model: nn.Module) -> int:

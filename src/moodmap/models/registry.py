@@ -6,6 +6,7 @@ training run into such a trio.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from functools import lru_cache
@@ -42,8 +43,16 @@ def _load_named(name: str, folder: Path) -> Checkpoint:
 
 @lru_cache(maxsize=4)
 def shared_model(name_or_path: str) -> Checkpoint:
-    """``load_model``, loaded once per process: what long-lived workers use."""
-    return load_model(name_or_path)
+    """``load_model`` for prediction, loaded once per process: what long-lived workers use
+    (the network in its fastest inference form; never save or train this one)."""
+    return inference_form(load_model(name_or_path))
+
+
+def inference_form(checkpoint: Checkpoint) -> Checkpoint:
+    """The checkpoint with its network in its fastest inference form (MoodNet: BatchNorm folded
+    into the convolutions); the same predictions. Never save or train the result."""
+    fused = getattr(checkpoint.model, "fused", None)
+    return dataclasses.replace(checkpoint, model=fused()) if fused else checkpoint
 
 
 def model_card_path(name: str, folder: Path = WEIGHTS) -> Path:
