@@ -289,9 +289,12 @@ def normalised_blocks(path: str | os.PathLike, sample_rate: int = 16000, quality
     else:
         raise DecodeError(path, f"not a decodable audio file ({'; '.join(reasons)})")
     scale = np.float32(1.0 / check_samples(path, count, finite, peak))
-    for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
-        block *= scale
-        yield block
+    try:
+        for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
+            block *= scale
+            yield block
+    except DECODER_ERRORS as exc:  # the file changed between the two passes
+        raise DecodeError(path, f"decoding failed on the second pass: {_one_line(exc)}") from None
 
 
 def _soundfile_blocks(path: Path, start: float, duration: float | None) -> tuple[int, Iterator[np.ndarray]]:
