@@ -14,9 +14,10 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import numpy as np
@@ -34,6 +35,8 @@ from .errors import (
     TruncatedAudioError,
     UnreadableFileError,
 )
+
+T = TypeVar("T")
 
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this a file is treated as silent
 BLOCK_FRAMES = 1 << 16  # decode block: big enough to amortise calls, small enough for cache
@@ -220,10 +223,17 @@ class _Decoded:
 
 def _decode(path: Path, start: float, duration: float | None, sample_rate: int | None, quality: str) -> _Decoded:
     """Stream blocks from the preferred decoder (the other when it refuses), downmix, resample."""
+    return _with_a_decoder(path, lambda name: _collect(BLOCK_READERS[name](path, start, duration),
+                                                       sample_rate, quality))[1]
+
+
+def _with_a_decoder(path: Path, attempt: Callable[[str], T]) -> tuple[str, T]:
+    """``attempt(decoder)`` with the preferred decoder, then the other when it refuses; the
+    decoder that succeeded and its result, or a DecodeError giving both reasons."""
     reasons = []
     for name in decoders_for(path):
         try:
-            return _collect(BLOCK_READERS[name](path, start, duration), sample_rate, quality)
+            return name, attempt(name)
         except DECODER_ERRORS as exc:
             reasons.append(f"{name}: {_one_line(exc)}")
     raise DecodeError(path, f"not a decodable audio file ({'; '.join(reasons)})")
@@ -275,19 +285,16 @@ def normalised_blocks(path: str | os.PathLike, sample_rate: int = 16000, quality
     typed errors as ``load_audio`` before the first block.
     """
     path = check_file(path)
-    reasons = []
-    for name in decoders_for(path):
-        try:
-            peak, count, finite = 0.0, 0, True
-            for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
-                count += block.size
-                finite = finite and bool(np.isfinite(block).all())
-                peak = max(peak, float(np.max(np.abs(block)))) if block.size and finite else peak
-            break
-        except DECODER_ERRORS as exc:
-            reasons.append(f"{name}: {_one_line(exc)}")
-    else:
-        raise DecodeError(path, f"not a decodable audio file ({'; '.join(reasons)})")
+
+    def measure(name: str) -> tuple[int, bool, float]:
+        count, finite, peak = 0, True, 0.0
+        for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
+            count += block.size
+            finite = finite and bool(np.isfinite(block).all())
+            peak = max(peak, float(np.max(np.abs(block)))) if block.size and finite else peak
+        return count, finite, peak
+
+    name, (count, finite, peak) = _with_a_decoder(path, measure)
     scale = np.float32(1.0 / check_samples(path, count, finite, peak))
     try:
         for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):

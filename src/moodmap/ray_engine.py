@@ -7,7 +7,7 @@ stores it at once — in the same cache, library DB or results store as the loca
 engine, which is why a run started with one engine can be resumed with the other.
 
 Faults: a batch whose worker dies (killed, out of memory, node lost) is retried by
-Ray on any worker, ``retries`` times; a batch that still fails is split and its tasks
+Ray on any worker, ``RETRIES`` times; a batch that still fails is split and its tasks
 run alone, so one file that kills its worker cannot take its neighbours down with it;
 a task that fails alone too is handed to ``on_crash`` (reported, not fatal) or, with no
 ``on_crash``, ends the run with a clear error. A Python exception raised by the task

@@ -48,7 +48,6 @@ class MoodNet(nn.Module):
         pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3))], dim=1)
         return self.head(pooled)
 
-
     def fused(self) -> "MoodNet":
         """An inference-only copy: each BatchNorm folded into its conv, each max-pool moved before
         its ReLU (they commute). Same outputs to ~1e-7, a third less time; never train it."""
