@@ -3,7 +3,7 @@
 Enable it with ``plugins: moodmap`` in beets' config.yaml (install ``moodmap[beets]``).
 Then ``beet ls mood:happy``, ``beet ls valence:0.6..`` and smart playlists work.
 Config (``moodmap:`` section): ``model`` (a registered name or a .pt path, default
-``paper``), ``force`` (re-analyse items that already have values, default no).
+the CLI's default model), ``force`` (re-analyse items that already have values, default no).
 """
 from __future__ import annotations
 
@@ -15,11 +15,14 @@ from beets.ui import Subcommand
 
 
 class MoodmapPlugin(BeetsPlugin):
-    item_types = {"valence": dbcore.types.FLOAT, "arousal": dbcore.types.FLOAT}
+    # Three decimals, as stored: beets' FLOAT shows one, so `beet ls -f '$valence'` printed 0.6 for 0.578.
+    item_types = {"valence": dbcore.types.NullFloat(3), "arousal": dbcore.types.NullFloat(3)}
 
     def __init__(self, name: str = "moodmap") -> None:
         super().__init__(name)
-        self.config.add({"model": "paper", "force": False})
+        from moodmap.presets import DEFAULT_MODEL
+
+        self.config.add({"model": DEFAULT_MODEL, "force": False})
 
     def commands(self) -> list[Subcommand]:
         command = Subcommand("moodmap", help="store valence, arousal and mood of items (moodmap)")
@@ -32,19 +35,21 @@ class MoodmapPlugin(BeetsPlugin):
     def analyse(self, lib, opts, args) -> int:
         """Predict every matching item (skipping analysed ones unless forced); returns how many were stored."""
         from moodmap.errors import AudioError
-        from moodmap.models.registry import load_model
+        from moodmap.models.registry import resolve
         from moodmap.predict import predict_file
 
         model = opts.model or self.config["model"].as_str()
         force = opts.force if opts.force is not None else self.config["force"].get(bool)
-        checkpoint = load_model(model)
+        resolved = resolve(model)
+        if resolved.note:
+            self._log.warning("moodmap: note: model {!r} is {}", model, resolved.note)
         stored = 0
         for item in lib.items(args):
             if not force and item.get("valence") is not None:
                 continue
             path = os.fsdecode(item.path)
             try:
-                prediction = predict_file(path, checkpoint, model)
+                prediction = predict_file(path, resolved.checkpoint, model)
             except AudioError as exc:
                 self._log.warning("moodmap: skipped {}: {}", path, exc.reason)
                 continue

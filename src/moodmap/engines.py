@@ -91,7 +91,7 @@ def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None =
         try:
             yield from _run_pool(workers, function, tasks, window, on_crash)
         except BaseException:
-            _stop_now(workers.pool)  # Ctrl-C: do not wait minutes for runs in flight; finished work is saved
+            stop_pool(workers.pool)  # Ctrl-C: do not wait minutes for runs in flight; finished work is saved
             raise
         workers.pool.shutdown(wait=True)
 
@@ -104,7 +104,7 @@ class _Workers:
         self.pool = _executor(jobs, pin, tied=True)
 
     def replace(self) -> None:
-        _stop_now(self.pool)
+        stop_pool(self.pool)
         self.pool = _executor(self.jobs, self.pin, tied=True)
 
 
@@ -191,11 +191,13 @@ def _suspects(dead: list[tuple[Any, int]], suspects: list, on_crash: Callable | 
 def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """A long-lived pool for a server: ``jobs`` spawned, single-threaded workers, started now.
 
-    The caller shuts it down. Workers start at once (while the thread settings are in
-    the environment) so the first request does not pay for process start-up.
+    The caller stops it (``stop_pool``). Workers start at once (while the thread settings
+    are in the environment) so the first request does not pay for process start-up, and
+    from the calling thread, which must live as long as the server: they die with it, so
+    a server that is killed leaves no workers behind.
     """
     with _pool_environment():
-        pool = _executor(jobs)
+        pool = _executor(jobs, tied=True)
         for future in [pool.submit(os.getpid) for _ in range(jobs)]:
             future.result()
     return pool
@@ -226,7 +228,7 @@ def _pool_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _stop_now(pool: ProcessPoolExecutor) -> None:
+def stop_pool(pool: ProcessPoolExecutor) -> None:
     """Cancel queued tasks and end the workers at once (their unfinished tasks are redone on rerun)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
@@ -256,8 +258,8 @@ def _die_with_parent(parent: int) -> bool:
     """Linux: have the kernel send SIGTERM when the parent dies, so a killed driver (kill,
     OOM killer) leaves no orphaned workers training on; False where unsupported.
 
-    The kernel ties this to the *thread* that started the worker, so only batch pools use
-    it (started and drained by one thread); the server's long-lived pool does not.
+    The kernel ties this to the *thread* that started the worker: batch pools are started
+    and drained by one thread, the server's pool by its main thread.
     """
     name = ctypes.util.find_library("c")
     if not name or not sys.platform.startswith("linux"):

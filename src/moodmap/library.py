@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .engines import LOCAL, Engine, run_tasks
 from .errors import AudioError, MoodmapError
-from .models.registry import shared_model
+from .models.registry import resolve
 from .predict import predict_file
 from .presets import DEFAULT_MODEL
 from .tags import read_tags
@@ -207,7 +207,7 @@ class AnalyseTask:
 def analyse(task: AnalyseTask) -> dict:
     """Worker: tags + prediction of one file, as a row (or a failure record)."""
     try:
-        prediction = predict_file(task.path, shared_model(task.model), task.model, task.timeline, task.hop)
+        prediction = predict_file(task.path, resolve(task.model).checkpoint, task.model, task.timeline, task.hop)
     except AudioError as exc:
         return {"failed": True, "error": type(exc).__name__, "reason": exc.reason}
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a library of thousands
@@ -240,7 +240,7 @@ def scan_library(root: str | Path, db_path: str | Path, model: str = DEFAULT_MOD
     root = Path(root).resolve()
     if not root.is_dir():
         raise MoodmapError(root, "not a folder")
-    model_sha = _model_sha(model)
+    model_sha = resolve(model).sha256
     summary = ScanSummary()
     with Library(db_path) as library:
         library.add_root(root)
@@ -335,19 +335,6 @@ def _write_tags(library: Library, root: Path, dry_run: bool, summary: ScanSummar
             st = path.stat()
             library.refresh(str(path), st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
             summary.tags_written += 1
-
-
-def _model_sha(model: str) -> str:
-    from .models.checkpoint import sha256
-    from .models.registry import WEIGHTS, available_models
-
-    path = Path(model)
-    if path.exists():
-        return sha256(path)
-    entry = available_models(WEIGHTS).get(model)
-    if entry is None:
-        shared_model(model)  # raises the registry's clear error
-    return entry["sha256"]
 
 
 def _now() -> str:

@@ -116,6 +116,13 @@ def region_mask(table: SongTable, mood: str) -> np.ndarray:
     return nearest == [e.name for e in EMOTIONS].index(resolve_emotion(mood).name)
 
 
+def mood_counts(table: SongTable) -> dict[str, int]:
+    """How many songs each ``--mood`` (named emotion) and ``--quadrant`` would draw from: what
+    playlists a library can make."""
+    names = [e.name for e in EMOTIONS] + sorted(QUADRANT_CENTERS)
+    return {name: int(region_mask(table, name).sum()) for name in names}
+
+
 def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constraints()) -> Playlist:
     """Songs of one mood (a named emotion) or quadrant, the most typical first."""
     require_songs(table)

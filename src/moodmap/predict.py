@@ -134,15 +134,13 @@ def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint 
     Parameters
     ----------
     paths : audio files
-    model : a registered model name, a checkpoint path, or a loaded Checkpoint
+    model : a registered model name, a checkpoint path, a loaded Checkpoint, or a
+        ``ResolvedModel`` from ``moodmap.models.registry.resolve``
     timeline : also slide a window over each whole track
     hop : seconds between timeline windows
     as_frame : return a pandas DataFrame (one row per file) instead
     """
-    from .models.registry import inference_form, load_model
-
-    checkpoint, name = (model, "custom") if isinstance(model, Checkpoint) else (load_model(model), str(model))
-    checkpoint = inference_form(checkpoint)
+    checkpoint, name = _model_for_prediction(model)
     results: list[Prediction | Failed] = []
     for path in paths:
         try:
@@ -156,6 +154,16 @@ def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint 
     except ImportError:
         raise MoodmapError(None, "as_frame=True needs pandas: pip install 'moodmap[frame]'") from None
     return pd.DataFrame([r.as_dict() if isinstance(r, Prediction) else dataclasses.asdict(r) for r in results])
+
+
+def _model_for_prediction(model) -> tuple[Checkpoint, str]:
+    """A checkpoint in inference form and the name predictions carry, from whatever the caller has."""
+    from .models.registry import ResolvedModel, inference_form, resolve
+
+    if isinstance(model, Checkpoint):
+        return inference_form(model), "custom"
+    resolved = model if isinstance(model, ResolvedModel) else resolve(model)
+    return resolved.checkpoint, resolved.name
 
 
 RATING_RANGE = (0.1, 0.9)  # the data sets' 1–9 ratings on the 0–1 scale

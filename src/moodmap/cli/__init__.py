@@ -5,7 +5,9 @@ report, model export), ``compare`` (models on identical splits) and ``music`` (p
 scan, library, playlists, the map).
 
 Errors moodmap raises on purpose print as one line (``moodmap: FILE: reason``) with
-exit code 2; Ctrl-C exits 130 after saying how to resume.
+exit code 2; an unexpected exception prints one line asking for a report, exit code 1
+(``--debug`` or ``MOODMAP_DEBUG=1`` shows its traceback); Ctrl-C exits 130 after saying
+how to resume.
 """
 from __future__ import annotations
 
@@ -16,13 +18,14 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..errors import MoodmapError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
 # Piped or logged output is not cut to rich's default 80 columns: the compare and report
 # tables need about 110 (COLUMNS, when set, still wins).
@@ -31,8 +34,21 @@ console = Console(soft_wrap=True, width=PIPED_WIDTH)
 errors = Console(stderr=True, soft_wrap=True)
 
 
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")]
+             = False) -> None:
+    if debug:
+        os.environ["MOODMAP_DEBUG"] = "1"
+
+
+def debugging() -> bool:
+    """Whether internal errors show their traceback (``--debug`` or ``MOODMAP_DEBUG=1``)."""
+    return os.environ.get("MOODMAP_DEBUG", "") not in ("", "0")
+
+
 def fails_cleanly(command: Callable) -> Callable:
-    """Turn moodmap's own errors into one line and exit code 2."""
+    """Turn moodmap's own errors into one line and exit code 2, and anything unexpected into
+    one line asking for a report and exit code 1 (the traceback only when debugging)."""
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
@@ -40,6 +56,16 @@ def fails_cleanly(command: Callable) -> Callable:
         except MoodmapError as exc:
             errors.print(f"moodmap: {exc}", markup=False, highlight=False)
             raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
+                click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 — the last place a user can be spared a traceback
+            if debugging():
+                raise
+            message = " ".join(str(exc).split())[:300]
+            errors.print(f"moodmap: internal error: {type(exc).__name__}: {message} — please report it; "
+                         "rerun with --debug for the traceback", markup=False, highlight=False)
+            raise typer.Exit(1) from None
     return wrapper
 
 

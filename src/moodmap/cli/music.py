@@ -1,7 +1,6 @@
 """Commands for a music library: predict files, scan and tag a library, playlists and the mood map."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -28,15 +27,13 @@ def predict(
     """Valence, arousal, spread, quadrant and nearest emotion of each file."""
     import csv as csv_module
 
-    from ..models.registry import available_models, model_note, shared_model
+    from ..models.registry import resolve
     from ..predict import Failed, Prediction, predict as run_predict
 
     if format not in ("table", "json", "csv"):
         raise MoodmapError(None, "--format must be table, json or csv")
-    checkpoint = shared_model(model)
-    description = available_models().get(model, {}).get("description", "")
-    results = run_predict(files, checkpoint, timeline=timeline or plot is not None, hop=hop)
-    results = [r if not isinstance(r, Prediction) else dataclasses.replace(r, model=model) for r in results]
+    resolved = resolve(model)
+    results = run_predict(files, resolved, timeline=timeline or plot is not None, hop=hop)
     for failure in (r for r in results if isinstance(r, Failed)):
         errors.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
     good = [r for r in results if isinstance(r, Prediction)]
@@ -48,10 +45,8 @@ def predict(
         writer.writerow(columns)
         writer.writerows([[getattr(r, c) for c in columns] for r in good])
     else:
-        console.print(_prediction_table(good, model, description))
-    note = model_note(model)
-    if note:
-        errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
+        console.print(_prediction_table(good, model, resolved.description))
+    _say_note(resolved)
     if plot is not None and good:
         from ..figures import timeline_plot
 
@@ -59,6 +54,12 @@ def predict(
         console.print(f"timeline of {good[0].path} drawn to {plot}")
     if not good:
         raise typer.Exit(2)
+
+
+def _say_note(resolved) -> None:
+    """What the user must know about the weights (demo weights), on stderr."""
+    if resolved.note:
+        errors.print(f"moodmap: note: model {resolved.name!r} is {resolved.note}", markup=False, highlight=False)
 
 
 def _prediction_table(predictions, model: str, description: str) -> Table:
@@ -87,10 +88,9 @@ def scan(
 ) -> None:
     """Analyse a music folder into a SQLite index: only new or changed files, moves recognised."""
     from ..library import scan_library
-    from ..models.registry import model_note
+    from ..models.registry import resolve
 
-    if note := model_note(model):
-        errors.print(f"moodmap: note: model {model!r} is {note}", markup=False, highlight=False)
+    _say_note(resolve(model))
     with progress_bar("scan") as update:
         summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
                                write_tags=write_tags, dry_run=dry_run, engine=Engine(engine, address))
@@ -157,9 +157,13 @@ def playlist(
     format: Annotated[Optional[str], typer.Option("--format", help="table, m3u8 or json (default: from -o).")] = None,
     absolute: Annotated[bool, typer.Option(help="M3U8 with absolute paths (default: relative to the playlist).")] = False,
 ) -> None:
-    """A mood playlist from the library: by mood, near a song, a path between two songs, or an energy curve."""
+    """A mood playlist from the library: by mood, near a song, a path between two songs, or an energy curve.
+    With none of those: the moods the library can make playlists of."""
     from ..playlists import Constraints, SongTable, build_playlist, playlist_query, render_playlist
 
+    if not any((mood, quadrant, near, from_, to, arousal)):
+        console.print(_moods_table(SongTable.from_library(db), db))
+        return
     query = playlist_query(mood, quadrant, near, from_, to, arousal)
     format = format or _format_from_suffix(out)
     table = SongTable.from_library(db)
@@ -188,6 +192,19 @@ def _format_from_suffix(out: Optional[Path]) -> str:
     if suffix == ".json":
         return "json"
     raise MoodmapError(out, "write playlists as .m3u8, .m3u or .json (or give --format)")
+
+
+def _moods_table(table, db: Path) -> Table:
+    from ..playlists import mood_counts
+
+    listing = Table(title=f"{len(table)} songs in {db}: pick a mood (--mood NAME, --quadrant Qn), or --near, "
+                          "--from/--to, --arousal rise|fall|arc", title_justify="left")
+    for column in ("mood", "songs", "playlist"):
+        listing.add_column(column, justify="right" if column == "songs" else "left")
+    for name, count in mood_counts(table).items():
+        option = "--quadrant" if name.startswith("Q") else "--mood"
+        listing.add_row(name, str(count), f"moodmap playlist --db {db} {option} {name}" if count else "")
+    return listing
 
 
 def _playlist_table(result) -> Table:

@@ -274,13 +274,13 @@ def report(folder: Annotated[Path, typer.Argument(help="Sweep folder holding res
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A `moodmap train` output folder.")],
     name: Annotated[str, typer.Option(help="Name to register the model under.")],
-    to: Annotated[Optional[Path], typer.Option(help="Weights folder (default: moodmap's own).")] = None,
+    to: Annotated[Optional[Path], typer.Option(help="Weights folder (default: your models, $MOODMAP_MODELS or "
+                                                    "~/.local/share/moodmap/models).")] = None,
 ) -> None:
     """Turn a training run into a named, checksummed model with a MODEL_CARD."""
     from ..models.card import export_run
-    from ..models.registry import WEIGHTS
 
-    path = export_run(run_dir, name, to or WEIGHTS)
+    path = export_run(run_dir, name, to)
     console.print(f"model {name!r}: {path} (card: {path.with_suffix('.md')})")
 
 

@@ -10,15 +10,16 @@ from ..datasets.synth import synthetic_source
 from ..errors import ModelError
 from .checkpoint import load_checkpoint, sha256
 from .paper_cnn import PaperCNN, keras_weight_count
-from .registry import WEIGHTS, register
+from .registry import register
 
 SYNTHETIC_WARNING = ("**Demo weights, trained on synthetic music.** They have learned how moodmap's generator "
                      "maps tempo, density, loudness, brightness, mode, consonance and register to mood; they have "
                      "never heard a labelled recording. Treat their output on real music as a rough guess.")
 
 
-def export_run(run_dir: str | Path, name: str, folder: Path = WEIGHTS) -> Path:
-    """Register the run's best last-epoch checkpoint as ``name``; returns the weights path."""
+def export_run(run_dir: str | Path, name: str, folder: Path | None = None) -> Path:
+    """Register the run's best last-epoch checkpoint as ``name`` (in ``folder``, default the
+    user's models); returns the weights path."""
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
     if not summary_path.exists():

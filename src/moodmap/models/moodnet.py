@@ -31,6 +31,7 @@ class MoodNet(nn.Module):
                  input_shape: tuple[int, int] = (80, 469)) -> None:
         super().__init__()
         self.config, self.input_shape = config, input_shape
+        self.inference_only = False  # True once fused(): BatchNorm gone, not trainable
         c = config.filters
         widths = [c, 2 * c, 4 * c, 4 * c, 8 * c]
         self.band_norm = nn.BatchNorm1d(input_shape[0])
@@ -50,12 +51,16 @@ class MoodNet(nn.Module):
 
     def fused(self) -> "MoodNet":
         """An inference-only copy: each BatchNorm folded into its conv, each max-pool moved before
-        its ReLU (they commute). Same outputs to ~1e-7, a third less time; never train it."""
+        its ReLU (they commute). Same outputs to ~1e-7, a third less time; never train it.
+        Idempotent: an already fused network is returned as it is."""
+        if self.inference_only:
+            return self
         inference = copy.deepcopy(self).eval()
         for block in inference.blocks:
             conv, norm, relu, pool = block
             block[0], block[1], block[2], block[3] = fuse_conv_bn_eval(conv, norm), nn.Identity(), pool, relu
         inference.to(memory_format=torch.channels_last)
+        inference.inference_only = True
         return inference.requires_grad_(False)
 
 

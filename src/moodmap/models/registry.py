@@ -1,14 +1,22 @@
-"""Models as files: named, checksummed weights shipped in ``moodmap/weights/``, or any checkpoint path.
+"""Models as files: named, checksummed weights, or any checkpoint path.
 
-Each named model is ``<name>.pt`` (a safe checkpoint) beside ``<name>.json`` (its sha256
-and a one-line description) and ``<name>.md`` (its model card). ``export_run`` turns a
-training run into such a trio.
+Named models live in two folders: the ones shipped inside the package (``moodmap/weights/``)
+and the user's own (``moodmap export``'s default: ``$MOODMAP_MODELS``, else
+``$XDG_DATA_HOME/moodmap/models``, i.e. ``~/.local/share/moodmap/models``), so exporting
+never writes into an installed package and a reinstall never loses a user's model. A
+shipped name cannot be taken by a user's model. Each named model is ``<name>.pt`` (a safe
+checkpoint) beside ``<name>.json`` (its sha256 and a one-line description) and
+``<name>.md`` (its model card). ``export_run`` turns a training run into such a trio.
+
+``resolve`` is the one way to get a model to predict with.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,58 +27,133 @@ from .checkpoint import Checkpoint, load_checkpoint, sha256
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
 
-def available_models(folder: Path = WEIGHTS) -> dict[str, dict]:
-    """Registered models: name → their JSON entry (sha256, description, …)."""
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))}
+def user_models() -> Path:
+    """The folder of the user's own named models (``moodmap export``'s default)."""
+    if os.environ.get("MOODMAP_MODELS"):
+        return Path(os.environ["MOODMAP_MODELS"]).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "moodmap" / "models"
 
 
-def load_model(name_or_path: str | Path, folder: Path = WEIGHTS) -> Checkpoint:
-    """A checkpoint by registered name (sha256-checked) or by file path."""
+def _folders(folder: Path | None) -> tuple[Path, ...]:
+    return (folder,) if folder is not None else (WEIGHTS, user_models())
+
+
+def available_models(folder: Path | None = None) -> dict[str, dict]:
+    """Registered models: name → their JSON entry (sha256, description, …, and ``folder``).
+
+    Without ``folder``: the shipped models, then the user's (a shipped name always wins)."""
+    models: dict[str, dict] = {}
+    for place in _folders(folder):
+        for entry in sorted(place.glob("*.json")) if place.is_dir() else ():
+            models.setdefault(entry.stem, {**json.loads(entry.read_text(encoding="utf-8")), "folder": str(place)})
+    return models
+
+
+def load_model(name_or_path: str | Path, folder: Path | None = None) -> Checkpoint:
+    """A checkpoint by registered name (sha256-checked) or by file path, as trained (for
+    evaluating or exporting; to predict, ``resolve``)."""
     path = Path(name_or_path)
     if path.suffix == ".pt" or path.exists():
         return load_checkpoint(path)
-    return _load_named(str(name_or_path), folder)
+    return _load_named(str(name_or_path), _folders(folder))
 
 
 @lru_cache(maxsize=4)
-def _load_named(name: str, folder: Path) -> Checkpoint:
-    models = available_models(folder)
+def _load_named(name: str, folders: tuple[Path, ...]) -> Checkpoint:
+    entry = _entry(name, folders)
+    return load_checkpoint(Path(entry["folder"]) / f"{name}.pt", expected_sha256=entry["sha256"])
+
+
+def _entry(name: str, folders: tuple[Path, ...]) -> dict:
+    models: dict[str, dict] = {}
+    for place in reversed(folders):
+        models.update(available_models(place))
     if name not in models:
-        known = ", ".join(models) or "none shipped"
+        known = ", ".join(models) or "none"
         raise ModelError(None, f"unknown model {name!r} (registered: {known}); or give a .pt file")
-    return load_checkpoint(folder / f"{name}.pt", expected_sha256=models[name]["sha256"])
+    return models[name]
 
 
-@lru_cache(maxsize=4)
-def shared_model(name_or_path: str) -> Checkpoint:
-    """``load_model`` for prediction, loaded once per process: what long-lived workers use
-    (the network in its fastest inference form; never save or train this one)."""
-    return inference_form(load_model(name_or_path))
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model ready to predict with: the checkpoint in its inference form and what to say about it.
+
+    ``name`` is the registered name or the path as given; ``sha256`` the weights file's
+    checksum (what a library index records); ``note`` what every output must say about
+    the weights (demo weights), if anything."""
+
+    checkpoint: Checkpoint
+    name: str
+    sha256: str
+    note: str | None = None
+    description: str = ""
+
+
+def resolve(name_or_path: str | Path, folder: Path | None = None) -> ResolvedModel:
+    """The one way to get a model for prediction: a registered name (sha256-checked) or a
+    ``.pt`` path, in its fastest inference form, loaded once per process (a path again
+    after its file changed). Never train or save the checkpoint it returns."""
+    path = Path(name_or_path)
+    if path.suffix == ".pt" or path.exists():
+        try:
+            st = path.stat()
+        except OSError:
+            st = None
+        key = (st.st_size, st.st_mtime_ns) if st else None
+        resolved = _resolve_path(str(path.resolve() if st else path), key)
+        return dataclasses.replace(resolved, name=str(name_or_path))
+    return _resolve_named(str(name_or_path), _folders(folder))
+
+
+@lru_cache(maxsize=8)
+def _resolve_named(name: str, folders: tuple[Path, ...]) -> ResolvedModel:
+    checkpoint = _load_named(name, folders)
+    entry = _entry(name, folders)
+    return ResolvedModel(inference_form(checkpoint), name, entry["sha256"], _note(entry), entry.get("description", ""))
+
+
+@lru_cache(maxsize=8)
+def _resolve_path(path: str, stat_key: tuple | None) -> ResolvedModel:
+    checkpoint = load_checkpoint(path)
+    return ResolvedModel(inference_form(checkpoint), path, sha256(path))
 
 
 def inference_form(checkpoint: Checkpoint) -> Checkpoint:
     """The checkpoint with its network in its fastest inference form (MoodNet: BatchNorm folded
-    into the convolutions); the same predictions. Never save or train the result."""
+    into the convolutions); the same predictions. Idempotent: a network already in that form
+    is returned as it is. Never save or train the result."""
     fused = getattr(checkpoint.model, "fused", None)
-    return dataclasses.replace(checkpoint, model=fused()) if fused else checkpoint
+    if fused is None or getattr(checkpoint.model, "inference_only", False):
+        return checkpoint
+    return dataclasses.replace(checkpoint, model=fused())
 
 
-def model_card_path(name: str, folder: Path = WEIGHTS) -> Path:
-    return folder / f"{name}.md"
+def model_card_path(name: str, folder: Path | None = None) -> Path:
+    return Path(_entry(name, _folders(folder))["folder"]) / f"{name}.md"
 
 
 DEMO_NOTE = "demo weights, trained on synthetic music"
 
 
-def model_note(name: str, folder: Path = WEIGHTS) -> str | None:
+def model_note(name: str, folder: Path | None = None) -> str | None:
     """What every output of a registered model must say about it (demo weights), if anything."""
-    entry = available_models(folder).get(name, {})
+    return _note(available_models(folder).get(name, {}))
+
+
+def _note(entry: dict) -> str | None:
     return DEMO_NOTE if entry.get("synthetic") else None
 
 
-def register(checkpoint_path: Path, name: str, description: str, card: str, folder: Path = WEIGHTS,
+def register(checkpoint_path: Path, name: str, description: str, card: str, folder: Path | None = None,
              synthetic: bool = False) -> Path:
-    """Copy a checkpoint in as ``name`` with its checksum entry and model card."""
+    """Copy a checkpoint in as ``name`` with its checksum entry and model card, into ``folder``
+    (default: the user's models; a shipped model's name is refused there)."""
+    if folder is None:
+        folder = user_models()
+        if name in available_models(WEIGHTS):
+            raise ModelError(None, f"{name!r} is the name of a model shipped with moodmap; choose another name "
+                                   "(or --to FOLDER)")
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.pt"
     shutil.copyfile(checkpoint_path, target)
@@ -79,4 +162,5 @@ def register(checkpoint_path: Path, name: str, description: str, card: str, fold
     atomic_write_text(folder / f"{name}.json", json.dumps(entry, indent=2) + "\n")
     atomic_write_text(folder / f"{name}.md", card)
     _load_named.cache_clear()
+    _resolve_named.cache_clear()
     return target

@@ -240,16 +240,20 @@ class AnalysisPool:
             raise HTTPException(422, "the analysis of this file stopped its worker process (a decoder crash?)")
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """End the workers now: queued analyses are cancelled, running ones stopped."""
+        from ..engines import stop_pool
+
+        stop_pool(self.pool)
 
 
 def _predict_upload(path: str, model: str, timeline: bool, hop: float) -> dict:
     """Worker process: one file through the same path as `moodmap predict`."""
-    from ..models.registry import model_note, shared_model
+    from ..models.registry import resolve
     from ..predict import predict_file
 
-    prediction = predict_file(path, shared_model(model), model, timeline, hop)
-    return {**prediction.as_dict(), "note": model_note(model)}
+    resolved = resolve(model)
+    prediction = predict_file(path, resolved.checkpoint, model, timeline, hop)
+    return {**prediction.as_dict(), "note": resolved.note}
 
 
 def _check_model(model: str, settings: ServerSettings) -> None:
