@@ -61,6 +61,17 @@ def test_rescan_is_incremental(music, tmp_path, exported):
     assert len(retried.failures) == 1 and retried.skipped_failed == 0
 
 
+def test_a_reanalysed_song_keeps_its_id(music, tmp_path, exported):
+    db = tmp_path / "lib.sqlite"
+    scan(music, db, exported[0])
+    ids = {r["path"]: r["id"] for r in Library(db).songs()}
+    write_audio(music / "a.wav", tone(18.0, 16000), 16000)  # changed: analysed again
+    assert scan(music, db, exported[0]).analysed == 1
+    assert scan(music, db, exported[0], timeline=True).analysed == 4  # timelines added to every song
+    after = {r["path"]: r["id"] for r in Library(db).songs()}
+    assert after == ids
+
+
 def test_moved_and_deleted_files(music, tmp_path, exported):
     db = tmp_path / "lib.sqlite"
     scan(music, db, exported[0])

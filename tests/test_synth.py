@@ -81,3 +81,15 @@ def test_a_synthetic_set_says_how_it_was_made_and_a_real_one_does_not(synth_set,
 
     assert synthetic_source(synth_set) == "synthetic, `moodmap synth --renderer numpy`: wavetable voices"
     assert synthetic_source(tmp_path) is None
+
+
+def test_synthetic_mp3s_decode_without_decoder_complaints(tmp_path, capfd):
+    """libmpg123 printed "part2_3_length too large" on every decode of the 22.05 kHz mp3s
+    libsndfile's LAME wrote; a user saw those lines on `moodmap predict` of a synth song."""
+    from moodmap.audio import load_audio
+
+    paths = write_synth_dataset(tmp_path / "s", SynthSpec(songs=2, seed=1, seconds=20, audio_format="mp3"), jobs=1)
+    capfd.readouterr()
+    for path in paths:
+        assert len(load_audio(path)) > 0
+    assert capfd.readouterr().err == ""

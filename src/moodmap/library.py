@@ -122,10 +122,14 @@ class Library:
         return {r["path"]: r for r in self.db.execute("SELECT * FROM failures")}
 
     def save(self, row: dict) -> None:
+        """Insert a song, or update it in place: a re-analysed song keeps its id, so ids a user
+        has seen (``--song 12``, ``--near 12``) stay valid."""
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
+        updates = ", ".join(f"{column} = excluded.{column}" for column in row if column not in ("id", "path"))
         with self.db:
-            self.db.execute(f"INSERT OR REPLACE INTO songs ({columns}) VALUES ({marks})", list(row.values()))
+            self.db.execute(f"INSERT INTO songs ({columns}) VALUES ({marks}) ON CONFLICT(path) DO UPDATE SET {updates}",
+                            list(row.values()))
             self.db.execute("DELETE FROM failures WHERE path = ?", (row["path"],))
 
     def fail(self, path: str, size: int, mtime_ns: int, error: str, reason: str) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from ..atomic import atomic_write_text, replace_atomically
@@ -60,6 +61,9 @@ def plan(spec: SynthSpec) -> list[SongParams]:
     return [song_params(str(i), song_seed(spec.seed, i)) for i in range(1, spec.songs + 1)]
 
 
+MP3_RATE = 44100
+
+
 def render_song(params: SongParams, spec: SynthSpec, path: Path) -> Path:
     """Compose, render and atomically write one song; a no-op when it already exists."""
     if path.exists():
@@ -70,8 +74,15 @@ def render_song(params: SongParams, spec: SynthSpec, path: Path) -> Path:
     else:
         audio = render(params, notes, hits, spec.seconds, spec.sample_rate)
     fmt, subtype = FORMATS[spec.audio_format]
+    rate = spec.sample_rate
+    if spec.audio_format == "mp3" and rate < MP3_RATE:
+        # libsndfile's LAME at 22.05 kHz writes frames that make libmpg123 print "part2_3_length too
+        # large" errors on every decode: mp3s are written at 44.1 kHz, as real ones are.
+        import soxr
+
+        audio, rate = soxr.resample(audio, rate, MP3_RATE).astype(np.float32), MP3_RATE
     buffer = io.BytesIO()
-    sf.write(buffer, audio, spec.sample_rate, format=fmt, subtype=subtype)
+    sf.write(buffer, audio, rate, format=fmt, subtype=subtype)
     replace_atomically(path, buffer.getvalue())
     return path
 

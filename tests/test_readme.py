@@ -1,0 +1,176 @@
+"""The README and docs/ as a user follows them: every ``$`` command of every console block runs,
+in order, in one folder per document (a fresh ``$HOME`` with a ``~/Music`` library in six
+formats, ``song.mp3`` and ``other.flac`` beside it), with the shipped default model, and
+prints what the document shows (how a shown output is matched: ``readme_examples``).
+
+Commands that take minutes at the size shown run smaller here (REDUCED); the few that
+cannot run on a test machine say why (NOT_RUN). An example that drifts from the program
+fails ``make test``.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from readme_examples import Example, examples, mismatch
+from userlib import RATE, make_user_library
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+BIN = Path(sys.executable).parent
+
+COMPARE = "moodmap compare build/c744 --models paper,improved --runs 10 --jobs 2 --json compare.json"
+# Shown command → what runs here: the same command, smaller (its output is then matched with any numbers).
+REDUCED = {
+    "moodmap synth build/s744 --songs 744 --seed 2019": "moodmap synth build/s744 --songs 48 --seed 2019",
+    COMPARE: "moodmap compare build/c744 --models paper,improved --runs 2 --epochs 2 --jobs 2 --json compare.json",
+    "moodmap sweep paper build/cache --out build/sweep":
+        "moodmap sweep paper build/cache --out build/sweep --runs 1 --epochs 1 --only dropout",
+    "moodmap train cache/ --config improved --out runs/deam --runs 10 --jobs 2 && moodmap export runs/deam --name deam":
+        "moodmap train cache/ --config improved --out runs/deam --runs 1 --epochs 1 --jobs 2 "
+        "&& moodmap export runs/deam --name deam",
+    "moodmap synth build/sf1000 --songs 1000 --seed 11 --renderer soundfont":
+        "moodmap synth build/sf1000 --songs 3 --seconds 16 --seed 11 --renderer soundfont",
+    "moodmap train build/csf1000 --config improved --out build/ship-improved --runs 4 --jobs 2":
+        "moodmap train build/csf1000 --config improved --out build/ship-improved --runs 1 --epochs 1 --jobs 2",
+}
+# What a reduced run prints differently from the full one, though the program is the same: its text → the shown text.
+REDUCED_WORDING = {COMPARE: {"not significant at 0.05": "significant at 0.05"}}
+# Shown command → why it does not run here.
+NOT_RUN = {
+    "pip install 'moodmap[web]'": "make test installs every extra",
+    "pip install 'moodmap[ray]'": "make test installs every extra",
+    "moodmap download deam --to data/DEAM": "needs the internet (tests/test_download.py runs it against a local "
+                                            "server); a stand-in DEAM folder is made instead",
+    "moodmap scan /shared/music --db library.sqlite --engine ray --address auto": "needs a Ray cluster",
+    "moodmap prepare /shared/data/DEAM --out /shared/cache --engine ray --address auto": "needs a Ray cluster",
+    "moodmap sweep paper /shared/cache --out sweep/ --runs 10 --engine ray --address auto": "needs a Ray cluster",
+}
+# Servers: run until they have printed what is shown, then stopped with Ctrl-C.
+LONG_RUNNING = {"moodmap serve --db library.sqlite"}
+NEEDS_FLUIDSYNTH = "--renderer soundfont"
+
+ARTISTS = {"Nina Solé": "Blue Hours", "Low Tide": "Shorelines", "Brass Engine": "Full Steam",
+           "The Quiet Hours": "Lamplight"}
+TITLES = ["Morning Light", "Clair de Lune", "Undertow", "Copper Sky", "Paper Boats", "Night Drive", "Slow Motion",
+          "Wildfire", "Harbour", "Static", "Lanterns", "Afterglow", "Glass Rain", "Northbound", "Velvet",
+          "Falling Up", "Ember", "Tidal", "Quiet Storm", "Gold Rush", "Drift", "Signal Fire", "Blue Hour",
+          "Homecoming"]
+LIBRARY = [(artist, ARTISTS[artist], title) for artist, title in zip(list(ARTISTS) * 6, TITLES)]
+
+ALL = [(doc, example) for doc in DOCS for example in examples(doc, ROOT)]
+
+
+def deam_standin(root: Path) -> None:
+    """What `moodmap download deam` unpacks, in miniature: DEAM's annotation file and MEMD_audio mp3s."""
+    from moodmap.datasets.synth import SynthSpec, write_synth_dataset
+
+    made = write_synth_dataset(root.parent / ".deam-render", SynthSpec(songs=8, seed=2015, seconds=45), jobs=1)
+    audio = root / "MEMD_audio"
+    audio.mkdir(parents=True)
+    for path in made:
+        import soxr
+
+        mono, rate = sf.read(path, dtype="float32")
+        sf.write(audio / f"{path.stem}.mp3", soxr.resample(mono, rate, RATE), RATE, format="MP3")
+    labels = list(csv.DictReader(open(root.parent / ".deam-render" / "annotations" / "static_annotations.csv")))
+    song_level = root / "annotations" / "annotations averaged per song" / "song_level"
+    song_level.mkdir(parents=True)
+    with open(song_level / "static_annotations_averaged_songs_1_2000.csv", "w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["song_id", "valence_mean", "valence_std", "arousal_mean", "arousal_std"])
+        for row in labels:
+            row = {k.strip(): v.strip() for k, v in row.items()}
+            writer.writerow([row["song_id"], row["mean_valence"], row["std_valence"], row["mean_arousal"],
+                             row["std_arousal"]])
+    shutil.rmtree(root.parent / ".deam-render")
+
+
+@pytest.fixture(scope="session")
+def sandboxes(tmp_path_factory):
+    """One folder per document, made when its first example runs."""
+    made: dict[Path, Path] = {}
+
+    def sandbox(doc: Path) -> Path:
+        if doc not in made:
+            root = tmp_path_factory.mktemp(doc.stem)
+            songs = make_user_library(root / "home" / "Music", seconds=45.0, names=LIBRARY)
+            shutil.copy(next(p for p in songs if p.suffix == ".mp3"), root / "song.mp3")
+            shutil.copy(next(p for p in songs if p.suffix == ".flac"), root / "other.flac")
+            deam_standin(root / "data" / "DEAM")
+            made[doc] = root
+        return made[doc]
+
+    return sandbox
+
+
+def environment(cwd: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("MOODMAP_MODELS", "XDG_DATA_HOME", "COLUMNS")}
+    return {**env, "HOME": str(cwd / "home"), "PATH": f"{BIN}{os.pathsep}{env['PATH']}"}
+
+
+def run(command: str, cwd: Path, long_running: bool, shown: list[str]) -> tuple[int, str, str]:
+    if not long_running:
+        done = subprocess.run(["bash", "-c", command], cwd=cwd, env=environment(cwd), capture_output=True,
+                              text=True, timeout=600)
+        return done.returncode, done.stdout, done.stderr
+    process = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=cwd, env=environment(cwd),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while len(lines) < len([s for s in shown if s.strip()]) and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    return 0, "".join(lines) + out, err
+
+
+@pytest.mark.parametrize("doc,example", ALL, ids=[example.id for _, example in ALL])
+def test_console_example(doc: Path, example: Example, sandboxes):
+    if example.command in NOT_RUN:
+        pytest.skip(f"not run here: {NOT_RUN[example.command]}")
+    if NEEDS_FLUIDSYNTH in example.command and not shutil.which("fluidsynth"):
+        pytest.skip("needs fluidsynth + fluid-soundfont-gm (make soundfont)")
+    cwd = sandboxes(doc)
+    command = REDUCED.get(example.command, example.command)
+    code, out, err = run(command, cwd, example.command in LONG_RUNNING, example.shown)
+    assert code == 0, f"{example.source}: `{command}` exited {code}\n{out}\n{err}"
+    assert "Traceback" not in out + err, err
+    any_numbers = example.any_numbers or example.command in REDUCED
+    for reduced, shown in REDUCED_WORDING.get(example.command, {}).items():
+        out = out.replace(reduced, shown)
+    shown_out = [line for line in example.shown if not line.startswith("moodmap:")]
+    shown_err = [line for line in example.shown if line.startswith("moodmap:")]
+    if example.shown:
+        problem = mismatch(shown_out, out.splitlines(), any_numbers)
+        assert problem is None, f"{example.source}: `{command}` printed other than shown\n{problem}"
+    for line in shown_err:
+        assert any(mismatch([line], [actual], any_numbers) is None for actual in err.splitlines()), \
+            f"{example.source}: `{command}` did not say {line!r} on stderr:\n{err}"
+
+
+def test_every_reduced_or_skipped_command_is_still_in_the_docs():
+    commands = {example.command for _, example in ALL}
+    assert set(REDUCED) | set(NOT_RUN) | LONG_RUNNING <= commands, (set(REDUCED) | set(NOT_RUN)) - commands
+
+
+def test_the_matcher_catches_a_changed_example():
+    shown = ["wrote 60 songs of 45 s to build/synth", "│ 1 │ 81.flac │ 0.601 │ calm │"]
+    assert mismatch(shown, ["wrote 60 songs of 45 s to build/synth", "│ 1 │ 81.flac │ 0.602 │ calm │"], False) is None
+    assert mismatch(shown, ["wrote 60 songs of 45 s to build/synth", "│ 1 │ 81.flac │ 0.612 │ calm │"], False)
+    assert mismatch(shown, ["wrote 60 songs to build/synth", "│ 1 │ 81.flac │ 0.601 │ calm │"], False)
+    assert mismatch(shown, ["wrote 60 songs of 45 s to build/synth"], False)
+    assert mismatch(["…", "done"], ["a", "b", "done"], False) is None
+    assert mismatch(["done"], ["done", "and more"], False)
