@@ -31,7 +31,7 @@ from music import DATA, cut_clips, install_music
 from moodmap.cache import prepare_cache
 from moodmap.datasets import load_dataset
 from moodmap.engines import LOCAL, Engine
-from moodmap.library import scan_library
+from moodmap.scan import scan_library
 
 HERE = Path(__file__).parent
 RAY = Engine("ray")

@@ -99,7 +99,7 @@ def test_a_two_hour_timeline_streams_in_bounded_memory(corpus):
 
 
 def test_a_scan_over_the_hostile_corpus_accounts_for_every_file(corpus, tmp_path):
-    from moodmap.library import scan_library
+    from moodmap.scan import scan_library
 
     root, cases = corpus
     db = tmp_path / "library.sqlite"
@@ -121,7 +121,7 @@ def test_a_scan_over_the_hostile_corpus_accounts_for_every_file(corpus, tmp_path
 def test_files_that_vanish_or_change_during_a_scan(synth_set, tmp_path):
     import shutil
 
-    from moodmap.library import scan_library
+    from moodmap.scan import scan_library
 
     folder = tmp_path / "music"
     shutil.copytree(synth_set / "clips_45seconds", folder)

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from conftest import tone, write_audio
 from moodmap.cli import app
-from moodmap.library import Library, scan_library
+from moodmap.library import Library
+from moodmap.scan import scan_library
 from moodmap.predict import predict_file
 from moodmap.models.registry import load_model
 
@@ -131,10 +132,11 @@ def test_write_tags_then_rescan_sees_nothing_changed(music, tmp_path, exported):
     db = tmp_path / "lib.sqlite"
     digests = {p: audio_digest(p) for p in music.rglob("*") if p.suffix in (".wav", ".flac", ".ogg", ".mp3")
                and p.name != "broken.mp3"}
-    dry = scan(music, db, exported[0], dry_run=True)
+    dry = scan(music, db, exported[0], write_tags=True, dry_run=True)
     assert len(dry.tag_changes) == 4 and dry.tags_written == 0 and not read_mood_tags(music / "b.flac")
+    assert dry.analysed == 4 and not db.exists()  # analysed to show the tags, but nothing stored
     wet = scan(music, db, exported[0], write_tags=True)
-    assert wet.tags_written == 4 and wet.analysed == 0
+    assert wet.tags_written == 4 and wet.analysed == 4
     row = next(r for r in Library(db).songs() if r["path"].endswith("b.flac"))
     assert read_mood_tags(music / "b.flac")["VALENCE"] == f"{row['valence']:.3f}"
     assert all(audio_digest(p) == d for p, d in digests.items())

@@ -110,7 +110,7 @@ def _same_rows(a: dict[str, tuple], b: dict[str, tuple]) -> None:
 
 @pytest.fixture(scope="module")
 def local_scan(synth_set, tmp_path_factory) -> Path:
-    from moodmap.library import scan_library
+    from moodmap.scan import scan_library
 
     db = tmp_path_factory.mktemp("local") / "library.sqlite"
     scan_library(synth_set / "clips_45seconds", db, jobs=2)
@@ -118,7 +118,7 @@ def local_scan(synth_set, tmp_path_factory) -> Path:
 
 
 def test_scan_with_ray_gives_the_local_rows(synth_set, local_scan, tmp_path):
-    from moodmap.library import scan_library
+    from moodmap.scan import scan_library
 
     summary = scan_library(synth_set / "clips_45seconds", tmp_path / "ray.sqlite", engine=RAY)
     assert summary.analysed == 12 and not summary.failures
@@ -128,7 +128,7 @@ def test_scan_with_ray_gives_the_local_rows(synth_set, local_scan, tmp_path):
 def test_a_scan_started_locally_is_finished_by_ray(synth_set, local_scan, tmp_path):
     import shutil
 
-    from moodmap.library import scan_library
+    from moodmap.scan import scan_library
 
     db = tmp_path / "library.sqlite"
     shutil.copy(local_scan, db)
@@ -163,7 +163,7 @@ class WorkerKiller(threading.Thread):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray's workers through /proc")
 def test_a_worker_killed_mid_scan_loses_no_file_and_doubles_none(synth_set, local_scan, tmp_path):
-    from moodmap.library import scan_library
+    from moodmap.scan import scan_library
 
     killer = WorkerKiller()
     killer.start()

@@ -71,16 +71,25 @@ def fails_cleanly(command: Callable) -> Callable:
 
 @contextlib.contextmanager
 def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar driven by ``update(done, total)`` callbacks."""
+    """A rich progress bar driven by ``update(done, total)`` callbacks; it appears at the first
+    update, so work refused before it starts shows no empty bar."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
                TimeElapsedColumn(), TextColumn("• ETA"), TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task(description, total=None)
+    bar = Progress(*columns, console=console)
+    task = None
 
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+    def update(done: int, total: int) -> None:
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(description, total=None)
+        bar.update(task, completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if task is not None:
+            bar.stop()
 
 
 EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool) or ray (pip install 'moodmap\\[ray]').")]

@@ -75,38 +75,59 @@ def _prediction_table(predictions, model: str, description: str) -> Table:
 @app.command()
 @fails_cleanly
 def scan(
-    library: Annotated[Path, typer.Argument(help="Music folder to index.")],
+    folders: Annotated[list[Path], typer.Argument(help="Music folders to index (one or more).")],
     db: Annotated[Path, typer.Option(help="SQLite library index to create or update.")] = Path("library.sqlite"),
     model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = DEFAULT_MODEL,
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
     timeline: Annotated[bool, typer.Option(help="Also store each song's mood over time.")] = False,
     retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
     write_tags: Annotated[bool, typer.Option(help="Write valence, arousal and mood into the files' tags.")] = False,
-    dry_run: Annotated[bool, typer.Option(help="With tags: show what would change, write nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Show what the scan would analyse, move, remove and tag; change "
+                                               "nothing, neither the index nor a file.")] = False,
+    exclude: Annotated[Optional[list[str]], typer.Option(help="Skip files and folders matching this glob (a name "
+                                                              "or a path below the folder); repeatable.")] = None,
+    prune_missing: Annotated[bool, typer.Option(help="Remove missing songs from the index even when many (over 20 %) "
+                                                     "or all of a folder's are gone.")] = False,
     engine: EngineOption = "local",
     address: AddressOption = None,
 ) -> None:
-    """Analyse a music folder into a SQLite index: only new or changed files, moves recognised."""
-    from ..library import scan_library
+    """Analyse music folders into a SQLite index: only new or changed files, moves recognised; songs are removed
+    from the index only under the folders scanned."""
     from ..models.registry import resolve
+    from ..scan import music_folders, scan_library
 
+    roots = music_folders(folders)  # a missing folder is reported before anything starts
     _say_note(resolve(model))
     with progress_bar("scan") as update:
-        summary = scan_library(library, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
-                               write_tags=write_tags, dry_run=dry_run, engine=Engine(engine, address))
+        summary = scan_library(roots, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
+                               write_tags=write_tags, dry_run=dry_run, engine=Engine(engine, address),
+                               exclude=exclude or (), prune_missing=prune_missing)
     for path, changes in summary.tag_changes:
         verb = "would set" if dry_run else "set"
-        console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r} (was {old!r})" for k, (old, new) in changes.items()),
-                      markup=False, highlight=False)
+        console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r}" + (f" (was {old!r})" if old is not None else "")
+                                                     for k, (old, new) in changes.items()), markup=False, highlight=False)
     for failure in summary.failures:
         errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
-    console.print(f"{summary.files} files: {summary.analysed} analysed, {summary.unchanged} unchanged, "
-                  f"{summary.moved} moved, {summary.pruned} removed from the index, {len(summary.failures)} failed, "
-                  f"{summary.skipped_failed} skipped (failed before; --retry-failed), {summary.tags_written} files tagged "
-                  f"in {summary.seconds:.1f} s → {db}")
+    console.print(_scan_line(summary, db), markup=False, highlight=False)
     if summary.interrupted:
         errors.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
         raise typer.Exit(130)
+
+
+def _scan_line(summary, db: Path) -> str:
+    """What a scan did (or, dry, would do), in one line."""
+    if summary.dry_run:
+        return (f"{_count(summary.files, 'file')}: {summary.analysed} analysed (not stored), {summary.unchanged} unchanged, "
+                f"{summary.moved} to move, {summary.pruned} to remove from the index, {len(summary.failures)} failed, "
+                f"{len(summary.tag_changes)} to tag — dry run: {db} and every file left as they were")
+    return (f"{_count(summary.files, 'file')}: {summary.analysed} analysed, {summary.unchanged} unchanged, "
+            f"{summary.moved} moved, {summary.pruned} removed from the index, {len(summary.failures)} failed, "
+            f"{summary.skipped_failed} skipped (failed before; --retry-failed), "
+            f"{_count(summary.tags_written, 'file')} tagged in {summary.seconds:.1f} s → {db}")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 library_app = typer.Typer(help="Look into a library index written by `moodmap scan`.", no_args_is_help=True)

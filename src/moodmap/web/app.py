@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import AudioError, MoodmapError
-from ..library import EXTENSIONS, open_library
+from ..library import open_library
+from ..scan import EXTENSIONS
 from ..mood import EMOTIONS, QUADRANT_CENTERS
 from ..mood_map import map_data
 from ..playlists import Constraints, SongTable, build_playlist, playlist_query, region_mask, to_json, to_m3u8

@@ -1,0 +1,331 @@
+"""Scanning music folders into the library index, touching only what was scanned.
+
+``scan_library`` walks the folders it is given, skips files whose size, modification
+time and model are unchanged, recognises moved files by a content fingerprint (no
+re-analysis), remembers failures (skipped next time unless asked to retry), and
+analyses the rest in worker processes; each result is committed as it arrives (WAL), so
+Ctrl-C or kill -9 loses only the songs in flight and a rerun goes on.
+
+What it removes from the index: only songs *under the scanned folders* whose files are
+gone, and not many of them at once — an empty or unmounted folder, or more than a fifth
+of the index vanishing, is refused unless ``prune_missing``. A dry run changes nothing,
+neither the index nor a file. The junk that NAS boxes and Macs leave (``._*``,
+``@eaDir``, ``#recycle``, ``.Trash-*`` …) is not music and is skipped, like ``exclude``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from .engines import LOCAL, Engine, run_tasks
+from .errors import AudioError, MoodmapError
+from .library import Library, timestamp
+from .models.registry import resolve
+from .predict import predict_file
+from .presets import DEFAULT_MODEL
+from .tags import read_tags
+
+EXTENSIONS = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff"}
+FINGERPRINT_BYTES = 1 << 16
+# What file servers and desktops leave beside the music: AppleDouble forks, Synology thumbnails,
+# recycle bins and snapshots, trash folders.
+JUNK = ("._*", ".AppleDouble", "@eaDir", "#recycle", "#snapshot", ".Trash-*", ".Trashes", "$RECYCLE.BIN",
+        "System Volume Information", ".@__thumb", "lost+found")
+PRUNE_SHARE = 0.2  # a scan that would drop more than this share of the index asks for --prune-missing …
+PRUNE_ALWAYS = 2  # … unless it is only this many songs
+
+
+@dataclass
+class ScanSummary:
+    files: int = 0
+    analysed: int = 0  # a dry run: analysed to show the tags, not stored
+    unchanged: int = 0
+    moved: int = 0
+    pruned: int = 0
+    skipped_failed: int = 0
+    tags_written: int = 0
+    tag_changes: list[tuple[str, dict]] = field(default_factory=list)
+    failures: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+    dry_run: bool = False
+
+
+@dataclass
+class ScanPlan:
+    """What a scan will do, decided before anything is changed."""
+
+    todo: list[AnalyseTask] = field(default_factory=list)
+    moves: list[tuple[str, str, os.stat_result]] = field(default_factory=list)  # old path, new path, new stat
+    gone: list[str] = field(default_factory=list)
+    failures: list[tuple[str, int, int, str, str]] = field(default_factory=list)  # path, size, mtime, error, reason
+
+
+def iter_audio_files(root: Path, exclude: Sequence[str] = ()) -> Iterator[Path]:
+    """Audio files under ``root``, without the junk (JUNK) and what ``exclude`` names.
+
+    A pattern matches a file or folder name (``@eaDir``, ``*.part.mp3``) or a path below
+    ``root`` (``Podcasts/*``). Symlinked folders are not followed, so loops cannot trap the walk."""
+    patterns = (*JUNK, *exclude)
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        below = Path(folder).relative_to(root)
+        dirs[:] = sorted(d for d in dirs if not _excluded(below / d, patterns))
+        for name in sorted(files):
+            if Path(name).suffix.lower() in EXTENSIONS and not _excluded(below / name, patterns):
+                yield Path(folder) / name
+
+
+def _excluded(relative: Path, patterns: Sequence[str]) -> bool:
+    return any(fnmatchcase(relative.name, p) or fnmatchcase(relative.as_posix(), p) for p in patterns)
+
+
+def fingerprint(path: Path, size: int) -> str:
+    """A content fingerprint: size plus the first and last 64 KiB (recognises a moved file)."""
+    digest = hashlib.sha1(str(size).encode())
+    with open(path, "rb") as handle:
+        digest.update(handle.read(FINGERPRINT_BYTES))
+        if size > 2 * FINGERPRINT_BYTES:
+            handle.seek(-FINGERPRINT_BYTES, os.SEEK_END)
+            digest.update(handle.read(FINGERPRINT_BYTES))
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class AnalyseTask:
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    model: str
+    timeline: bool
+    hop: float
+
+
+def analyse(task: AnalyseTask) -> dict:
+    """Worker: tags + prediction of one file, as a row (or a failure record)."""
+    try:
+        prediction = predict_file(task.path, resolve(task.model).checkpoint, task.model, task.timeline, task.hop)
+    except AudioError as exc:
+        return {"failed": True, "error": type(exc).__name__, "reason": exc.reason}
+    except Exception as exc:  # noqa: BLE001 — one odd file must not stop a library of thousands
+        return {"failed": True, "error": "UnexpectedError", "reason": f"{type(exc).__name__}: {exc}"}
+    info = read_tags(task.path)
+    return {"path": task.path, "fingerprint": task.fingerprint, "size": task.size, "mtime_ns": task.mtime_ns,
+            **asdict(info), "valence": prediction.valence, "arousal": prediction.arousal,
+            "valence_spread": prediction.valence_spread, "arousal_spread": prediction.arousal_spread,
+            "quadrant": prediction.quadrant, "emotion": prediction.emotion, "model": task.model,
+            "timeline": json.dumps([asdict(p) for p in prediction.timeline]) if task.timeline else None,
+            "analysed_at": timestamp()}
+
+
+def crashed(task: AnalyseTask, reason: str) -> dict:
+    """The failure record of a file whose worker process died every time it was tried."""
+    return {"failed": True, "error": "WorkerCrashed", "reason": reason}
+
+
+def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, model: str = DEFAULT_MODEL,
+                 jobs: int | None = None, timeline: bool = False, hop: float = 5.0, retry_failed: bool = False,
+                 progress: Callable[[int, int], None] | None = None, write_tags: bool = False,
+                 dry_run: bool = False, engine: Engine = LOCAL, exclude: Sequence[str] = (),
+                 prune_missing: bool = False) -> ScanSummary:
+    """Bring the index up to date with the folders; returns what was done.
+
+    Only songs under ``roots`` are looked at, moved or removed. ``write_tags`` then writes
+    every indexed song's mood under ``roots`` into its file and re-records its size, time
+    and fingerprint. ``dry_run`` reports what would be analysed, moved, removed and
+    tagged (analysing new files to show their tags) and changes nothing. Analyses run on
+    ``engine``; every row is written here.
+    """
+    began = time.monotonic()
+    roots = music_folders(roots)
+    model_sha = resolve(model).sha256
+    summary = ScanSummary(dry_run=dry_run)
+    with _open_index(db_path, dry_run) as library:
+        plan = _plan(library, roots, model, model_sha, timeline, hop, retry_failed, exclude, summary)
+        _refuse_mass_removal(plan, library, roots, summary, prune_missing)
+        fresh: dict[str, dict] | None = {} if dry_run else None  # a dry run keeps its rows here, not in the index
+        if not dry_run:
+            _apply(plan, library, roots)
+        _analyse(plan.todo, library, model_sha, jobs, engine, progress, summary, fresh)
+        if write_tags and not summary.interrupted:
+            _write_tags(library, roots, summary, fresh)
+    summary.seconds = time.monotonic() - began
+    return summary
+
+
+def music_folders(roots: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The folders to scan, resolved; a clear error for one that is not there."""
+    listed = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
+    if not listed:
+        raise MoodmapError(None, "give at least one music folder to scan")
+    folders = []
+    for root in map(Path, listed):
+        if not root.is_dir():
+            raise MoodmapError(root, "not a folder (nothing was changed)")
+        folders.append(root.resolve())
+    return folders
+
+
+def _open_index(db_path: str | Path, dry_run: bool) -> Library:
+    """The index to update; for a dry run a read-only view of it (an empty one where there is none)."""
+    if not dry_run:
+        return Library(db_path)
+    return Library.read_only(db_path) if Path(db_path).is_file() else Library(":memory:")
+
+
+def under(path: str, roots: Sequence[Path]) -> bool:
+    """Whether ``path`` lies in one of the scanned folders."""
+    return any(path == str(root) or path.startswith(str(root) + os.sep) for root in roots)
+
+
+def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timeline: bool, hop: float,
+          retry_failed: bool, exclude: Sequence[str], summary: ScanSummary) -> ScanPlan:
+    """Sort the folders' files into unchanged, moved, known failures and work to do; find the gone."""
+    known, failed = library.known(), library.failures()
+    plan = ScanPlan()
+    present: dict[str, os.stat_result] = {}
+    for path in (p for root in roots for p in iter_audio_files(root, exclude)):
+        summary.files += 1
+        try:
+            st = path.stat()
+        except OSError as exc:  # a dangling or looping symlink, a file gone since the listing
+            error = "MissingFileError" if isinstance(exc, FileNotFoundError) else "UnreadableFileError"
+            plan.failures.append((str(path), 0, 0, error, exc.strerror or str(exc)))
+            continue
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
+            plan.failures.append((str(path), 0, 0, "UnreadableFileError", "not a regular file"))
+            continue
+        present[str(path)] = st
+    # Gone: indexed under the scanned folders and no longer on disk (an excluded file is left alone).
+    gone = {p: r for p, r in known.items() if under(p, roots) and p not in present and not os.path.lexists(p)}
+    moved_from = _move_sources(known, gone, roots)
+    for path, st in present.items():
+        row = known.get(path)
+        if row and (row["size"], row["mtime_ns"], row["model_sha"]) == (st.st_size, st.st_mtime_ns, model_sha) \
+                and (row["has_timeline"] or not timeline):
+            summary.unchanged += 1
+            continue
+        failure = failed.get(path)
+        if failure and not retry_failed and (failure["size"], failure["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
+            summary.skipped_failed += 1
+            continue
+        try:
+            content = fingerprint(Path(path), st.st_size)
+        except OSError as exc:
+            plan.failures.append((path, st.st_size, st.st_mtime_ns, "UnreadableFileError", exc.strerror or str(exc)))
+            continue
+        old = moved_from(content) if row is None else None
+        if old is not None and known[old]["model_sha"] == model_sha:
+            plan.moves.append((old, path, st))
+            gone.pop(old, None)
+            summary.moved += 1
+            continue
+        plan.todo.append(AnalyseTask(path, st.st_size, st.st_mtime_ns, content, model, timeline, hop))
+    plan.gone = list(gone)
+    summary.pruned = len(gone)
+    summary.failures += [{"path": p, "error": e, "reason": r} for p, _, _, e, r in plan.failures]
+    plan.todo.sort(key=lambda t: t.size, reverse=True)
+    return plan
+
+
+def _move_sources(known: dict, gone: dict, roots: list[Path]) -> Callable[[str], str | None]:
+    """Where a new file may have come from: a vanished song under the scanned folders or, looked up
+    only when needed, an indexed song elsewhere whose file is no longer there."""
+    inside = {r["fingerprint"]: p for p, r in gone.items()}
+    elsewhere: dict[str, str] | None = None
+
+    def source(content: str) -> str | None:
+        nonlocal elsewhere
+        if content in inside:
+            return inside.pop(content)
+        if elsewhere is None:
+            elsewhere = {r["fingerprint"]: p for p, r in known.items()
+                         if not under(p, roots) and not os.path.lexists(p)}
+        return elsewhere.pop(content, None)
+
+    return source
+
+
+def _refuse_mass_removal(plan: ScanPlan, library: Library, roots: list[Path], summary: ScanSummary,
+                         prune_missing: bool) -> None:
+    """Stop, before anything changes, a scan that would empty the index of an unmounted share."""
+    if not plan.gone or prune_missing:
+        return
+    indexed = library.count()
+    if summary.files and (len(plan.gone) <= PRUNE_ALWAYS or len(plan.gone) <= PRUNE_SHARE * indexed):
+        return
+    why = "no audio file was found there (not mounted?)" if not summary.files else \
+        f"more than {PRUNE_SHARE:.0%} of the index at once"
+    folders = ", ".join(map(str, roots))
+    raise MoodmapError(None, f"{len(plan.gone)} of the {indexed} indexed songs under {folders} are missing — "
+                             f"{why}; nothing was changed. Rerun with --prune-missing to remove them from the index")
+
+
+def _apply(plan: ScanPlan, library: Library, roots: list[Path]) -> None:
+    """Record the plan's failures, moves and removals, and the folders scanned."""
+    for root in roots:
+        library.add_root(root)
+    for failure in plan.failures:
+        library.fail(*failure)
+    for old, new, st in plan.moves:
+        library.move(old, new, st.st_size, st.st_mtime_ns)
+    library.prune(plan.gone)
+
+
+def _analyse(todo: list[AnalyseTask], library: Library, model_sha: str, jobs: int | None, engine: Engine,
+             progress: Callable[[int, int], None] | None, summary: ScanSummary, fresh: dict | None) -> None:
+    """Analyse the files to do, storing each row or failure as it arrives (into ``fresh`` instead
+    of the index on a dry run); Ctrl-C stops cleanly."""
+    done = summary.files - len(todo)
+    if progress:
+        progress(done, summary.files)
+    try:
+        for task, row in run_tasks(analyse, todo, jobs, engine=engine, batch=4, on_crash=crashed):
+            if row.get("failed"):
+                if fresh is None:
+                    library.fail(task.path, task.size, task.mtime_ns, row["error"], row["reason"])
+                summary.failures.append({"path": task.path, "error": row["error"], "reason": row["reason"]})
+            else:
+                if fresh is None:
+                    library.save({**row, "model_sha": model_sha})
+                else:
+                    fresh[task.path] = row
+                summary.analysed += 1
+            done += 1
+            if progress:
+                progress(done, summary.files)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+
+
+def _write_tags(library: Library, roots: list[Path], summary: ScanSummary, fresh: dict | None) -> None:
+    """Write each indexed song's mood tags (a copy, verified, then replaced); keep the index in step.
+    A dry run (``fresh``: its unstored rows) only says what would change."""
+    from .tags import mood_values, write_mood_tags
+
+    dry_run = fresh is not None
+    rows = {row["path"]: row for row in library.songs()} | (fresh or {})
+    for row in sorted(rows.values(), key=lambda r: r["path"]):
+        path = Path(row["path"])
+        if not under(row["path"], roots) or not path.exists():
+            continue
+        values = mood_values(row["valence"], row["arousal"], row["emotion"], row["quadrant"], row["model"])
+        try:
+            changes = write_mood_tags(path, values, dry_run)
+        except (MoodmapError, OSError) as exc:
+            summary.failures.append({"path": str(path), "error": "TagWriteError", "reason": str(exc)})
+            continue
+        if not changes:
+            continue
+        summary.tag_changes.append((str(path), changes))
+        if not dry_run:
+            st = path.stat()
+            library.refresh(str(path), st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
+            summary.tags_written += 1
