@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS failures (
     error TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL
 );
 """
+SCHEMA_VERSION = 1  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
+OWN_TABLES = {"songs", "roots", "failures"}
+SQLITE_MAGIC = b"SQLite format 3\x00"
 CATALOGUE_COLUMNS = ["id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
                      "valence_spread", "arousal_spread", "quadrant", "emotion", "model"]
 EXPORT_COLUMNS = ["path", "title", "artist", "album", "genre", "duration", "valence", "arousal", "valence_spread",
@@ -43,14 +46,27 @@ EXPORT_COLUMNS = ["path", "title", "artist", "album", "genre", "duration", "vale
 class Library:
     """The SQLite index of one music library."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, writable: bool = True) -> None:
+        """Open (``writable``: create or upgrade) the index at ``path``; a file that is not a moodmap
+        index, or one from a newer moodmap, is refused before anything is written to it."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_foreign_file(self.path)
+        if writable:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, timeout=30)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        version = _schema_version(self.path, self.db)
+        if writable:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            if version < SCHEMA_VERSION:
+                self._upgrade()
+
+    def _upgrade(self) -> None:
+        """Bring an index made by an older moodmap (or a new, empty one) to SCHEMA_VERSION, in place."""
+        with self.db:
+            self.db.executescript(SCHEMA)  # version 0 → 1: the same tables, now with a version
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
     def read_only(cls, path: str | Path) -> Library:
@@ -58,10 +74,12 @@ class Library:
         side files where none are there (a dry run)."""
         library = cls.__new__(cls)
         library.path = Path(path)
+        _refuse_foreign_file(library.path)
         pending = Path(f"{library.path}-wal").exists()  # a killed writer's log: read it, which needs the side files
         mode = "mode=ro" if pending else "mode=ro&immutable=1"
         library.db = sqlite3.connect(f"{library.path.resolve().as_uri()}?{mode}", uri=True, timeout=30)
         library.db.row_factory = sqlite3.Row
+        _schema_version(library.path, library.db)
         return library
 
     def close(self) -> None:
@@ -158,7 +176,47 @@ def open_library(db_path: str | Path) -> Library:
     there is none, never a new empty one by accident."""
     if not Path(db_path).is_file():
         raise MoodmapError(db_path, "no library index here; run `moodmap scan MUSIC --db FILE` first")
-    return Library(db_path)
+    library = Library(db_path, writable=False)  # reading creates no table
+    if "songs" not in _tables(library.db):
+        library.close()
+        raise MoodmapError(db_path, "an empty file, not a library index; run `moodmap scan MUSIC --db FILE` first")
+    return library
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """A file that is there and not SQLite is not ours to open."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise MoodmapError(path, f"cannot read the library index ({exc.strerror})") from None
+    if head and head != SQLITE_MAGIC:
+        raise MoodmapError(path, "not an SQLite file, so not a moodmap library index; it was not touched")
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _schema_version(path: Path, db: sqlite3.Connection) -> int:
+    """The index's schema version; another program's database or a newer moodmap's index is refused."""
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = _tables(db)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise MoodmapError(path, f"the library index is damaged or not a database ({exc})") from None
+    if tables - OWN_TABLES - {"sqlite_sequence"} or (tables and "songs" not in tables):
+        db.close()
+        raise MoodmapError(path, "another program's database, not a moodmap library index; it was not touched "
+                                 "(give --db a file of moodmap's own)")
+    if version > SCHEMA_VERSION:
+        db.close()
+        raise MoodmapError(path, f"made by a newer moodmap (index schema {version}; this one knows up to "
+                                 f"{SCHEMA_VERSION}): upgrade moodmap; the index was not touched")
+    return version
 
 
 def timestamp() -> str:
