@@ -33,9 +33,16 @@ CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     error TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tag_journal (
+    path TEXT NOT NULL, key TEXT NOT NULL,
+    original TEXT,         -- the value before moodmap first wrote this key; NULL: the key was not there
+    written TEXT NOT NULL, -- what moodmap wrote last
+    at TEXT NOT NULL,
+    PRIMARY KEY (path, key)
+);
 """
-SCHEMA_VERSION = 1  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
-OWN_TABLES = {"songs", "roots", "failures"}
+SCHEMA_VERSION = 2  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
+OWN_TABLES = {"songs", "roots", "failures", "tag_journal"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CATALOGUE_COLUMNS = ["id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
                      "valence_spread", "arousal_spread", "quadrant", "emotion", "model"]
@@ -65,7 +72,7 @@ class Library:
     def _upgrade(self) -> None:
         """Bring an index made by an older moodmap (or a new, empty one) to SCHEMA_VERSION, in place."""
         with self.db:
-            self.db.executescript(SCHEMA)  # version 0 → 1: the same tables, now with a version
+            self.db.executescript(SCHEMA)  # 0 → 1: a version; 1 → 2: the tag journal (CREATE … IF NOT EXISTS)
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
@@ -142,6 +149,28 @@ class Library:
     def move(self, old: str, new: str, size: int, mtime_ns: int) -> None:
         with self.db:
             self.db.execute("UPDATE songs SET path = ?, size = ?, mtime_ns = ? WHERE path = ?", (new, size, mtime_ns, old))
+            self.db.execute("UPDATE tag_journal SET path = ? WHERE path = ?", (new, old))
+
+    def journal(self, path: str) -> dict[str, tuple[str | None, str]]:
+        """What moodmap changed in a file's tags: key → (value before moodmap, value moodmap wrote)."""
+        return {r["key"]: (r["original"], r["written"]) for r in self.db.execute(
+            "SELECT key, original, written FROM tag_journal WHERE path = ?", (path,))}
+
+    def record_tags(self, path: str, changes: dict[str, tuple[str | None, str]]) -> None:
+        """Journal tag writes ({key: (old, new)}); the first original of a key is kept for good."""
+        with self.db:
+            self.db.executemany(
+                "INSERT INTO tag_journal VALUES (?, ?, ?, ?, ?) ON CONFLICT(path, key) DO UPDATE SET "
+                "written = excluded.written, at = excluded.at",
+                [(path, key, old, new, timestamp()) for key, (old, new) in changes.items()])
+
+    def journaled(self) -> list[str]:
+        """Files whose tags moodmap has changed."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT path FROM tag_journal ORDER BY path")]
+
+    def forget_tags(self, path: str, keys: list[str]) -> None:
+        with self.db:
+            self.db.executemany("DELETE FROM tag_journal WHERE path = ? AND key = ?", [(path, k) for k in keys])
 
     def refresh(self, path: str, size: int, mtime_ns: int, content: str) -> None:
         """Record a file's new size, time and fingerprint after moodmap itself rewrote its tags."""

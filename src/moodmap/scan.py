@@ -30,6 +30,7 @@ from .library import Library, timestamp
 from .models.registry import resolve
 from .predict import predict_file
 from .presets import DEFAULT_MODEL
+from .tagging import write_library_tags
 from .tags import read_tags
 
 EXTENSIONS = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff"}
@@ -134,12 +135,13 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
                  jobs: int | None = None, timeline: bool = False, hop: float = 5.0, retry_failed: bool = False,
                  progress: Callable[[int, int], None] | None = None, write_tags: bool = False,
                  dry_run: bool = False, engine: Engine = LOCAL, exclude: Sequence[str] = (),
-                 prune_missing: bool = False) -> ScanSummary:
+                 prune_missing: bool = False, mood_tag: str = "keep") -> ScanSummary:
     """Bring the index up to date with the folders; returns what was done.
 
     Only songs under ``roots`` are looked at, moved or removed. ``write_tags`` then writes
-    every indexed song's mood under ``roots`` into its file and re-records its size, time
-    and fingerprint. ``dry_run`` reports what would be analysed, moved, removed and
+    every indexed song's mood under ``roots`` into its file (a user's own MOOD tag by the
+    ``mood_tag`` policy: ``moodmap.tagging``), journals what it changed and re-records the
+    file's size, time and fingerprint. ``dry_run`` reports what would be analysed, moved, removed and
     tagged (analysing new files to show their tags) and changes nothing. Analyses run on
     ``engine``; every row is written here.
     """
@@ -155,7 +157,8 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
             _apply(plan, library, roots)
         _analyse(plan.todo, library, model_sha, jobs, engine, progress, summary, fresh)
         if write_tags and not summary.interrupted:
-            _write_tags(library, roots, summary, fresh)
+            rows = {row["path"]: row for row in library.songs()} | (fresh or {})
+            write_library_tags(library, list(rows.values()), roots, summary, dry_run, mood_tag)
     summary.seconds = time.monotonic() - began
     return summary
 
@@ -303,29 +306,3 @@ def _analyse(todo: list[AnalyseTask], library: Library, model_sha: str, jobs: in
                 progress(done, summary.files)
     except KeyboardInterrupt:
         summary.interrupted = True
-
-
-def _write_tags(library: Library, roots: list[Path], summary: ScanSummary, fresh: dict | None) -> None:
-    """Write each indexed song's mood tags (a copy, verified, then replaced); keep the index in step.
-    A dry run (``fresh``: its unstored rows) only says what would change."""
-    from .tags import mood_values, write_mood_tags
-
-    dry_run = fresh is not None
-    rows = {row["path"]: row for row in library.songs()} | (fresh or {})
-    for row in sorted(rows.values(), key=lambda r: r["path"]):
-        path = Path(row["path"])
-        if not under(row["path"], roots) or not path.exists():
-            continue
-        values = mood_values(row["valence"], row["arousal"], row["emotion"], row["quadrant"], row["model"])
-        try:
-            changes = write_mood_tags(path, values, dry_run)
-        except (MoodmapError, OSError) as exc:
-            summary.failures.append({"path": str(path), "error": "TagWriteError", "reason": str(exc)})
-            continue
-        if not changes:
-            continue
-        summary.tag_changes.append((str(path), changes))
-        if not dry_run:
-            st = path.stat()
-            library.refresh(str(path), st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
-            summary.tags_written += 1

@@ -3,7 +3,8 @@
 Mood goes where players and taggers already read it: ID3 ``TXXX:VALENCE`` /
 ``TXXX:AROUSAL`` frames and ``TMOO`` for mp3 (and wav/aiff ID3 chunks), Vorbis comments
 ``VALENCE`` / ``AROUSAL`` / ``MOOD`` for flac, ogg and opus, and freeform
-``----:com.apple.iTunes:`` atoms for m4a. Writes never touch the audio payload.
+``----:com.apple.iTunes:`` atoms for m4a. An ID3v2.3 file stays v2.3 (its mood goes in
+``TXXX:MOOD``, as Picard writes it: v2.3 has no TMOO). Writes never touch the audio payload.
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def read_tags(path: str | PathLike) -> TrackInfo:
         handle = mutagen.File(str(path), easy=True)
     except (mutagen.MutagenError, OSError, ValueError, KeyError, IndexError):
         return TrackInfo()
-    if handle is None:
-        return TrackInfo()
+    if handle is None or _is_id3(handle):  # WAV and AIFF have no "easy" view: their ID3 chunk, frame by frame
+        return _read_id3_tags(path)
     duration = getattr(getattr(handle, "info", None), "length", None)
 
     def first(key: str) -> str | None:
@@ -42,6 +43,28 @@ def read_tags(path: str | PathLike) -> TrackInfo:
 
     return TrackInfo(first("title"), first("artist"), first("album"), first("genre"),
                      float(duration) if duration else None)
+
+
+ID3_FIELDS = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "genre": "TCON"}
+
+
+def _read_id3_tags(path: str | PathLike) -> TrackInfo:
+    """Common tags of a file whose tags are ID3 frames but which has no easy view (WAV, AIFF)."""
+    import mutagen
+
+    try:
+        handle = mutagen.File(str(path))
+    except (mutagen.MutagenError, OSError, ValueError, KeyError, IndexError):
+        return TrackInfo()
+    if handle is None:
+        return TrackInfo()
+    duration = getattr(getattr(handle, "info", None), "length", None)
+    fields = {}
+    if _is_id3(handle):
+        for name, frame_id in ID3_FIELDS.items():
+            frame = handle.tags.get(frame_id)
+            fields[name] = str(frame.text[0]).strip() or None if frame is not None and frame.text else None
+    return TrackInfo(**fields, duration=float(duration) if duration else None)
 
 
 # Writing mood tags ---------------------------------------------------------------
@@ -66,8 +89,9 @@ def read_mood_tags(path: str | PathLike) -> dict[str, str]:
     return {key: value for key in MOOD_KEYS if (value := _get(handle, key)) is not None}
 
 
-def write_mood_tags(path: str | PathLike, values: dict[str, str], dry_run: bool = False) -> dict[str, tuple]:
-    """Set mood tags; returns {key: (old, new)} for what changes (nothing is written on a dry run).
+def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run: bool = False) -> dict[str, tuple]:
+    """Set mood tags (a value of None removes the key); returns {key: (old, new)} for what
+    changes (nothing is written on a dry run).
 
     The write goes to a copy beside the file; the copy replaces the original only when its
     audio payload is byte-identical to the original's (``audio_payload.audio_digest``).
@@ -96,7 +120,7 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str], dry_run: bool 
             handle.add_tags()
         for key, value in values.items():
             _set(handle, key, value)
-        handle.save()
+        _save(handle)
         if audio_digest(temp, path.suffix) != before:
             raise MoodmapError(path, "tag write changed the audio payload; original left untouched")
     return changes
@@ -108,12 +132,27 @@ def _is_id3(handle) -> bool:
     return isinstance(handle.tags, ID3)
 
 
+def _id3_v23(handle) -> bool:
+    """An ID3v2.3 tag (mutagen reads it as 2.4 and would save it as 2.4 unless told)."""
+    return _is_id3(handle) and getattr(handle.tags, "version", (2, 4, 0))[:2] == (2, 3)
+
+
+def _save(handle) -> None:
+    """Save in the tag version the file had."""
+    if _id3_v23(handle):
+        handle.save(v2_version=3)
+    else:
+        handle.save()
+
+
 def _get(handle, key: str) -> str | None:
     from mutagen.mp4 import MP4Tags
 
     tags = handle.tags
     if _is_id3(handle):
-        frames = tags.getall("TMOO") if key == "MOOD" else [f for f in tags.getall("TXXX") if f.desc == key]
+        custom = [f for f in tags.getall("TXXX") if f.desc == key]
+        mood = tags.getall("TMOO") if key == "MOOD" else []
+        frames = (custom or mood) if _id3_v23(handle) else (mood or custom)
         return str(frames[0].text[0]) if frames and frames[0].text else None
     if isinstance(tags, MP4Tags):
         values = tags.get(M4A_PREFIX + key)
@@ -122,18 +161,26 @@ def _get(handle, key: str) -> str | None:
     return str(values[0]) if values else None
 
 
-def _set(handle, key: str, value: str) -> None:
+def _set(handle, key: str, value: str | None) -> None:
     from mutagen.id3 import TMOO, TXXX
     from mutagen.mp4 import MP4FreeForm, MP4Tags
 
     tags = handle.tags
     if _is_id3(handle):
-        if key == "MOOD":
-            tags.setall("TMOO", [TMOO(encoding=3, text=[value])])
+        if key == "MOOD" and not _id3_v23(handle):
+            tags.delall("TMOO")
+            if value is not None:
+                tags.add(TMOO(encoding=3, text=[value]))
         else:
             tags.delall(f"TXXX:{key}")
-            tags.add(TXXX(encoding=3, desc=key, text=[value]))
+            if value is not None:  # v2.3 has no UTF-8: UTF-16, as Picard writes it
+                tags.add(TXXX(encoding=1 if _id3_v23(handle) else 3, desc=key, text=[value]))
     elif isinstance(tags, MP4Tags):
-        tags[M4A_PREFIX + key] = [MP4FreeForm(value.encode("utf-8"))]
+        tags.pop(M4A_PREFIX + key, None)
+        if value is not None:
+            tags[M4A_PREFIX + key] = [MP4FreeForm(value.encode("utf-8"))]
+    elif value is None:
+        if key in tags:
+            del tags[key]
     else:
         tags[key] = [value]

@@ -88,6 +88,9 @@ def scan(
                                                               "or a path below the folder); repeatable.")] = None,
     prune_missing: Annotated[bool, typer.Option(help="Remove missing songs from the index even when many (over 20 %) "
                                                      "or all of a folder's are gone.")] = False,
+    mood_tag: Annotated[str, typer.Option(help="With --write-tags, a MOOD tag moodmap did not write: keep it (and "
+                                               "still write VALENCE/AROUSAL), replace it, or skip (write no MOOD).")]
+    = "keep",
     engine: EngineOption = "local",
     address: AddressOption = None,
 ) -> None:
@@ -101,7 +104,7 @@ def scan(
     with progress_bar("scan") as update:
         summary = scan_library(roots, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
                                write_tags=write_tags, dry_run=dry_run, engine=Engine(engine, address),
-                               exclude=exclude or (), prune_missing=prune_missing)
+                               exclude=exclude or (), prune_missing=prune_missing, mood_tag=mood_tag)
     for path, changes in summary.tag_changes:
         verb = "would set" if dry_run else "set"
         console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r}" + (f" (was {old!r})" if old is not None else "")
@@ -112,6 +115,8 @@ def scan(
     if summary.interrupted:
         errors.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
         raise typer.Exit(130)
+    if any(f["error"] == "TagWriteError" for f in summary.failures):
+        raise typer.Exit(2)  # the user asked for tags and did not get them all
 
 
 def _scan_line(summary, db: Path) -> str:
@@ -128,6 +133,34 @@ def _scan_line(summary, db: Path) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+@app.command()
+@fails_cleanly
+def untag(
+    folders: Annotated[Optional[list[Path]], typer.Argument(help="Only files under these folders (default: all).")]
+    = None,
+    db: Annotated[Path, typer.Option(help="The library index that recorded the tag writes.")] = Path("library.sqlite"),
+    dry_run: Annotated[bool, typer.Option(help="Show what would be restored; change nothing.")] = False,
+) -> None:
+    """Undo `scan --write-tags`: every tag moodmap changed gets its old value back, and the tags moodmap added
+    are removed (a tag edited by someone since is left as it is)."""
+    from ..tagging import untag_library
+
+    roots = [folder.resolve() for folder in folders or []]
+    summary = untag_library(db, roots, dry_run)
+    verb = "would restore" if dry_run else "restored"
+    for path, changes in summary.restored:
+        console.print(f"{path}: {verb} " + ", ".join(f"{k}={old!r}" if old is not None else f"{k} removed"
+                                                     for k, (_, old) in changes.items()), markup=False, highlight=False)
+    for path, key in summary.kept:
+        errors.print(f"moodmap: note: {path}: {key} was changed since moodmap wrote it; left as it is",
+                     markup=False, highlight=False)
+    for failure in summary.failures:
+        errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
+    console.print(f"{_count(len(summary.restored), 'file')} {verb}" + (" (dry run: nothing changed)" if dry_run else ""))
+    if summary.failures:
+        raise typer.Exit(2)
 
 
 library_app = typer.Typer(help="Look into a library index written by `moodmap scan`.", no_args_is_help=True)

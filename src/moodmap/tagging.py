@@ -1,0 +1,109 @@
+"""Mood tags across a library: written by policy, journaled in the index, undone by ``untag``.
+
+A mood tag moodmap did not write is the user's: by default (``mood_tag="keep"``) it stays,
+and only VALENCE, AROUSAL, MOODMAP_QUADRANT and MOODMAP_MODEL are written beside it;
+``"replace"`` overwrites it, ``"skip"`` writes no MOOD at all. Every value moodmap changes
+is journaled in the index (the value before moodmap first touched the key, and what it
+wrote), so ``untag`` can put each file's tags back as they were — except a tag the user
+changed again after moodmap wrote it, which is theirs and is left alone.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mutagen import MutagenError
+
+from .errors import MoodmapError
+from .library import Library
+from .tags import mood_values, read_mood_tags, write_mood_tags
+
+MOOD_POLICIES = ("keep", "replace", "skip")
+
+
+def _under(path: str, roots: Sequence[Path]) -> bool:
+    return not roots or any(path == str(r) or path.startswith(str(r) + os.sep) for r in roots)
+
+
+def planned_values(row: dict, current: dict[str, str], journal: dict, mood_tag: str) -> dict[str, str]:
+    """The tags to write for one indexed song under the mood policy (a user's MOOD is one
+    moodmap has no record of writing, or that differs from what it wrote)."""
+    if mood_tag not in MOOD_POLICIES:
+        raise MoodmapError(None, f"--mood-tag must be one of {', '.join(MOOD_POLICIES)}")
+    values = mood_values(row["valence"], row["arousal"], row["emotion"], row["quadrant"], row["model"])
+    mood_is_users = current.get("MOOD") is not None and current.get("MOOD") != journal.get("MOOD", (None, None))[1]
+    if mood_tag == "skip" or (mood_tag == "keep" and mood_is_users):
+        values.pop("MOOD")
+    return values
+
+
+def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[Path], summary,
+                       dry_run: bool, mood_tag: str = "keep") -> None:
+    """Write each song's mood tags (a verified copy replaces the file), journal what changed and
+    keep the index in step; a file that cannot be tagged is that file's failure, the rest go on."""
+    from .scan import fingerprint
+
+    for row in sorted(rows, key=lambda r: r["path"]):
+        path = Path(row["path"])
+        if not _under(row["path"], roots) or not path.exists():
+            continue
+        try:
+            current = read_mood_tags(path)
+            values = planned_values(row, current, library.journal(row["path"]), mood_tag)
+            changes = write_mood_tags(path, values, dry_run)
+        except (MoodmapError, OSError, MutagenError) as exc:
+            summary.failures.append({"path": str(path), "error": "TagWriteError", "reason": _reason(exc)})
+            continue
+        if not changes:
+            continue
+        summary.tag_changes.append((str(path), changes))
+        if not dry_run:
+            library.record_tags(row["path"], changes)
+            st = path.stat()
+            library.refresh(row["path"], st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
+            summary.tags_written += 1
+
+
+@dataclass
+class UntagSummary:
+    restored: list[tuple[str, dict]] = field(default_factory=list)  # path, {key: (now, restored)}
+    kept: list[tuple[str, str]] = field(default_factory=list)  # path, key: changed by the user since
+    failures: list[dict] = field(default_factory=list)
+
+
+def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool = False) -> UntagSummary:
+    """Put back every tag moodmap changed (files under ``roots``, default all): the value it
+    replaced, or no key where there was none. A tag changed by someone else since is kept."""
+    from .scan import fingerprint
+
+    if not Path(db_path).is_file():
+        raise MoodmapError(db_path, "no library index here: nothing moodmap wrote is recorded")
+    summary = UntagSummary()
+    with (Library.read_only(db_path) if dry_run else Library(db_path)) as library:
+        for name in library.journaled():
+            if not _under(name, roots):
+                continue
+            path = Path(name)
+            try:
+                current = read_mood_tags(path)
+                journal = library.journal(name)
+                restore = {key: original for key, (original, written) in journal.items() if current.get(key) == written}
+                summary.kept += [(name, key) for key in journal if key not in restore]
+                changes = write_mood_tags(path, restore, dry_run)
+            except (MoodmapError, OSError, MutagenError) as exc:
+                summary.failures.append({"path": name, "error": "TagWriteError", "reason": _reason(exc)})
+                continue
+            if changes:
+                summary.restored.append((name, changes))
+            if not dry_run:
+                library.forget_tags(name, list(journal))
+                if changes and path.exists():
+                    st = path.stat()
+                    library.refresh(name, st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
+    return summary
+
+
+def _reason(exc: Exception) -> str:
+    return exc.reason if isinstance(exc, MoodmapError) else (getattr(exc, "strerror", None) or str(exc))
