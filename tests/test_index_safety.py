@@ -83,3 +83,14 @@ def test_a_reading_command_creates_no_table(tmp_path):
     code, out = run("playlist", "--db", str(empty))
     assert code == 2 and "not a library index" in out
     assert empty.stat().st_size == 0
+
+
+def test_a_damaged_index_is_one_line(tmp_path):
+    db = write_library_db(tmp_path, songs=200)
+    data = bytearray(db.read_bytes())
+    data[4096:8192] = bytes(range(256)) * 16  # a page of garbage behind a valid header
+    db.write_bytes(bytes(data))
+    for args in (["playlist", "--db", str(db), "--mood", "happy"], ["library", "stats", "--db", str(db)]):
+        code, out = run(*args)
+        said = [line for line in out.splitlines() if not line.startswith("moodmap: note:")]
+        assert code == 2 and len(said) == 1 and "damaged" in said[0], out

@@ -137,3 +137,15 @@ def test_excluding_an_indexed_file_leaves_it_in_the_index(music, tmp_path):
     before = indexed(Path(db))
     assert "0 removed from the index" in scan(str(music), "--db", db, "--exclude", "*.wav")
     assert indexed(Path(db)) == before
+
+
+def test_a_second_scan_of_one_index_is_refused_while_the_first_runs(music, tmp_path):
+    import fcntl
+
+    db = tmp_path / "lib.sqlite"
+    with open(f"{db}.lock", "a+") as held:  # what a running scan holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        out = scan(str(music), "--db", str(db), code=2)
+        assert "another moodmap is writing to this index" in out and not db.exists()
+        assert "dry run" in scan(str(music), "--db", str(db), "--dry-run")  # reading is fine meanwhile
+    assert "6 analysed" in scan(str(music), "--db", str(db))

@@ -161,3 +161,16 @@ def test_a_file_mutagen_cannot_tag_is_one_failure_and_the_scan_goes_on(music, tm
     failed = [line for line in out.splitlines() if line.startswith("moodmap: failed")]
     assert len(failed) == 1 and song.name in failed[0]
     assert "5 files tagged" in out
+
+
+def test_a_symlinked_song_is_tagged_through_its_link(music, tmp_path):
+    real = next(music.rglob("*.flac"))
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    moved = outside / real.name
+    real.rename(moved)
+    real.symlink_to(moved)
+    run("scan", str(music), "--db", str(tmp_path / "lib.sqlite"), "--write-tags", "--jobs", "1")
+    assert real.is_symlink() and real.resolve() == moved
+    from moodmap.tags import read_mood_tags
+    assert "VALENCE" in read_mood_tags(moved)

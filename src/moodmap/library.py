@@ -3,11 +3,14 @@ and playlists, the map, the web app and ``library`` commands read.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import io
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import MoodmapError
@@ -246,6 +249,24 @@ def _schema_version(path: Path, db: sqlite3.Connection) -> int:
         raise MoodmapError(path, f"made by a newer moodmap (index schema {version}; this one knows up to "
                                  f"{SCHEMA_VERSION}): upgrade moodmap; the index was not touched")
     return version
+
+
+@contextlib.contextmanager
+def one_writer(db_path: str | Path) -> Iterator[None]:
+    """Hold the index's writer lock: a second scan or untag of the same index is refused in one line
+    instead of interleaving with the first (they would remove each other's temporary copies)."""
+    handle = open(f"{db_path}.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise MoodmapError(db_path, "another moodmap is writing to this index; run this again when it has "
+                                    "finished") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
 
 
 def timestamp() -> str:

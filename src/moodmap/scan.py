@@ -14,6 +14,7 @@ neither the index nor a file. The junk that NAS boxes and Macs leave (``._*``,
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from .engines import LOCAL, Engine, run_tasks
 from .errors import AudioError, MoodmapError
-from .library import Library, timestamp
+from .library import Library, one_writer, timestamp
 from .models.registry import resolve
 from .predict import predict_file
 from .presets import DEFAULT_MODEL
@@ -149,7 +150,9 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
     roots = music_folders(roots)
     model_sha = resolve(model).sha256
     summary = ScanSummary(dry_run=dry_run)
-    with _open_index(db_path, dry_run) as library:
+    if not dry_run:
+        Path(db_path).parent.mkdir(parents=True, exist_ok=True)  # where the index and its lock go
+    with contextlib.nullcontext() if dry_run else one_writer(db_path), _open_index(db_path, dry_run) as library:
         plan = _plan(library, roots, model, model_sha, timeline, hop, retry_failed, exclude, summary)
         _refuse_mass_removal(plan, library, roots, summary, prune_missing)
         fresh: dict[str, dict] | None = {} if dry_run else None  # a dry run keeps its rows here, not in the index

@@ -9,6 +9,7 @@ changed again after moodmap wrote it, which is theirs and is left alone.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 from mutagen import MutagenError
 
 from .errors import MoodmapError
-from .library import Library
+from .library import Library, one_writer
 from .tags import mood_values, read_mood_tags, write_mood_tags
 
 MOOD_POLICIES = ("keep", "replace", "skip")
@@ -81,7 +82,8 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
     if not Path(db_path).is_file():
         raise MoodmapError(db_path, "no library index here: nothing moodmap wrote is recorded")
     summary = UntagSummary()
-    with (Library.read_only(db_path) if dry_run else Library(db_path)) as library:
+    with contextlib.nullcontext() if dry_run else one_writer(db_path), \
+            (Library.read_only(db_path) if dry_run else Library(db_path)) as library:
         for name in library.journaled():
             if not _under(name, roots):
                 continue

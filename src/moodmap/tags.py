@@ -93,8 +93,9 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
     """Set mood tags (a value of None removes the key); returns {key: (old, new)} for what
     changes (nothing is written on a dry run).
 
-    The write goes to a copy beside the file; the copy replaces the original only when its
-    audio payload is byte-identical to the original's (``audio_payload.audio_digest``).
+    The write goes to a copy beside the file (the real file, for a symlink); the copy
+    replaces the original only when its audio payload is byte-identical to the original's
+    (``audio_payload.audio_digest``).
     """
     import shutil
 
@@ -104,7 +105,7 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
     from .audio_payload import audio_digest
     from .errors import MoodmapError
 
-    path = Path(path)
+    path = Path(path).resolve()  # through a symlink to the real file: the link stays a link
     current = read_mood_tags(path)
     changes = {k: (current.get(k), v) for k, v in values.items() if current.get(k) != v}
     if dry_run or not changes:

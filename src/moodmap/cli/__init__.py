@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated, Optional
@@ -59,6 +60,12 @@ def fails_cleanly(command: Callable) -> Callable:
         except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
                 click.exceptions.Abort):
             raise
+        except sqlite3.DatabaseError as exc:  # a damaged index, a full disk under it
+            if debugging():
+                raise
+            errors.print(f"moodmap: the index could not be read or written ({exc}): is it damaged, or its disk full? "
+                         "Nothing more was changed", markup=False, highlight=False)
+            raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 — the last place a user can be spared a traceback
             if debugging():
                 raise

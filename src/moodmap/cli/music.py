@@ -149,16 +149,19 @@ def untag(
 
     roots = [folder.resolve() for folder in folders or []]
     summary = untag_library(db, roots, dry_run)
-    verb = "would restore" if dry_run else "restored"
     for path, changes in summary.restored:
-        console.print(f"{path}: {verb} " + ", ".join(f"{k}={old!r}" if old is not None else f"{k} removed"
-                                                     for k, (_, old) in changes.items()), markup=False, highlight=False)
+        back = ", ".join(f"{key}={value!r}" for key, (_, value) in changes.items() if value is not None)
+        gone = ", ".join(key for key, (_, value) in changes.items() if value is None)
+        said = [f"{'would put back' if dry_run else 'put back'} {back}" if back else "",
+                f"{'would remove' if dry_run else 'removed'} {gone}" if gone else ""]
+        console.print(f"{path}: " + "; ".join(filter(None, said)), markup=False, highlight=False)
     for path, key in summary.kept:
         errors.print(f"moodmap: note: {path}: {key} was changed since moodmap wrote it; left as it is",
                      markup=False, highlight=False)
     for failure in summary.failures:
         errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
-    console.print(f"{_count(len(summary.restored), 'file')} {verb}" + (" (dry run: nothing changed)" if dry_run else ""))
+    done = "would be restored (dry run: nothing changed)" if dry_run else "restored"
+    console.print(f"{_count(len(summary.restored), 'file')} {done}")
     if summary.failures:
         raise typer.Exit(2)
 
