@@ -186,3 +186,21 @@ def test_constraints_look_past_the_first_candidates_when_they_must():
     result = mood_playlist(table, "happy", Constraints(n=6, exclude_artist_repeats=True))
     ids = [s["id"] for s in result.songs]
     assert ids[0] < 300 and ids[1:] == [1004, 1003, 1002, 1001, 1000]  # the other 299 "Same" songs skipped
+
+
+def test_a_quoted_tilde_path_finds_the_song(tmp_path, monkeypatch):
+    db = write_library_db(tmp_path, songs=5)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    table = SongTable.from_library(db)
+    first = Path(table.rows[2]["path"])
+    assert table.find("~/" + str(first.relative_to(tmp_path))) == 2
+
+
+def test_a_mood_that_runs_out_says_how_to_widen_it():
+    rows = [{"id": i, "path": f"/m/{i}.flac", "valence": v, "arousal": a}
+            for i, (v, a) in enumerate([(0.2, 0.2), (0.3, 0.45), (0.45, 0.3), (0.4, 0.4)], 1)]
+    table = SongTable.from_rows(rows)
+    result = mood_playlist(table, "sad", Constraints(n=10))
+    assert len(result.songs) < 4 and "--quadrant Q3" in result.note and "its quadrant holds 4" in result.note
+    with pytest.raises(MoodmapError, match="--quadrant Q4"):
+        mood_playlist(SongTable.from_rows([{"id": 1, "path": "/m/a.flac", "valence": 0.9, "arousal": 0.45}]), "calm")

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .errors import MoodmapError
-from .mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, in_quadrant, resolve_emotion
+from .mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, in_quadrant, quadrant, resolve_emotion
 
 SHAPES = ("rise", "fall", "arc")
 SAMPLING_WIDTH = 0.05  # seeded draws favour songs within ~this V/A distance of the ideal
@@ -67,6 +67,8 @@ class SongTable:
     def find(self, key: str | int) -> int:
         """Position of a song given by id, file path, or a unique piece of "artist – title"."""
         text = str(key).strip()
+        if text.startswith("~/"):  # a quoted "~/Music/…" reaches us unexpanded
+            text = os.path.expanduser(text)
         if text.isdigit():
             hits = np.flatnonzero(self.ids == int(text)).tolist()
         elif os.path.exists(text):
@@ -129,10 +131,25 @@ def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constr
     mask = region_mask(table, mood)  # raises for an unknown mood
     center = anchor_point(mood)
     if not mask.any():
-        raise MoodmapError(None, f"no song in the library is {mood!r}")
+        raise MoodmapError(None, f"no song in the library is {mood!r}{_wider(table, mood)}")
     cost = np.where(mask, _expected_distance(table, np.asarray(center), 0.0), np.inf)
     chosen = _greedy(table, cost, constraints)
-    return _playlist(table, chosen, f"{mood} — {len(chosen)} songs", constraints, {"mood": mood})
+    playlist = _playlist(table, chosen, f"{mood} — {len(chosen)} songs", constraints, {"mood": mood})
+    if playlist.note and len(chosen) == int(mask.sum()):  # the mood ran out, not the rules
+        playlist = replace(playlist, note=f"only {len(chosen)} of {constraints.n} songs are {mood!r} "
+                                          f"(their nearest named emotion){_wider(table, mood)}")
+    return playlist
+
+
+def _wider(table: SongTable, mood: str) -> str:
+    """How to ask for more songs like ``mood``: its quadrant, when that holds more."""
+    v, a = anchor_point(mood)
+    quadrant_name = quadrant(v, a)
+    if quadrant_name is None or quadrant_name == mood.strip().upper():
+        return ""
+    count = int(region_mask(table, quadrant_name).sum())
+    return f"; its quadrant holds {count}: --quadrant {quadrant_name}" if count > int(region_mask(table, mood).sum()) \
+        else ""
 
 
 def near_playlist(table: SongTable, song: str | int, constraints: Constraints = Constraints()) -> Playlist:
