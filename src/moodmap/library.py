@@ -8,6 +8,7 @@ import csv
 import fcntl
 import io
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -249,6 +250,11 @@ def _schema_version(path: Path, db: sqlite3.Connection) -> int:
         raise MoodmapError(path, f"made by a newer moodmap (index schema {version}; this one knows up to "
                                  f"{SCHEMA_VERSION}): upgrade moodmap; the index was not touched")
     return version
+
+
+def in_folders(path: str, folders) -> bool:
+    """Whether an indexed ``path`` lies in one of ``folders`` (resolved paths; none given: everywhere)."""
+    return not folders or any(path == str(f) or path.startswith(str(f) + os.sep) for f in folders)
 
 
 @contextlib.contextmanager

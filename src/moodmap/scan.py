@@ -27,7 +27,7 @@ from pathlib import Path
 
 from .engines import LOCAL, Engine, run_tasks
 from .errors import AudioError, MoodmapError
-from .library import Library, one_writer, timestamp
+from .library import Library, in_folders, one_writer, timestamp
 from .models.registry import resolve
 from .predict import predict_file
 from .presets import DEFAULT_MODEL
@@ -186,11 +186,6 @@ def _open_index(db_path: str | Path, dry_run: bool) -> Library:
     return Library.read_only(db_path) if Path(db_path).is_file() else Library(":memory:")
 
 
-def under(path: str, roots: Sequence[Path]) -> bool:
-    """Whether ``path`` lies in one of the scanned folders."""
-    return any(path == str(root) or path.startswith(str(root) + os.sep) for root in roots)
-
-
 def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timeline: bool, hop: float,
           retry_failed: bool, exclude: Sequence[str], summary: ScanSummary) -> ScanPlan:
     """Sort the folders' files into unchanged, moved, known failures and work to do; find the gone."""
@@ -210,7 +205,7 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
             continue
         present[str(path)] = st
     # Gone: indexed under the scanned folders and no longer on disk (an excluded file is left alone).
-    gone = {p: r for p, r in known.items() if under(p, roots) and p not in present and not os.path.lexists(p)}
+    gone = {p: r for p, r in known.items() if in_folders(p, roots) and p not in present and not os.path.lexists(p)}
     moved_from = _move_sources(known, gone, roots)
     for path, st in present.items():
         row = known.get(path)
@@ -253,7 +248,7 @@ def _move_sources(known: dict, gone: dict, roots: list[Path]) -> Callable[[str],
             return inside.pop(content)
         if elsewhere is None:
             elsewhere = {r["fingerprint"]: p for p, r in known.items()
-                         if not under(p, roots) and not os.path.lexists(p)}
+                         if not in_folders(p, roots) and not os.path.lexists(p)}
         return elsewhere.pop(content, None)
 
     return source

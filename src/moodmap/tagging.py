@@ -10,7 +10,6 @@ changed again after moodmap wrote it, which is theirs and is left alone.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +17,10 @@ from pathlib import Path
 from mutagen import MutagenError
 
 from .errors import MoodmapError
-from .library import Library, one_writer
+from .library import Library, in_folders, one_writer
 from .tags import mood_values, read_mood_tags, write_mood_tags
 
 MOOD_POLICIES = ("keep", "replace", "skip")
-
-
-def _under(path: str, roots: Sequence[Path]) -> bool:
-    return not roots or any(path == str(r) or path.startswith(str(r) + os.sep) for r in roots)
 
 
 def planned_values(row: dict, current: dict[str, str], journal: dict, mood_tag: str) -> dict[str, str]:
@@ -48,7 +43,7 @@ def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[P
 
     for row in sorted(rows, key=lambda r: r["path"]):
         path = Path(row["path"])
-        if not _under(row["path"], roots) or not path.exists():
+        if not in_folders(row["path"], roots) or not path.exists():
             continue
         try:
             current = read_mood_tags(path)
@@ -85,7 +80,7 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
     with contextlib.nullcontext() if dry_run else one_writer(db_path), \
             (Library.read_only(db_path) if dry_run else Library(db_path)) as library:
         for name in library.journaled():
-            if not _under(name, roots):
+            if not in_folders(name, roots):
                 continue
             path = Path(name)
             try:
