@@ -94,3 +94,21 @@ def test_a_damaged_index_is_one_line(tmp_path):
         code, out = run(*args)
         said = [line for line in out.splitlines() if not line.startswith("moodmap: note:")]
         assert code == 2 and len(said) == 1 and "damaged" in said[0], out
+
+
+def test_library_check_and_prune(tmp_path):
+    db = write_library_db(tmp_path, songs=10)  # its files are empty placeholders on disk
+    files = sorted((tmp_path / "Müsic").rglob("*.flac"))
+    for path in files[:3]:
+        path.unlink()
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE songs SET fingerprint = 'same' WHERE path IN (?, ?)", (str(files[4]), str(files[5])))
+    connection.close()
+    code, out = run("library", "check", "--db", str(db))
+    assert code == 0 and "10 songs: integrity ok, 3 missing" in out and "1 indexed twice" in out
+    assert all(f"missing: {p}" in out for p in files[:3])
+    code, out = run("library", "prune", "--db", str(db), "--dry-run")
+    assert code == 0 and "3 songs would be removed" in out
+    code, out = run("library", "prune", "--db", str(db))
+    assert code == 0 and "3 songs removed" in out
+    assert "7 songs: integrity ok, 0 missing" in run("library", "check", "--db", str(db))[1]

@@ -195,6 +195,15 @@ class Library:
                 "emotions": by("emotion"), "models": by("model"),
                 "failures": self.db.execute("SELECT COUNT(*) FROM failures").fetchone()[0]}
 
+    def check(self) -> dict:
+        """What may be wrong with the index: SQLite's integrity check, songs whose files are gone,
+        files indexed twice (the same fingerprint under several paths)."""
+        integrity = [r[0] for r in self.db.execute("PRAGMA integrity_check")]
+        missing = [r[0] for r in self.db.execute("SELECT path FROM songs ORDER BY path") if not os.path.lexists(r[0])]
+        duplicates = [r[0].split("\n") for r in self.db.execute(
+            "SELECT group_concat(path, char(10)) FROM songs GROUP BY fingerprint HAVING COUNT(*) > 1")]
+        return {"integrity": integrity, "missing": missing, "duplicates": duplicates, "songs": self.count()}
+
     def export_csv(self) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

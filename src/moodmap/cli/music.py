@@ -1,6 +1,7 @@
 """Commands for a music library: predict files, scan and tag a library, playlists and the mood map."""
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -182,6 +183,44 @@ def library_stats(db: Annotated[Path, typer.Option(help="Library index.")] = Pat
                   f"{(stats['mean_valence'] or 0):.3f}, mean arousal {(stats['mean_arousal'] or 0):.3f}")
     for key in ("quadrants", "emotions", "models"):
         console.print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
+
+
+@library_app.command("check")
+@fails_cleanly
+def library_check(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite")) -> None:
+    """Integrity of the index, songs whose files are gone, files indexed twice; exit 2 when the index is damaged."""
+    from ..library import open_library
+
+    with open_library(db) as index:
+        found = index.check()
+    for path in found["missing"]:
+        console.print(f"missing: {path}", markup=False, highlight=False)
+    for paths in found["duplicates"]:
+        console.print("the same file twice: " + " = ".join(paths), markup=False, highlight=False)
+    integrity = "ok" if found["integrity"] == ["ok"] else "; ".join(found["integrity"][:5])
+    console.print(f"{_count(found['songs'], 'song')}: integrity {integrity}, {len(found['missing'])} missing "
+                  f"(moodmap library prune removes them), {len(found['duplicates'])} indexed twice", markup=False,
+                  highlight=False)
+    if integrity != "ok":
+        raise typer.Exit(2)
+
+
+@library_app.command("prune")
+@fails_cleanly
+def library_prune(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite"),
+                  dry_run: Annotated[bool, typer.Option(help="Only list them.")] = False) -> None:
+    """Remove from the index every song whose file is gone (however many: you asked)."""
+    from ..library import Library, one_writer, open_library
+
+    open_library(db).close()  # its clear error for a missing or foreign index
+    with contextlib.nullcontext() if dry_run else one_writer(db), (Library.read_only(db) if dry_run else Library(db)) \
+            as index:
+        missing = index.check()["missing"]
+        if not dry_run:
+            index.prune(missing)
+    for path in missing:
+        console.print(f"{'would remove' if dry_run else 'removed'}: {path}", markup=False, highlight=False)
+    console.print(f"{_count(len(missing), 'song')} {'would be ' if dry_run else ''}removed from {db}")
 
 
 @library_app.command("export")
