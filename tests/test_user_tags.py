@@ -3,6 +3,7 @@ journaled and `moodmap untag` puts the tags back; ID3v2.3 stays v2.3; WAV tags a
 mutagen cannot tag is that file's failure, not the end of the scan."""
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -174,3 +175,34 @@ def test_a_symlinked_song_is_tagged_through_its_link(music, tmp_path):
     assert real.is_symlink() and real.resolve() == moved
     from moodmap.tags import read_mood_tags
     assert "VALENCE" in read_mood_tags(moved)
+
+
+def test_a_hard_linked_song_keeps_its_links(music, tmp_path):
+    song = next(music.rglob("*.ogg"))
+    twin = tmp_path / "twin.ogg"
+    os.link(song, twin)
+    inode = song.stat().st_ino
+    run("scan", str(music), "--db", str(tmp_path / "lib.sqlite"), "--write-tags", "--jobs", "1")
+    assert song.stat().st_ino == inode and song.stat().st_nlink == 2 and twin.samefile(song)
+    from moodmap.tags import read_mood_tags
+    assert "VALENCE" in read_mood_tags(twin)
+
+
+def test_an_in_place_write_cut_short_is_finished_next_time(music, tmp_path):
+    from moodmap.atomic import staged_path
+    from moodmap.tags import read_mood_tags, write_mood_tags
+
+    song = next(music.rglob("*.flac"))
+    twin = tmp_path / "twin.flac"
+    os.link(song, twin)
+    values = {"VALENCE": "0.500", "AROUSAL": "0.500"}
+    staged = tmp_path / "staged.flac"
+    shutil.copy(song, staged)
+    write_mood_tags(staged, values)  # the complete new content a crash left staged …
+    full = staged.read_bytes()
+    staged.rename(staged_path(song))
+    with open(song, "r+b") as torn:  # … after the in-place copy had written half of it
+        torn.write(full[: len(full) // 2])
+    assert write_mood_tags(song, values) == {}  # finished first: the tags are already there
+    assert song.read_bytes() == full and twin.samefile(song) and not staged_path(song).exists()
+    assert read_mood_tags(song)["VALENCE"] == "0.500"

@@ -8,11 +8,13 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 TEMP_SUFFIX = ".partial"
+STAGED_SUFFIX = ".moodmap-inplace"  # a complete, verified new content waiting to be copied over its file
 
 
 @contextlib.contextmanager
@@ -31,6 +33,45 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(temp, path)
     finally:
         temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def in_place_path(path: str | os.PathLike) -> Iterator[Path]:
+    """``atomic_path`` for a file with hard links, which ``os.replace`` would cut: the new content
+    is written to a temp file, marked complete (renamed to the staged name), then copied over the
+    file in place, keeping its inode and links. A crash during that copy leaves the staged file,
+    and ``finish_in_place`` completes the copy on the next write."""
+    path = Path(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        yield temp
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, staged_path(path))
+        finish_in_place(path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def staged_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.parent / f".{path.name}{STAGED_SUFFIX}"
+
+
+def finish_in_place(path: str | os.PathLike) -> bool:
+    """Copy a staged new content over ``path`` in place, if one is waiting; True when it did."""
+    staged = staged_path(path)
+    if not staged.exists():
+        return False
+    with open(staged, "rb") as source, open(path, "r+b") as target:
+        shutil.copyfileobj(source, target, 1 << 20)
+        target.truncate()
+        target.flush()
+        os.fsync(target.fileno())
+    staged.unlink()
+    return True
 
 
 def _umask() -> int:

@@ -95,24 +95,28 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
 
     The write goes to a copy beside the file (the real file, for a symlink); the copy
     replaces the original only when its audio payload is byte-identical to the original's
-    (``audio_payload.audio_digest``).
+    (``audio_payload.audio_digest``) — by rename, or for a file with hard links by a
+    crash-safe copy in place, so that every link sees the tags.
     """
     import shutil
 
     import mutagen
 
-    from .atomic import atomic_path, remove_stale_temps
+    from .atomic import atomic_path, finish_in_place, in_place_path, remove_stale_temps
     from .audio_payload import audio_digest
     from .errors import MoodmapError
 
     path = Path(path).resolve()  # through a symlink to the real file: the link stays a link
+    if not dry_run:
+        finish_in_place(path)  # an in-place write a crash interrupted
     current = read_mood_tags(path)
     changes = {k: (current.get(k), v) for k, v in values.items() if current.get(k) != v}
     if dry_run or not changes:
         return changes
     before = audio_digest(path)
     remove_stale_temps(path.parent, path.name)  # a copy a killed earlier write left beside the file
-    with atomic_path(path) as temp:
+    linked = path.stat().st_nlink > 1  # replacing the file would cut its hard links: write it in place
+    with (in_place_path if linked else atomic_path)(path) as temp:
         shutil.copy2(path, temp)
         handle = mutagen.File(str(temp))
         if handle is None:
