@@ -250,3 +250,20 @@ def test_the_beets_plugin_in_a_real_beets_library(home, music, tmp_path):
         sum(v >= 0.5 for v, _, _ in stored.values())
     again = beet("moodmap", cwd=user)  # analysed items are skipped
     assert "stored mood of 0 item(s)" in again.stdout + again.stderr
+
+
+def test_reading_commands_do_not_load_torch(tmp_path):
+    """playlist, map and library stats need no model: they start in a fraction of a second (torch's import
+    alone takes ~2 s), which matters to a library owner running them from cron or a script."""
+    from conftest import write_library_db
+
+    db = write_library_db(tmp_path, songs=30)
+    script = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom moodmap.cli import app\n"
+        f"for args in (['playlist', '--db', {str(db)!r}, '--mood', 'happy'], ['map', '--db', {str(db)!r}, '-o', "
+        f"{str(tmp_path / 'map.html')!r}], ['library', 'stats', '--db', {str(db)!r}], ['playlist', '--db', {str(db)!r}]):\n"
+        "    assert CliRunner().invoke(app, args).exit_code == 0, args\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'librosa', 'ray')))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
