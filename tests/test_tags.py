@@ -61,3 +61,25 @@ def test_mp3_payload_digest_ignores_tags_but_not_audio(tmp_path):
     write_mood_tags(copy, VALUES)
     assert audio_digest(copy) == audio_digest(path) != audio_digest(other)
     assert copy.read_bytes() != path.read_bytes()
+
+
+def test_another_live_process_copy_is_left_alone_a_dead_ones_removed(tmp_path):
+    import os
+    import subprocess
+
+    from moodmap.atomic import remove_stale_temps
+
+    song = write_audio(tmp_path / "song.flac", tone(2.0, 22050), 22050)
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        live = tmp_path / f".song.flac.{sleeper.pid}.abc123.partial"
+        dead = tmp_path / ".song.flac.999999999.def456.partial"
+        old = tmp_path / ".song.flac.ghi789.partial"  # made before temps carried their owner
+        for temp in (live, dead, old):
+            temp.write_bytes(b"copy")
+        assert remove_stale_temps(tmp_path, song.name) == 2
+        assert live.exists() and not dead.exists() and not old.exists()
+        write_mood_tags(song, VALUES)
+        assert live.exists() and read_mood_tags(song) == VALUES and os.path.exists(song)
+    finally:
+        sleeper.kill()

@@ -22,9 +22,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    os.close(fd)
-    temp = Path(name)
+    temp = _temp_beside(path)
     os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the user's usual mode
     try:
         yield temp
@@ -42,9 +40,7 @@ def in_place_path(path: str | os.PathLike) -> Iterator[Path]:
     file in place, keeping its inode and links. A crash during that copy leaves the staged file,
     and ``finish_in_place`` completes the copy on the next write."""
     path = Path(path)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
-    os.close(fd)
-    temp = Path(name)
+    temp = _temp_beside(path)
     try:
         yield temp
         with open(temp, "rb+") as handle:
@@ -74,6 +70,31 @@ def finish_in_place(path: str | os.PathLike) -> bool:
     return True
 
 
+def _temp_beside(path: Path) -> Path:
+    """A new empty temp file next to ``path``, named with this process's id (``.NAME.PID.XXXX.partial``):
+    only a dead process's temps are stale."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
+    os.close(fd)
+    return Path(name)
+
+
+def _owner_alive(temp: Path) -> bool:
+    """Whether the process that made ``temp`` still runs (a temp without an id is an old one: stale)."""
+    parts = temp.name.rsplit(".", 3)
+    if len(parts) < 4 or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # this process removes its own temps as it goes: one left over is stale
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -97,7 +118,8 @@ def remove_stale_temps(folder: str | os.PathLike, name: str | None = None) -> in
     folder = Path(folder)
     if not folder.is_dir():
         return 0
-    stale = list(folder.glob(f".{glob.escape(name)}.*{TEMP_SUFFIX}" if name else f".*{TEMP_SUFFIX}"))
+    found = folder.glob(f".{glob.escape(name)}.*{TEMP_SUFFIX}" if name else f".*{TEMP_SUFFIX}")
+    stale = [temp for temp in found if not _owner_alive(temp)]  # another live process's copy is not ours
     for temp in stale:
         temp.unlink(missing_ok=True)
     return len(stale)

@@ -21,6 +21,7 @@ from typing import Annotated, Optional
 
 import click
 import typer
+import typer.rich_utils
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -32,6 +33,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 # tables need about 110 (COLUMNS, when set, still wins).
 PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
 console = Console(soft_wrap=True, width=PIPED_WIDTH)
+if PIPED_WIDTH and typer.rich_utils.MAX_WIDTH is None:  # --help piped into a pager or a file: not cut at 80 either
+    typer.rich_utils.MAX_WIDTH = PIPED_WIDTH
 errors = Console(stderr=True, soft_wrap=True)
 
 
