@@ -153,7 +153,7 @@ def api(tmp_path_factory, exported):
 
     db = write_library_db(tmp_path_factory.mktemp("fuzz-web"), songs=10)
     settings_ = ServerSettings(db=db, max_upload_bytes=2**20, default_model=str(exported[0]), inference_workers=1)
-    with TestClient(create_app(settings_), raise_server_exceptions=False) as client:
+    with TestClient(create_app(settings_), raise_server_exceptions=False, base_url="http://127.0.0.1") as client:
         yield client
 
 

@@ -34,7 +34,7 @@ def db(tmp_path_factory):
 def client(db, exported):
     weights = exported[1]
     settings = ServerSettings(db=db, max_upload_bytes=2 * 2**20, default_model=str(exported[0]))
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(settings), raise_server_exceptions=False, base_url="http://127.0.0.1") as test_client:
         test_client.weights = weights
         yield test_client
 

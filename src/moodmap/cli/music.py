@@ -343,6 +343,9 @@ def serve(
     max_upload_mb: Annotated[float, typer.Option(help="Largest accepted upload.")] = 100.0,
     workers: Annotated[int, typer.Option(help="Worker processes for analyses; more requests wait their turn.")] = 2,
     model: Annotated[str, typer.Option(help="Model used when a request names none.")] = DEFAULT_MODEL,
+    allowed_host: Annotated[Optional[list[str]], typer.Option(
+        help="Another name the server may be reached by (a LAN name or address, a reverse proxy's); repeatable. "
+             "Requests naming any other Host are refused.")] = None,
 ) -> None:
     """The web app: the library's mood map, song details and audio, playlists, and file analysis (HTTP API at /docs)."""
     try:
@@ -358,8 +361,10 @@ def serve(
         open_library(db).close()  # its clear error, before the server starts
     if host not in ("127.0.0.1", "localhost", "::1"):
         errors.print(f"moodmap: note: serving on {host}: anyone who can reach it can upload files and play your "
-                     "library's audio", markup=False, highlight=False)
+                     "library's audio; it answers to the names 127.0.0.1, localhost, {host} and --allowed-host's"
+                     .replace("{host}", host), markup=False, highlight=False)
     settings = ServerSettings(db=db, library_root=library, max_upload_bytes=int(max_upload_mb * 2**20),
-                              inference_workers=max(1, workers), default_model=model)
+                              inference_workers=max(1, workers), default_model=model,
+                              allowed_hosts=(host, *(allowed_host or ())))
     console.print(f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")

@@ -21,9 +21,11 @@ from typing import Literal
 
 import numpy as np
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..errors import AudioError, MoodmapError
@@ -33,10 +35,15 @@ from ..mood import EMOTIONS, QUADRANT_CENTERS
 from ..mood_map import map_data
 from ..playlists import Constraints, SongTable, build_playlist, playlist_query, region_mask, to_json, to_m3u8
 from ..presets import DEFAULT_MODEL
+from .guard import RequestGuard
 from .limits import BodyLimit
 
 HERE = Path(__file__).parent
 MAX_PAGE = 1000
+MAX_JSON_BODY = 64 * 1024  # every body but an upload: a playlist request is a few hundred bytes
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg", ".oga": "audio/ogg",
+               ".opus": "audio/ogg", ".m4a": "audio/mp4", ".mp4": "audio/mp4", ".aac": "audio/aac",
+               ".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class ServerSettings:
     max_upload_bytes: int = 100 * 2**20
     inference_workers: int = 2
     default_model: str = DEFAULT_MODEL
+    allowed_hosts: tuple[str, ...] = ()  # besides the loopback names: the bound address, --allowed-host names
 
 
 class LibraryView:
@@ -115,9 +123,9 @@ class PlaylistRequest(BaseModel):
     steps: int = Field(10, ge=2, le=500)
     arousal: str | None = None
     n: int = Field(20, ge=1, le=MAX_PAGE)
-    min_distance: float = Field(0.0, ge=0.0, le=2.0)
+    min_distance: float = Field(0.0, ge=0.0, le=2.0, allow_inf_nan=False)
     exclude_artist_repeats: bool = False
-    seed: int | None = None
+    seed: int | None = Field(None, ge=0, le=2**63 - 1)
     format: Literal["json", "m3u8"] = "json"
 
 
@@ -131,6 +139,8 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     uploads = Path(tempfile.mkdtemp(prefix="moodmap-uploads-"))
     app.state.settings, app.state.library, app.state.uploads = settings, library, uploads
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, paths=("/api/predict",))
+    app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, paths=("/",), skip=("/api/predict",))
+    app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts)  # outermost: checked first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _error_handlers(app)
     app.router.add_event_handler("shutdown", functools.partial(shutil.rmtree, uploads, True))
@@ -196,7 +206,11 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     @app.get("/api/songs/{song_id}/audio", response_class=FileResponse)
     def audio(song_id: int) -> FileResponse:
         """The song's audio file (range requests supported), only from inside the library folder."""
-        return FileResponse(_library_file(library, _song(library, song_id)))
+        row = _song(library, song_id)
+        path = _library_file(library, row)
+        # The type of the indexed name moodmap decoded, never one guessed from where a link points (poly.html).
+        kind = AUDIO_TYPES.get(Path(row["path"]).suffix.lower(), "application/octet-stream")
+        return FileResponse(path, media_type=kind, filename=Path(row["path"]).name, content_disposition_type="inline")
 
     @app.get("/api/map")
     def mood_map() -> dict:
@@ -303,9 +317,16 @@ def _error_handlers(app: FastAPI) -> None:
     async def moodmap_error(_request: Request, exc: MoodmapError) -> JSONResponse:
         return reply(400, type(exc).__name__, exc.reason)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's and Starlette's (unknown routes, 405, …)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return reply(exc.status_code, "HTTPError", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Which fields are wrong and why — never the input itself (it can be megabytes)."""
+        problems = "; ".join(f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+                             for e in exc.errors()[:10])
+        return reply(422, "ValidationError", problems[:1000])
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -21,13 +21,14 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """ASGI middleware: at most ``limit`` (+ multipart slack) bytes of body on ``paths``."""
+    """ASGI middleware: at most ``limit`` (+ multipart slack) bytes of body on ``paths``, except ``skip``."""
 
-    def __init__(self, app: ASGIApp, limit: int, paths: tuple[str, ...]) -> None:
-        self.app, self.limit, self.paths = app, limit + MULTIPART_SLACK, paths
+    def __init__(self, app: ASGIApp, limit: int, paths: tuple[str, ...], skip: tuple[str, ...] = ()) -> None:
+        self.app, self.limit, self.paths, self.skip = app, limit + MULTIPART_SLACK, paths, skip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.paths):
+        if scope["type"] != "http" or not scope["path"].startswith(self.paths) or \
+                (self.skip and scope["path"].startswith(self.skip)):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")
@@ -66,4 +67,4 @@ async def _refuse(send: Send, limit: int, status: int) -> None:
 
 
 def _too_large(limit: int) -> str:
-    return f"upload larger than the limit of {(limit - MULTIPART_SLACK) / 2**20:g} MB"
+    return f"request body larger than the limit of {(limit - MULTIPART_SLACK) / 2**20:g} MB"

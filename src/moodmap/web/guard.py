@@ -1,0 +1,85 @@
+"""What stands between ``moodmap serve`` on a laptop and the web pages that laptop visits.
+
+A page anywhere can make the browser send requests to 127.0.0.1; it cannot read the
+answers unless the server lets it. So the server:
+
+- answers only to a ``Host`` it is known by (loopback names, the address it is bound to,
+  ``--allowed-host`` names): a page whose DNS name is re-pointed at 127.0.0.1 (DNS
+  rebinding) is refused, so it cannot read the library;
+- refuses requests that change or cost something (POST …) from another origin: a foreign
+  ``Origin`` or ``Sec-Fetch-Site: cross-site`` — a page cannot spend the server's CPU;
+- marks every answer ``nosniff`` (audio is never run as HTML), forbids framing, and gives
+  the page a Content-Security-Policy that allows only its own scripts.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
+       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+           (b"referrer-policy", b"no-referrer"), (b"cross-origin-resource-policy", b"same-origin")]
+API_DOCS = ("/docs", "/redoc", "/openapi.json")  # FastAPI's pages load their scripts from a CDN: no CSP there
+
+
+class RequestGuard:
+    """ASGI middleware: Host and Origin checks, and the security headers, on every request."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
+        self.app = app
+        self.hosts = {h.strip("[]").lower() for h in (*LOOPBACK, *allowed_hosts) if h}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self._refusal(scope["method"], headers)
+        if refusal:
+            await _refuse(send, 403, *refusal)
+            return
+        policy = not scope["path"].startswith(API_DOCS)
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = HEADERS + ([(b"content-security-policy", CSP.encode())] if policy else [])
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, secured)
+
+    def _refusal(self, method: str, headers: dict[str, str]) -> tuple[str, str] | None:
+        """Why this request is refused (error, detail), or None. Neither names what was sent."""
+        if _hostname(headers.get("host", "")) not in self.hosts:
+            return "ForbiddenHost", ("this server answers only to the names it is known by (see --allowed-host); "
+                                     "a foreign Host is how a web page would reach it through DNS rebinding")
+        if method.upper() in SAFE_METHODS:
+            return None
+        origin = headers.get("origin")
+        if origin is not None and (origin == "null" or _hostname(urlsplit(origin).netloc) not in self.hosts):
+            return "ForbiddenOrigin", "requests that change or cost something are accepted only from moodmap's own page"
+        if headers.get("sec-fetch-site") == "cross-site":
+            return "ForbiddenOrigin", "requests that change or cost something are accepted only from moodmap's own page"
+        return None
+
+
+def _hostname(host: str) -> str:
+    """The name part of a Host header or an origin's netloc (no port, no IPv6 brackets), lower-case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+async def _refuse(send: Send, status: int, error: str, detail: str) -> None:
+    body = json.dumps({"error": error, "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *HEADERS]})
+    await send({"type": "http.response.body", "body": body})

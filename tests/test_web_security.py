@@ -1,0 +1,106 @@
+"""`moodmap serve` on a laptop that also browses the web: a real server on loopback, requests as a
+hostile page (or a DNS-rebound name) would send them."""
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from test_user_commands import moodmap, start_server, stop_server
+from userlib import make_user_library
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server over a small library holding a trap: `poly.mp3`, a real mp3 that is a link to `poly.html`."""
+    home = tmp_path_factory.mktemp("secure")
+    songs = make_user_library(home / "Music")
+    mp3 = next(p for p in songs if p.suffix == ".mp3")
+    shutil.copy(mp3, home / "Music" / "poly.html")
+    (home / "Music" / "poly.mp3").symlink_to(home / "Music" / "poly.html")
+    moodmap("scan", "Music", cwd=home)
+    process, base, _ = start_server("--db", "library.sqlite", cwd=home)
+    yield base, home
+    stop_server(process)
+
+
+def request(url: str, data: bytes | None = None, headers: dict | None = None, method: str | None = None):
+    """(status, headers, body) of one request, whatever its status."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data, headers or {}, method=method), timeout=60) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+def test_a_foreign_host_is_refused_a_known_one_answered(server):
+    base, _ = server
+    port = base.rsplit(":", 1)[1]
+    for path in ("/api/songs?limit=1", "/api/songs/1/audio", "/"):
+        status, _, body = request(base + path, headers={"Host": f"evil.example:{port}"})
+        assert status == 403 and json.loads(body)["error"] == "ForbiddenHost" and b"evil" not in body
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}"):
+        assert request(base + "/api/songs?limit=1", headers={"Host": host})[0] == 200
+
+
+def _upload(path: Path) -> tuple[bytes, str]:
+    boundary = "moodmapboundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n\r\n".encode()
+            + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode())
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_costly_requests_from_another_origin_are_refused(server):
+    base, home = server
+    body, kind = _upload(next((home / "Music").rglob("*.flac")))
+    small = body[:200] + body[-40:]  # refused before the body is read: keep it within the socket's buffer
+    for hostile in ({"Origin": "http://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}):
+        status, _, answer = request(base + "/api/predict", small, {"Content-Type": kind, **hostile})
+        assert status == 403 and json.loads(answer)["error"] == "ForbiddenOrigin", hostile
+    status, _, answer = request(base + "/api/predict", body, {"Content-Type": kind, "Origin": base,
+                                                               "Sec-Fetch-Site": "same-origin"})
+    assert status == 200 and 0.1 <= json.loads(answer)["valence"] <= 0.9
+
+
+def test_every_body_is_limited_and_never_echoed(server):
+    base, _ = server
+    big = json.dumps({"mood": "happy", "pad": "x" * 2_000_000}).encode()
+    for kind in ("application/json", "text/plain"):
+        status, _, answer = request(base + "/api/playlists", big, {"Content-Type": kind})
+        assert status == 413 and len(answer) < 1000 and json.loads(answer)["error"] == "PayloadTooLarge"
+    junk = json.dumps({"mood": "happy", "junk": "<script>" * 1000}).encode()
+    status, _, answer = request(base + "/api/playlists", junk, {"Content-Type": "application/json"})
+    assert status == 422 and len(answer) < 2000 and b"<script>" not in answer
+
+
+def test_audio_is_served_as_audio_never_as_a_page(server):
+    base, home = server
+    songs = json.loads(request(base + "/api/songs?q=poly")[2])["songs"]
+    assert [s["path"] for s in songs] == [str(home / "Music" / "poly.mp3")]
+    status, headers, _ = request(f"{base}/api/songs/{songs[0]['id']}/audio")
+    assert status == 200 and headers["Content-Type"] == "audio/mpeg"
+    assert headers["X-Content-Type-Options"] == "nosniff" and "inline" in headers["Content-Disposition"]
+    page = request(base + "/")[1]
+    assert "script-src 'self'" in page["Content-Security-Policy"] and page["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("payload", [{"mood": "happy", "min_distance": float("nan")},
+                                     {"mood": "happy", "min_distance": float("inf")},
+                                     {"mood": "happy", "seed": -1}, {"mood": "happy", "seed": 1e400},
+                                     {"mood": "happy", "n": "many"}])
+def test_odd_numbers_are_422_in_the_one_error_shape(server, payload):
+    base, _ = server
+    body = json.dumps(payload).replace("Infinity", "1e400").encode()
+    status, _, answer = request(base + "/api/playlists", body, {"Content-Type": "application/json"})
+    assert status == 422 and set(json.loads(answer)) == {"error", "detail"}, answer
+
+
+def test_unknown_routes_and_methods_answer_in_the_one_error_shape(server):
+    base, _ = server
+    for url, method in ((base + "/api/nothing", "GET"), (base + "/api/map", "DELETE")):
+        status, _, answer = request(url, method=method)
+        assert status in (404, 405) and set(json.loads(answer)) == {"error", "detail"}
