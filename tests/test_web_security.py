@@ -104,3 +104,23 @@ def test_unknown_routes_and_methods_answer_in_the_one_error_shape(server):
     for url, method in ((base + "/api/nothing", "GET"), (base + "/api/map", "DELETE")):
         status, _, answer = request(url, method=method)
         assert status in (404, 405) and set(json.loads(answer)) == {"error", "detail"}
+
+
+def test_a_timeline_beyond_the_budget_is_refused_before_any_work(server, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    base, _ = server
+    long = tmp_path / "dc.flac"  # three hours of 8 kHz DC: a few hundred KB, 21 000 windows at a 0.51 s hop
+    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as out:
+        block = np.full(8000 * 60, 0.5, dtype=np.float32)
+        for _ in range(180):
+            out.write(block)
+    body, kind = _upload(long)
+    fields = (b"--moodmapboundary\r\nContent-Disposition: form-data; name=\"timeline\"\r\n\r\ntrue\r\n"
+              b"--moodmapboundary\r\nContent-Disposition: form-data; name=\"hop\"\r\n\r\n0.51\r\n")
+    import time
+
+    began = time.monotonic()
+    status, _, answer = request(base + "/api/predict", fields + body, {"Content-Type": kind})
+    assert status == 413 and "windows" in json.loads(answer)["detail"] and time.monotonic() - began < 10

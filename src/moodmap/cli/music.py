@@ -367,4 +367,6 @@ def serve(
                               inference_workers=max(1, workers), default_model=model,
                               allowed_hosts=(host, *(allowed_host or ())))
     console.print(f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # Ctrl-C or SIGTERM: stop within seconds; analyses still running are stopped with their workers.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
+                timeout_keep_alive=5)

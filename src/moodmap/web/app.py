@@ -174,6 +174,8 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                     handle.write(chunk)
             if target.stat().st_size == 0:
                 raise HTTPException(422, "the uploaded file is empty")
+            if timeline:
+                await asyncio.to_thread(_check_budget, target, hop)
             result = await analyses.run(_predict_upload, str(target), model, timeline, hop)
         finally:
             target.unlink(missing_ok=True)
@@ -269,6 +271,20 @@ def _predict_upload(path: str, model: str, timeline: bool, hop: float) -> dict:
     resolved = resolve(model)
     prediction = predict_file(path, resolved.checkpoint, model, timeline, hop)
     return {**prediction.as_dict(), "note": resolved.note}
+
+
+MAX_TIMELINE_WINDOWS = 1500  # a 2-hour mix at the default 5 s hop; each window is a 15 s analysis
+
+
+def _check_budget(path: Path, hop: float) -> None:
+    """Refuse, before any work, a timeline that would keep a worker busy for minutes (a 3-hour file
+    at a 0.5 s hop is 20 000 windows): every request gets an answer in bounded time."""
+    from ..audio import probe
+
+    windows = int(probe(path).duration / hop) + 1
+    if windows > MAX_TIMELINE_WINDOWS:
+        raise HTTPException(413, f"a timeline of {windows} windows is more than this server does per request "
+                                 f"({MAX_TIMELINE_WINDOWS}); use a larger hop, or `moodmap predict --timeline`")
 
 
 def _check_model(model: str, settings: ServerSettings) -> None:
