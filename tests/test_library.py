@@ -119,7 +119,7 @@ def test_cli_scan_stats_and_export(music, tmp_path, exported):
     assert result.exit_code == 0, result.output
     assert "4 analysed" in result.output and "1 failed" in result.output
     stats = runner.invoke(app, ["library", "stats", "--db", str(db)])
-    assert stats.exit_code == 0 and "4 songs, 1 failures" in stats.output
+    assert stats.exit_code == 0 and "4 songs, 1 failure;" in stats.output
     export = runner.invoke(app, ["library", "export", "--db", str(db)])
     lines = export.output.strip().splitlines()
     assert lines[0].startswith("path,title,artist") and len(lines) == 5

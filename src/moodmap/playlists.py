@@ -134,11 +134,15 @@ def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constr
         raise MoodmapError(None, f"no song in the library is {mood!r}{_wider(table, mood)}")
     cost = np.where(mask, _expected_distance(table, np.asarray(center), 0.0), np.inf)
     chosen = _greedy(table, cost, constraints)
-    playlist = _playlist(table, chosen, f"{mood} — {len(chosen)} songs", constraints, {"mood": mood})
+    playlist = _playlist(table, chosen, f"{mood} — {_songs(len(chosen))}", constraints, {"mood": mood})
     if playlist.note and len(chosen) == int(mask.sum()):  # the mood ran out, not the rules
         playlist = replace(playlist, note=f"only {len(chosen)} of {constraints.n} songs are {mood!r} "
                                           f"(their nearest named emotion){_wider(table, mood)}")
     return playlist
+
+
+def _songs(n: int) -> str:
+    return f"{n} song" + ("" if n == 1 else "s")
 
 
 def _wider(table: SongTable, mood: str) -> str:
@@ -230,7 +234,7 @@ def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Cons
         if len(pick) == len(chosen):
             break
         chosen = pick
-    return _playlist(table, chosen, f"arousal {shape} — {len(chosen)} songs", constraints, {"arousal": shape})
+    return _playlist(table, chosen, f"arousal {shape} — {_songs(len(chosen))}", constraints, {"arousal": shape})
 
 
 ONE_MODE = "choose one of --mood, --quadrant, --near, --from/--to or --arousal"

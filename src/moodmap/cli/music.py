@@ -179,7 +179,7 @@ def library_stats(db: Annotated[Path, typer.Option(help="Library index.")] = Pat
 
     with open_library(db) as index:
         stats = index.stats()
-    console.print(f"{stats['songs']} songs, {stats['failures']} failures; mean valence "
+    console.print(f"{_count(stats['songs'], 'song')}, {_count(stats['failures'], 'failure')}; mean valence "
                   f"{(stats['mean_valence'] or 0):.3f}, mean arousal {(stats['mean_arousal'] or 0):.3f}")
     for key in ("quadrants", "emotions", "models"):
         console.print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
@@ -276,7 +276,7 @@ def playlist(
     from ..atomic import atomic_write_text
 
     atomic_write_text(out, text)
-    console.print(f"{len(result.songs)} songs → {out}")
+    console.print(f"{_count(len(result.songs), 'song')} → {out}")
 
 
 def _format_from_suffix(out: Optional[Path]) -> str:
@@ -329,7 +329,7 @@ def mood_map(
     table = SongTable.from_library(db)
     trajectory = song_trajectory(db, table, song) if song else None
     write_map(table, out, trajectory, title)
-    console.print(f"{len(table)} songs drawn → {out}")
+    console.print(f"{_count(len(table), 'song')} drawn → {out}")
 
 
 @app.command()
