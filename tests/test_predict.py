@@ -113,3 +113,19 @@ def test_a_streamed_timeline_equals_the_whole_file_one(exported, tmp_path, monke
     monkeypatch.setattr(predict_module, "TIMELINE_BATCH", 4)
     streamed = [(p.start, p.valence, p.arousal) for p in predict_module.track_timeline(path, checkpoint, hop=2.0)]
     assert streamed == _timeline_from_the_whole_file(path, checkpoint, 2.0)
+
+
+def test_timeline_points_say_when_they_were_held_at_the_scale(exported, synth_set, tmp_path):
+    import dataclasses
+
+    from moodmap.figures import timeline_plot
+
+    song = next((synth_set / "clips_45seconds").glob("*.flac"))
+    from moodmap.models.registry import resolve
+
+    normal = predict_file(song, resolve("improved").checkpoint, timeline=True, hop=10.0)  # the shipped default
+    assert normal.timeline and not any(p.clipped for p in normal.timeline)
+    overshooting = dataclasses.replace(load_model(exported[0]), target_scale=(50.0, -50.0))
+    held = predict_file(song, overshooting, timeline=True, hop=10.0)
+    assert all(p.clipped for p in held.timeline) and held.as_dict()["timeline"][0]["clipped"] is True
+    assert timeline_plot(held, tmp_path / "held.png").stat().st_size > 5000

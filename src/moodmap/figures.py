@@ -104,6 +104,10 @@ def timeline_plot(prediction, path: Path) -> Path:
     figure.colorbar(scatter, ax=plane, label="window start (s)")
     curve.plot(t, v, label="valence")
     curve.plot(t, a, label="arousal")
+    held = np.array([p.clipped for p in points], dtype=bool)
+    if held.any():  # the model went past the rating scale there: say so instead of drawing a plain 0.1/0.9
+        curve.scatter(np.r_[t[held], t[held]], np.r_[v[held], a[held]], marker="x", color="#e45756", zorder=4,
+                      label="held at the 1–9 scale's end")
     curve.set(ylim=(0, 1), xlabel="window start (s)", ylabel="0–1",
               title=f"{Path(prediction.path).name}: {prediction.emotion} ({prediction.quadrant or 'neutral'})")
     curve.legend()

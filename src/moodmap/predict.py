@@ -35,6 +35,7 @@ class TimelinePoint:
     start: float  # seconds
     valence: float
     arousal: float
+    clipped: bool = False  # the model went past the 1–9 rating scale here; the value is held at its end
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,10 @@ def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.
 
 def _timeline_points(checkpoint: Checkpoint, batch: list[tuple[int, np.ndarray]]) -> list[TimelinePoint]:
     windows = np.stack([window for _, window in batch])
-    values = _predict(checkpoint, logmel(windows, checkpoint.feature_config))
+    values, clipped = _held(_raw(checkpoint, logmel(windows, checkpoint.feature_config)))
     rate = checkpoint.feature_config.sample_rate
-    return [TimelinePoint(start / rate, float(v), float(a)) for (start, _), (v, a) in zip(batch, values)]
+    return [TimelinePoint(start / rate, float(v), float(a), bool(c))
+            for (start, _), (v, a), c in zip(batch, values, clipped)]
 
 
 def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint = DEFAULT_MODEL, timeline: bool = False,
@@ -172,5 +174,17 @@ RATING_RANGE = (0.1, 0.9)  # the data sets' 1–9 ratings on the 0–1 scale
 def _predict(checkpoint: Checkpoint, features: np.ndarray) -> np.ndarray:
     """Excerpt predictions, held inside the rating scale: a linear output head (the improved
     model) can overshoot it, and a valence of 9.4 on a 1–9 scale means nothing to a user."""
+    return _held(_raw(checkpoint, features))[0]
+
+
+def _raw(checkpoint: Checkpoint, features: np.ndarray) -> np.ndarray:
+    """The model's outputs on the 0–1 scale, before holding them inside the rating scale."""
     raw = predict_features(checkpoint.model, features, offset=checkpoint.target_offset, scale=checkpoint.target_scale)
-    return np.clip(raw.astype(np.float64), *RATING_RANGE)
+    return raw.astype(np.float64)
+
+
+def _held(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs held inside the 1–9 rating scale, and which rows had to be (the paper CNN's sigmoid
+    was seen at 0.998 on windows of real recordings: a rating of 9.98 that no annotator gives)."""
+    values = np.clip(raw, *RATING_RANGE)
+    return values, (values != raw).any(axis=1)
