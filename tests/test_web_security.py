@@ -68,13 +68,30 @@ def test_costly_requests_from_another_origin_are_refused(server):
 
 def test_every_body_is_limited_and_never_echoed(server):
     base, _ = server
-    big = json.dumps({"mood": "happy", "pad": "x" * 2_000_000}).encode()
-    for kind in ("application/json", "text/plain"):
-        status, _, answer = request(base + "/api/playlists", big, {"Content-Type": kind})
+    for kind in ("application/json", "text/plain"):  # 2 MB announced: refused before the body is read
+        status, answer = raw_request(base, f"POST /api/playlists HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {kind}\r\n"
+                                           "Content-Length: 2000000\r\n\r\n" + '{"mood": "happy", "pad": "' + "x" * 1000)
         assert status == 413 and len(answer) < 1000 and json.loads(answer)["error"] == "PayloadTooLarge"
     junk = json.dumps({"mood": "happy", "junk": "<script>" * 1000}).encode()
     status, _, answer = request(base + "/api/playlists", junk, {"Content-Type": "application/json"})
     assert status == 422 and len(answer) < 2000 and b"<script>" not in answer
+
+
+def raw_request(base: str, text: str) -> tuple[int, bytes]:
+    """Send ``text`` as it is on a fresh connection; the status and body of the answer."""
+    import socket
+
+    host, port = base.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(text.encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            length = [int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")]
+            if length and len(body) >= length[0]:
+                break
+    return int(head.split(b" ")[1]), body
 
 
 def test_audio_is_served_as_audio_never_as_a_page(server):
@@ -124,3 +141,19 @@ def test_a_timeline_beyond_the_budget_is_refused_before_any_work(server, tmp_pat
     began = time.monotonic()
     status, _, answer = request(base + "/api/predict", fields + body, {"Content-Type": kind})
     assert status == 413 and "windows" in json.loads(answer)["detail"] and time.monotonic() - began < 10
+
+
+def test_a_stalled_body_is_cut_off(server):
+    import socket
+    import time
+
+    from moodmap.web.guard import BODY_SECONDS
+
+    base, _ = server
+    host, port = base.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=BODY_SECONDS + 20) as connection:
+        connection.sendall(b"POST /api/playlists HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 100\r\n\r\n{\"mo")
+        began = time.monotonic()
+        answer = connection.recv(1000)
+    assert b" 408 " in answer.split(b"\r\n")[0] and time.monotonic() - began < BODY_SECONDS + 5

@@ -9,14 +9,17 @@ answers unless the server lets it. So the server:
 - refuses requests that change or cost something (POST …) from another origin: a foreign
   ``Origin`` or ``Sec-Fetch-Site: cross-site`` — a page cannot spend the server's CPU;
 - marks every answer ``nosniff`` (audio is never run as HTML), forbids framing, and gives
-  the page a Content-Security-Policy that allows only its own scripts.
+  the page a Content-Security-Policy that allows only its own scripts;
+- cuts off a client whose request body stalls (a connection held open by dribbling).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -25,7 +28,15 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
            (b"referrer-policy", b"no-referrer"), (b"cross-origin-resource-policy", b"same-origin")]
-API_DOCS = ("/docs", "/redoc", "/openapi.json")  # FastAPI's pages load their scripts from a CDN: no CSP there
+API_DOCS = ("/docs", "/redoc", "/openapi.json")
+BODY_SECONDS = 10  # the longest pause allowed between two pieces of a request body
+
+
+class SlowBody(HTTPException):
+    """A client stopped sending its request body (an HTTP 408, so the app's handlers reply)."""
+
+    def __init__(self) -> None:
+        super().__init__(408, f"the request body stalled for {BODY_SECONDS} s")  # FastAPI's pages load their scripts from a CDN: no CSP there
 
 
 class RequestGuard:
@@ -45,14 +56,34 @@ class RequestGuard:
             await _refuse(send, 403, *refusal)
             return
         policy = not scope["path"].startswith(API_DOCS)
+        started, body_done = False, False
 
         async def secured(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 extra = HEADERS + ([(b"content-security-policy", CSP.encode())] if policy else [])
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
-        await self.app(scope, receive, secured)
+        async def patient() -> Message:
+            """The request body, a piece at most BODY_SECONDS apart (a client dribbling it is cut off);
+            after the body, waiting for a disconnect is not timed (a long audio stream)."""
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), BODY_SECONDS)
+            except asyncio.TimeoutError:
+                raise SlowBody() from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        try:
+            await self.app(scope, patient, secured)
+        except SlowBody:
+            if not started:
+                await _refuse(send, 408, "RequestTimeout", f"the request body stalled for {BODY_SECONDS} s")
 
     def _refusal(self, method: str, headers: dict[str, str]) -> tuple[str, str] | None:
         """Why this request is refused (error, detail), or None. Neither names what was sent."""
