@@ -157,3 +157,19 @@ def test_a_stalled_body_is_cut_off(server):
         began = time.monotonic()
         answer = connection.recv(1000)
     assert b" 408 " in answer.split(b"\r\n")[0] and time.monotonic() - began < BODY_SECONDS + 5
+
+
+def test_a_client_dribbling_its_headers_is_cut_off(server):
+    import socket
+    import time
+
+    from moodmap.web.guard import HEADER_SECONDS
+
+    base, _ = server
+    host, port = base.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=HEADER_SECONDS + 20) as connection:
+        began = time.monotonic()
+        connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line
+        assert connection.recv(100) == b""  # closed by the server …
+    assert time.monotonic() - began < HEADER_SECONDS + 5  # … at its deadline
+    assert json.loads(request(base + "/api/health")[2])["status"] == "ok"  # and it still serves others

@@ -368,5 +368,7 @@ def serve(
                               allowed_hosts=(host, *(allowed_host or ())))
     console.print(f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it")
     # Ctrl-C or SIGTERM: stop within seconds; analyses still running are stopped with their workers.
+    from ..web.guard import header_deadline_protocol
+
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
-                timeout_keep_alive=5)
+                timeout_keep_alive=5, http=header_deadline_protocol())

@@ -114,3 +114,34 @@ async def _refuse(send: Send, status: int, error: str, detail: str) -> None:
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *HEADERS]})
     await send({"type": "http.response.body", "body": body})
+
+
+HEADER_SECONDS = 10  # the longest a connection may take to send a request's head
+
+
+def header_deadline_protocol():
+    """uvicorn's HTTP/1.1 protocol with a deadline for request heads: a connection that has not sent
+    a complete head within HEADER_SECONDS of opening, or of its last answer, is closed (uvicorn
+    has none, so a client dribbling headers held a connection forever)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def _arm(self) -> None:
+            self.loop.call_later(HEADER_SECONDS, self._expire, self.server_state.total_requests)
+
+        def _expire(self, answered: int) -> None:
+            """Close when still no complete head since the deadline was armed."""
+            idle = self.conn.their_state is h11.IDLE and answered == self.server_state.total_requests
+            if idle and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadline
