@@ -267,7 +267,23 @@ def in_folders(path: str, folders) -> bool:
 
 
 @contextlib.contextmanager
-def one_writer(db_path: str | Path) -> Iterator[None]:
+def editing(db_path: str | Path, dry_run: bool = False, create: bool = True) -> Iterator[Library]:
+    """The index to change (scan, untag, prune), held by this process alone; for a dry run a
+    read-only view of it — an empty one where there is none — so that nothing can change.
+    Without ``create``, a missing, empty or foreign index is refused like ``open_library``'s."""
+    if not create:
+        open_library(db_path).close()
+    if dry_run:
+        with Library.read_only(db_path) if Path(db_path).is_file() else Library(":memory:") as library:
+            yield library
+        return
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)  # where the index and its lock go
+    with _one_writer(db_path), Library(db_path) as library:
+        yield library
+
+
+@contextlib.contextmanager
+def _one_writer(db_path: str | Path) -> Iterator[None]:
     """Hold the index's writer lock: a second scan or untag of the same index is refused in one line
     instead of interleaving with the first (they would remove each other's temporary copies)."""
     handle = open(f"{db_path}.lock", "a+")

@@ -14,7 +14,6 @@ neither the index nor a file. The junk that NAS boxes and Macs leave (``._*``,
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from .engines import LOCAL, Engine, run_tasks
 from .errors import AudioError, MoodmapError
-from .library import Library, in_folders, one_writer, timestamp
+from .library import Library, editing, in_folders, timestamp
 from .models.registry import resolve
 from .predict import predict_file
 from .presets import DEFAULT_MODEL
@@ -150,9 +149,7 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
     roots = music_folders(roots)
     model_sha = resolve(model).sha256
     summary = ScanSummary(dry_run=dry_run)
-    if not dry_run:
-        Path(db_path).parent.mkdir(parents=True, exist_ok=True)  # where the index and its lock go
-    with contextlib.nullcontext() if dry_run else one_writer(db_path), _open_index(db_path, dry_run) as library:
+    with editing(db_path, dry_run) as library:
         plan = _plan(library, roots, model, model_sha, timeline, hop, retry_failed, exclude, summary)
         _refuse_mass_removal(plan, library, roots, summary, prune_missing)
         fresh: dict[str, dict] | None = {} if dry_run else None  # a dry run keeps its rows here, not in the index
@@ -177,13 +174,6 @@ def music_folders(roots: str | Path | Sequence[str | Path]) -> list[Path]:
             raise MoodmapError(root, "not a folder (nothing was changed)")
         folders.append(root.resolve())
     return folders
-
-
-def _open_index(db_path: str | Path, dry_run: bool) -> Library:
-    """The index to update; for a dry run a read-only view of it (an empty one where there is none)."""
-    if not dry_run:
-        return Library(db_path)
-    return Library.read_only(db_path) if Path(db_path).is_file() else Library(":memory:")
 
 
 def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timeline: bool, hop: float,

@@ -9,7 +9,6 @@ changed again after moodmap wrote it, which is theirs and is left alone.
 """
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 from mutagen import MutagenError
 
 from .errors import MoodmapError
-from .library import Library, in_folders, one_writer
+from .library import Library, editing, in_folders
 from .tags import mood_values, read_mood_tags, write_mood_tags
 
 MOOD_POLICIES = ("keep", "replace", "skip")
@@ -74,11 +73,8 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
     replaced, or no key where there was none. A tag changed by someone else since is kept."""
     from .scan import fingerprint
 
-    if not Path(db_path).is_file():
-        raise MoodmapError(db_path, "no library index here: nothing moodmap wrote is recorded")
     summary = UntagSummary()
-    with contextlib.nullcontext() if dry_run else one_writer(db_path), \
-            (Library.read_only(db_path) if dry_run else Library(db_path)) as library:
+    with editing(db_path, dry_run, create=False) as library:
         for name in library.journaled():
             if not in_folders(name, roots):
                 continue

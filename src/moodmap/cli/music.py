@@ -1,7 +1,6 @@
 """Commands for a music library: predict files, scan and tag a library, playlists and the mood map."""
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -210,11 +209,9 @@ def library_check(db: Annotated[Path, typer.Option(help="Library index.")] = Pat
 def library_prune(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite"),
                   dry_run: Annotated[bool, typer.Option(help="Only list them.")] = False) -> None:
     """Remove from the index every song whose file is gone (however many: you asked)."""
-    from ..library import Library, one_writer, open_library
+    from ..library import editing
 
-    open_library(db).close()  # its clear error for a missing or foreign index
-    with contextlib.nullcontext() if dry_run else one_writer(db), (Library.read_only(db) if dry_run else Library(db)) \
-            as index:
+    with editing(db, dry_run, create=False) as index:
         missing = index.check()["missing"]
         if not dry_run:
             index.prune(missing)
