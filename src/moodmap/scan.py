@@ -33,7 +33,11 @@ from .presets import DEFAULT_MODEL
 from .tagging import write_library_tags
 from .tags import read_tags
 
-EXTENSIONS = {".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aac", ".wav", ".aif", ".aiff"}
+# The audio files a library holds, and the type each is served as (``moodmap serve``).
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg", ".oga": "audio/ogg",
+               ".opus": "audio/ogg", ".m4a": "audio/mp4", ".mp4": "audio/mp4", ".aac": "audio/aac",
+               ".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff"}
+EXTENSIONS = frozenset(AUDIO_TYPES)
 FINGERPRINT_BYTES = 1 << 16
 # What file servers and desktops leave beside the music: AppleDouble forks, Synology thumbnails,
 # recycle bins and snapshots, trash folders.

@@ -43,8 +43,12 @@ def available_models(folder: Path | None = None) -> dict[str, dict]:
     """Registered models: name → their JSON entry (sha256, description, …, and ``folder``).
 
     Without ``folder``: the shipped models, then the user's (a shipped name always wins)."""
+    return _models(_folders(folder))
+
+
+def _models(folders: tuple[Path, ...]) -> dict[str, dict]:
     models: dict[str, dict] = {}
-    for place in _folders(folder):
+    for place in folders:  # the first folder that has a name wins
         for entry in sorted(place.glob("*.json")) if place.is_dir() else ():
             models.setdefault(entry.stem, {**json.loads(entry.read_text(encoding="utf-8")), "folder": str(place)})
     return models
@@ -66,9 +70,7 @@ def _load_named(name: str, folders: tuple[Path, ...]) -> Checkpoint:
 
 
 def _entry(name: str, folders: tuple[Path, ...]) -> dict:
-    models: dict[str, dict] = {}
-    for place in reversed(folders):
-        models.update(available_models(place))
+    models = _models(folders)
     if name not in models:
         known = ", ".join(models) or "none"
         raise ModelError(None, f"unknown model {name!r} (registered: {known}); or give a .pt file")
@@ -110,7 +112,7 @@ def resolve(name_or_path: str | Path, folder: Path | None = None) -> ResolvedMod
 def _resolve_named(name: str, folders: tuple[Path, ...]) -> ResolvedModel:
     checkpoint = _load_named(name, folders)
     entry = _entry(name, folders)
-    return ResolvedModel(inference_form(checkpoint), name, entry["sha256"], _note(entry), entry.get("description", ""))
+    return ResolvedModel(inference_form(checkpoint), name, entry["sha256"], note_for(entry), entry.get("description", ""))
 
 
 @lru_cache(maxsize=8)
@@ -138,10 +140,11 @@ DEMO_NOTE = "demo weights, trained on synthetic music"
 
 def model_note(name: str, folder: Path | None = None) -> str | None:
     """What every output of a registered model must say about it (demo weights), if anything."""
-    return _note(available_models(folder).get(name, {}))
+    return note_for(available_models(folder).get(name, {}))
 
 
-def _note(entry: dict) -> str | None:
+def note_for(entry: dict) -> str | None:
+    """The note a registry entry's outputs must carry (demo weights), if any."""
     return DEMO_NOTE if entry.get("synthetic") else None
 
 

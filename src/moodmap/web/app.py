@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..errors import AudioError, MoodmapError
 from ..library import open_library
-from ..scan import EXTENSIONS
+from ..scan import AUDIO_TYPES, EXTENSIONS
 from ..mood import EMOTIONS, QUADRANT_CENTERS
 from ..mood_map import map_data
 from ..playlists import Constraints, SongTable, build_playlist, playlist_query, region_mask, to_json, to_m3u8
@@ -41,9 +41,6 @@ from .limits import BodyLimit
 HERE = Path(__file__).parent
 MAX_PAGE = 1000
 MAX_JSON_BODY = 64 * 1024  # every body but an upload: a playlist request is a few hundred bytes
-AUDIO_TYPES = {".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg", ".oga": "audio/ogg",
-               ".opus": "audio/ogg", ".m4a": "audio/mp4", ".mp4": "audio/mp4", ".aac": "audio/aac",
-               ".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff"}
 
 
 @dataclass(frozen=True)
@@ -153,9 +150,9 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     @app.get("/api/health")
     def health() -> dict:
         """Server status: version, songs in the index, models to choose from."""
-        from ..models.registry import available_models, model_note
+        from ..models.registry import available_models, note_for
 
-        models = [{"name": name, "description": entry.get("description", ""), "note": model_note(name)}
+        models = [{"name": name, "description": entry.get("description", ""), "note": note_for(entry)}
                   for name, entry in available_models().items()]
         moods = [e.name for e in EMOTIONS] + sorted(QUADRANT_CENTERS)
         return {"status": "ok", "version": __version__, "songs": len(library.table()), "models": models, "moods": moods,
