@@ -206,3 +206,10 @@ def test_an_in_place_write_cut_short_is_finished_next_time(music, tmp_path):
     assert write_mood_tags(song, values) == {}  # finished first: the tags are already there
     assert song.read_bytes() == full and twin.samefile(song) and not staged_path(song).exists()
     assert read_mood_tags(song)["VALENCE"] == "0.500"
+
+
+def test_an_unknown_mood_policy_is_one_error_before_any_work(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    out = run("scan", str(music), "--db", str(db), "--write-tags", "--mood-tag", "overwrite", code=2)
+    said = [line for line in out.splitlines() if not line.startswith("moodmap: note:")]
+    assert len(said) == 1 and "--mood-tag must be one of keep, replace, skip" in said[0] and not db.exists()

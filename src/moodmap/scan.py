@@ -30,7 +30,7 @@ from .library import Library, editing, in_folders, timestamp
 from .models.registry import resolve
 from .predict import predict_file
 from .presets import DEFAULT_MODEL
-from .tagging import write_library_tags
+from .tagging import check_mood_policy, write_library_tags
 from .tags import read_tags
 
 # The audio files a library holds, and the type each is served as (``moodmap serve``).
@@ -151,6 +151,7 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
     """
     began = time.monotonic()
     roots = music_folders(roots)
+    check_mood_policy(mood_tag)
     model_sha = resolve(model).sha256
     summary = ScanSummary(dry_run=dry_run)
     with editing(db_path, dry_run) as library:

@@ -22,11 +22,15 @@ from .tags import mood_values, read_mood_tags, write_mood_tags
 MOOD_POLICIES = ("keep", "replace", "skip")
 
 
+def check_mood_policy(mood_tag: str) -> None:
+    """A clear error for an unknown ``--mood-tag``, before any work."""
+    if mood_tag not in MOOD_POLICIES:
+        raise MoodmapError(None, f"--mood-tag must be one of {', '.join(MOOD_POLICIES)}")
+
+
 def planned_values(row: dict, current: dict[str, str], journal: dict, mood_tag: str) -> dict[str, str]:
     """The tags to write for one indexed song under the mood policy (a user's MOOD is one
     moodmap has no record of writing, or that differs from what it wrote)."""
-    if mood_tag not in MOOD_POLICIES:
-        raise MoodmapError(None, f"--mood-tag must be one of {', '.join(MOOD_POLICIES)}")
     values = mood_values(row["valence"], row["arousal"], row["emotion"], row["quadrant"], row["model"])
     mood_is_users = current.get("MOOD") is not None and current.get("MOOD") != journal.get("MOOD", (None, None))[1]
     if mood_tag == "skip" or (mood_tag == "keep" and mood_is_users):
