@@ -30,13 +30,17 @@ def read_tags(path: str | PathLike) -> TrackInfo:
         handle = mutagen.File(str(path), easy=True)
     except (mutagen.MutagenError, OSError, ValueError, KeyError, IndexError):
         return TrackInfo()
-    if handle is None or _is_id3(handle):  # WAV and AIFF have no "easy" view: their ID3 chunk, frame by frame
-        return _read_id3_tags(path)
+    if handle is None:
+        return TrackInfo()
     duration = getattr(getattr(handle, "info", None), "length", None)
+    # WAV and AIFF have no "easy" view: their ID3 chunk is read frame by frame.
+    lookup = (lambda key: handle.tags.get(ID3_FIELDS[key])) if _is_id3(handle) else \
+        (lambda key: (handle.tags or {}).get(key))
 
     def first(key: str) -> str | None:
         try:
-            values = (handle.tags or {}).get(key)
+            values = lookup(key)
+            values = values.text if hasattr(values, "text") else values
         except (KeyError, ValueError):
             return None
         return str(values[0]).strip() or None if values else None
@@ -46,25 +50,6 @@ def read_tags(path: str | PathLike) -> TrackInfo:
 
 
 ID3_FIELDS = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "genre": "TCON"}
-
-
-def _read_id3_tags(path: str | PathLike) -> TrackInfo:
-    """Common tags of a file whose tags are ID3 frames but which has no easy view (WAV, AIFF)."""
-    import mutagen
-
-    try:
-        handle = mutagen.File(str(path))
-    except (mutagen.MutagenError, OSError, ValueError, KeyError, IndexError):
-        return TrackInfo()
-    if handle is None:
-        return TrackInfo()
-    duration = getattr(getattr(handle, "info", None), "length", None)
-    fields = {}
-    if _is_id3(handle):
-        for name, frame_id in ID3_FIELDS.items():
-            frame = handle.tags.get(frame_id)
-            fields[name] = str(frame.text[0]).strip() or None if frame is not None and frame.text else None
-    return TrackInfo(**fields, duration=float(duration) if duration else None)
 
 
 # Writing mood tags ---------------------------------------------------------------
