@@ -53,7 +53,7 @@ class RequestGuard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         refusal = self._refusal(scope["method"], headers)
         if refusal:
-            await _refuse(send, 403, *refusal)
+            await send_error(send, 403, *refusal)
             return
         policy = not scope["path"].startswith(API_DOCS)
         started, body_done = False, False
@@ -83,7 +83,7 @@ class RequestGuard:
             await self.app(scope, patient, secured)
         except SlowBody:
             if not started:
-                await _refuse(send, 408, "RequestTimeout", f"the request body stalled for {BODY_SECONDS} s")
+                await send_error(send, 408, "RequestTimeout", f"the request body stalled for {BODY_SECONDS} s", close=True)
 
     def _refusal(self, method: str, headers: dict[str, str]) -> tuple[str, str] | None:
         """Why this request is refused (error, detail), or None. Neither names what was sent."""
@@ -108,11 +108,13 @@ def _hostname(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-async def _refuse(send: Send, status: int, error: str, detail: str) -> None:
+async def send_error(send: Send, status: int, error: str, detail: str, close: bool = False) -> None:
+    """Answer with moodmap's JSON error shape from ASGI middleware, before the app has seen the
+    request (``close``: and end the connection, whose body was not read)."""
     body = json.dumps({"error": error, "detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *HEADERS]
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            *HEADERS]})
+                "headers": headers + ([(b"connection", b"close")] if close else [])})
     await send({"type": "http.response.body", "body": body})
 
 

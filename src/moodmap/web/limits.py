@@ -5,10 +5,10 @@ A declared ``Content-Length`` over the limit gets 413 at once; a body without on
 """
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .guard import send_error
 
 MULTIPART_SLACK = 64 * 1024  # form boundaries and fields around the file itself
 
@@ -58,12 +58,10 @@ class BodyLimit:
 
 
 async def _refuse(send: Send, limit: int, status: int) -> None:
-    detail = _too_large(limit) if status == 413 else "invalid Content-Length header"
-    body = json.dumps({"error": "PayloadTooLarge" if status == 413 else "BadRequest", "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
+    if status == 413:
+        await send_error(send, 413, "PayloadTooLarge", _too_large(limit), close=True)
+    else:
+        await send_error(send, 400, "BadRequest", "invalid Content-Length header", close=True)
 
 
 def _too_large(limit: int) -> str:
