@@ -173,3 +173,36 @@ def test_a_client_dribbling_its_headers_is_cut_off(server):
         assert connection.recv(100) == b""  # closed by the server …
     assert time.monotonic() - began < HEADER_SECONDS + 5  # … at its deadline
     assert json.loads(request(base + "/api/health")[2])["status"] == "ok"  # and it still serves others
+
+
+def test_the_work_of_a_client_that_left_is_cancelled(tmp_path):
+    """One worker, a client that asks for a 1 500-window timeline (~20 s of work) and leaves after
+    2 s: the next upload is answered at once, not after the abandoned analysis."""
+    import socket
+    import time
+
+    import numpy as np
+    import soundfile as sf
+
+    long = tmp_path / "mix.flac"  # 30 min of a quiet sine: small as FLAC, a full timeline's work
+    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as out:
+        block = (0.2 * np.sin(np.arange(8000 * 60) * np.pi / 20)).astype(np.float32)
+        for _ in range(30):
+            out.write(block)
+    small = next(p for p in make_user_library(tmp_path / "Music") if p.suffix == ".flac")
+    process, base, _ = start_server("--workers", "1", cwd=tmp_path)
+    try:
+        body, kind = _upload(long)
+        fields = (b"--moodmapboundary\r\nContent-Disposition: form-data; name=\"timeline\"\r\n\r\ntrue\r\n"
+                  b"--moodmapboundary\r\nContent-Disposition: form-data; name=\"hop\"\r\n\r\n1.25\r\n")
+        host, port = base.rsplit("/", 1)[1].split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as connection:
+            connection.sendall(f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {kind}\r\n"
+                               f"Content-Length: {len(fields + body)}\r\n\r\n".encode() + fields + body)
+            time.sleep(2)  # the analysis is under way; then the client goes
+        began = time.monotonic()
+        status, _, answer = request(base + "/api/predict", *_upload(small)[:1], {"Content-Type": kind})
+        assert status == 200 and 0.1 <= json.loads(answer)["valence"] <= 0.9
+        assert time.monotonic() - began < 8, "the next upload waited for the abandoned analysis"
+    finally:
+        stop_server(process)

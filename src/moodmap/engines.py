@@ -236,6 +236,7 @@ def stop_pool(pool: ProcessPoolExecutor) -> None:
         process.terminate()
     for process in processes:
         process.join(timeout=10)
+    pool.shutdown(wait=True)  # its manager thread closes the queues: no "leaked semaphore" warning at exit
 
 
 def _start_worker(counter, cores: list[int], parent: int | None) -> None:

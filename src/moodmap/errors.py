@@ -71,3 +71,7 @@ class ConfigError(MoodmapError):
 
 class ModelError(MoodmapError):
     """A model file is missing, corrupt or incompatible."""
+
+
+class CancelledError(MoodmapError):
+    """Work stopped on purpose before it finished (the client that asked for it has gone)."""

@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from os import PathLike
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from .audio import normalised_blocks
 from .config import FeatureConfig
-from .errors import AudioError, MoodmapError
+from .errors import AudioError, CancelledError, MoodmapError
 from .features import excerpt_logmel, logmel
 from .models.checkpoint import Checkpoint
 from .models.inference import predict_features
@@ -80,14 +80,17 @@ def tagging_config(config: FeatureConfig) -> FeatureConfig:
 
 
 def predict_file(path: str | PathLike, checkpoint: Checkpoint, name: str = "", timeline: bool = False,
-                 hop: float = 5.0) -> Prediction:
-    """Predict one file; raises AudioError (with the file and reason) when it cannot be read."""
+                 hop: float = 5.0, wanted: Callable[[], bool] | None = None) -> Prediction:
+    """Predict one file; raises AudioError (with the file and reason) when it cannot be read.
+
+    ``wanted`` is asked between pieces of a timeline; when it says no, the work stops with a
+    CancelledError (a server's client has gone: its worker is free for the next one)."""
     config = tagging_config(checkpoint.feature_config)
     features, _ = excerpt_logmel(path, config)
     per_excerpt = _predict(checkpoint, features)
     valence, arousal = (float(x) for x in per_excerpt.mean(axis=0))
     mood = describe(valence, arousal)
-    points = track_timeline(path, checkpoint, hop) if timeline else ()
+    points = track_timeline(path, checkpoint, hop, wanted) if timeline else ()
     return Prediction(str(path), valence, arousal, 10 * valence, 10 * arousal,
                       float(per_excerpt[:, 0].std()), float(per_excerpt[:, 1].std()), mood.quadrant, mood.emotion,
                       len(per_excerpt), name, tuple(points))
@@ -96,11 +99,12 @@ def predict_file(path: str | PathLike, checkpoint: Checkpoint, name: str = "", t
 TIMELINE_BATCH = 8  # windows turned into features at once: each needs ~5 MB on the way (its STFT)
 
 
-def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.0) -> list[TimelinePoint]:
+def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.0,
+                   wanted: Callable[[], bool] | None = None) -> list[TimelinePoint]:
     """A 15 s window every ``hop`` seconds over the whole track (peak-normalised as one).
 
     The track streams through in blocks, so a two-hour mix takes the memory of a few
-    windows, not of two hours of audio."""
+    windows, not of two hours of audio. ``wanted``: see ``predict_file``."""
     config = checkpoint.feature_config
     length, step = config.excerpt_samples, max(1, int(round(hop * config.sample_rate)))
     buffer, offset, start = np.zeros(0, np.float32), 0, 0  # buffer[0] is sample ``offset`` of the track
@@ -112,6 +116,8 @@ def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.
             batch.append((start, buffer[start - offset:start - offset + length]))
             start += step
             if len(batch) == TIMELINE_BATCH:
+                if wanted is not None and not wanted():
+                    raise CancelledError(path, "stopped: the result is no longer wanted")
                 points += _timeline_points(checkpoint, batch)
                 batch = []
         drop = min(start - offset, len(buffer))

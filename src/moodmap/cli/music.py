@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -329,6 +330,13 @@ def mood_map(
     console.print(f"{_count(len(table), 'song')} drawn → {out}")
 
 
+def _exit_through_python(signum: int, _frame) -> None:
+    """After its shutdown uvicorn raises the signal it caught once more; for SIGTERM the default
+    action would end the process without Python's exit handlers, whose clean-up of the worker
+    pool's semaphores then shows as a "leaked semaphore objects" warning."""
+    raise SystemExit(128 + signum)
+
+
 @app.command()
 @fails_cleanly
 def serve(
@@ -367,5 +375,6 @@ def serve(
     # Ctrl-C or SIGTERM: stop within seconds; analyses still running are stopped with their workers.
     from ..web.guard import header_deadline_protocol
 
+    signal.signal(signal.SIGTERM, _exit_through_python)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
                 timeout_keep_alive=5, http=header_deadline_protocol())

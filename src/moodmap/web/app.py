@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,7 +160,8 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                 "default_model": settings.default_model, "max_upload_bytes": settings.max_upload_bytes}
 
     @app.post("/api/predict")
-    async def predict(file: UploadFile = File(..., description="An audio file (mp3, flac, ogg, wav, m4a, …)."),
+    async def predict(request: Request,
+                      file: UploadFile = File(..., description="An audio file (mp3, flac, ogg, wav, m4a, …)."),
                       model: str = Form(settings.default_model), timeline: bool = Form(False),
                       hop: float = Form(5.0, gt=0.5, le=60.0)) -> dict:
         """Valence, arousal, quadrant and emotion of an uploaded file (its timeline on request)."""
@@ -173,7 +175,10 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                 raise HTTPException(422, "the uploaded file is empty")
             if timeline:
                 await asyncio.to_thread(_check_budget, target, hop)
-            result = await analyses.run(_predict_upload, str(target), model, timeline, hop)
+            result = await analyses.run(_predict_upload, str(target), model, timeline, hop,
+                                        gone=request.is_disconnected)
+        except ClientGone:
+            return Response(status_code=499)  # nobody reads it; the worker stops once the upload is gone
         finally:
             target.unlink(missing_ok=True)
         return {**result, "path": None, "filename": file.filename}
@@ -243,10 +248,20 @@ class AnalysisPool:
         self.jobs, self._start = jobs, worker_pool
         self.pool = worker_pool(jobs)
 
-    async def run(self, function, *args):
+    async def run(self, function, *args, gone: Callable[[], Awaitable[bool]] | None = None):
+        """``function(*args)`` in a worker; when ``gone()`` turns true first (the client disconnected),
+        a queued task is cancelled and ClientGone raised: the caller then withdraws the task's
+        input, which a running task checks between pieces of work (``predict_file``'s ``wanted``)."""
         pool = self.pool
         try:
-            return await asyncio.wrap_future(pool.submit(function, *args))
+            future = pool.submit(function, *args)
+            waiting = asyncio.wrap_future(future)
+            waiting.add_done_callback(_retrieved)
+            while gone is not None and not (await asyncio.wait({waiting}, timeout=CLIENT_CHECK_SECONDS))[0]:
+                if await gone():
+                    future.cancel()
+                    raise ClientGone()
+            return await waiting
         except BrokenProcessPool:
             if self.pool is pool:
                 self.pool = self._start(self.jobs)
@@ -260,13 +275,27 @@ class AnalysisPool:
         stop_pool(self.pool)
 
 
+CLIENT_CHECK_SECONDS = 0.5  # how often a waiting analysis asks whether its client is still there
+
+
+class ClientGone(Exception):
+    """The client of a request disconnected while its analysis ran; nobody is left to answer."""
+
+
+def _retrieved(future: asyncio.Future) -> None:
+    """Take an abandoned analysis' outcome, so its error (cancelled, say) is not reported as lost."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _predict_upload(path: str, model: str, timeline: bool, hop: float) -> dict:
-    """Worker process: one file through the same path as `moodmap predict`."""
+    """Worker process: one file through the same path as `moodmap predict`; it stops early once
+    the upload is withdrawn (deleted: the client has gone)."""
     from ..models.registry import resolve
     from ..predict import predict_file
 
     resolved = resolve(model)
-    prediction = predict_file(path, resolved.checkpoint, model, timeline, hop)
+    prediction = predict_file(path, resolved.checkpoint, model, timeline, hop, wanted=lambda: os.path.exists(path))
     return {**prediction.as_dict(), "note": resolved.note}
 
 
