@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= build/demo
 DEMO_SONGS ?= 200
 
-.PHONY: demo test test-slow stress venv bench browser-deps soundfont clean
+.PHONY: demo test test-slow stress venv bench browser-deps soundfont clean paper-reproduction
 
 venv: $(STAMP)
 
@@ -42,6 +42,17 @@ demo: $(STAMP)
 
 test: $(STAMP) browser-deps soundfont
 	$(BIN)/python -m pytest -q
+
+# The whole reproduction published in docs/paper-reproduction/: 744 synthetic songs, the
+# paper's 280 trainings (about 80 minutes on 2 cores), the report copied into docs/.
+REPRO ?= build/paper-reproduction
+paper-reproduction: $(STAMP)
+	$(BIN)/moodmap synth $(REPRO)/synth --songs 744 --seed 2019
+	$(BIN)/moodmap prepare $(REPRO)/synth --out $(REPRO)/cache
+	$(BIN)/moodmap sweep paper $(REPRO)/cache --out $(REPRO)/sweep --runs 10 --epochs 10 --jobs 2
+	$(BIN)/moodmap report $(REPRO)/sweep
+	mkdir -p docs/paper-reproduction
+	cp $(REPRO)/sweep/report/report.md $(REPRO)/sweep/report/*.png docs/paper-reproduction/
 
 # `moodmap synth --renderer soundfont` plays scores through FluidSynth with a General MIDI
 # soundfont (Debian fluidsynth + fluid-soundfont-gm); install both when missing (needs root).

@@ -5,7 +5,9 @@ trained on real music: VibeNet 0.1.0 (installed into a throwaway venv, benchmark
 never a dependency). Each registered moodmap model scans the same 45 s mp3 clips of
 Debian game music (music.py); the figure is Pearson r of its valence with VibeNet's
 valence and of its arousal with VibeNet's energy, over the clips, with a 95 % interval
-(Fisher z; optimistic: the clips come from 30 tracks, three each). VibeNet is not ground truth: r ≈ 1 would mean "agrees with VibeNet", and
+(Fisher z with n = the number of tracks: the clips come from 30 tracks, three each, and
+clips of one track are not independent, so n = 90 would be too narrow). VibeNet is not
+ground truth: r ≈ 1 would mean "agrees with VibeNet", and
 r near 0 or below means the model's sense of mood did not transfer.
 
 Run: .venv/bin/python benchmarks/transfer.py [--models paper,improved] [--no-record]
@@ -38,20 +40,24 @@ def main() -> None:
     parser.add_argument("--models", default="paper,improved")
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
     args = parser.parse_args()
-    cut_clips(install_music()[:30])
+    tracks = install_music()[:30]
+    cut_clips(tracks)
     clips = DATA / "clips"
     n = len(list(clips.glob("*.mp3")))
     _, _, vibe_csv = run([str(vibenet()), "-q", "-f", "csv", "-j", "2", str(clips)])
     work = Path(tempfile.mkdtemp(prefix="moodmap-transfer-"))
     lines = [f"### transfer to real music ({datetime.date.today()}, {platform.machine()}, "
              f"{subprocess.getoutput('nproc')} cores)", "",
-             f"{n} × 45 s clips of Debian game music; Pearson r with VibeNet 0.1.0 (95 % interval):", "",
+             f"{n} × 45 s clips of {len(tracks)} tracks of Debian game music; Pearson r with VibeNet 0.1.0 over the "
+             f"clips (95 % interval, Fisher z with n = {len(tracks)} tracks: clips of one track are not independent):",
+             "",
              "| model | valence vs VibeNet valence | arousal vs VibeNet energy |", "|---|---:|---:|"]
     try:
         for model in args.models.split(","):
             db = work / f"{model}.sqlite"
             run([str(MOODMAP), "scan", str(clips), "--db", str(db), "--jobs", "2", "--model", model])
-            cells = [f"{r:+.2f} [{lo:+.2f}, {hi:+.2f}]" for r in agreement(db, vibe_csv) for lo, hi in [interval(r, n)]]
+            cells = [f"{r:+.2f} [{lo:+.2f}, {hi:+.2f}]" for r in agreement(db, vibe_csv)
+                     for lo, hi in [interval(r, len(tracks))]]
             lines.append(f"| {model} | {cells[0]} | {cells[1]} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -15,6 +15,7 @@ from conftest import tone, write_audio
 class Handler(http.server.BaseHTTPRequestHandler):
     files: dict[str, bytes] = {}
     cut_next: set[str] = set()  # paths whose next response stops halfway
+    no_length: set[str] = set()  # paths served without Content-Length (the end is the connection's end)
     served: list[tuple[str, str | None]] = []
 
     def do_GET(self):
@@ -24,8 +25,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         start = int(self.headers["Range"].split("=")[1].split("-")[0]) if self.headers.get("Range") else 0
+        if start >= len(body):
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{len(body)}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(206 if start else 200)
-        self.send_header("Content-Length", str(len(body) - start))
+        if self.path in self.no_length:
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(len(body) - start))
         self.end_headers()
         if self.path in self.cut_next:
             self.cut_next.discard(self.path)
@@ -44,7 +54,7 @@ def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    Handler.files, Handler.cut_next, Handler.served = {}, set(), []
+    Handler.files, Handler.cut_next, Handler.no_length, Handler.served = {}, set(), set(), []
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
 
@@ -105,15 +115,100 @@ def test_moved_url_and_offline_give_one_line_with_manual_steps(server, tmp_path)
         download_dataset("deam", tmp_path, offline)
 
 
-def test_first_checksum_is_recorded_and_enforced(server, tmp_path):
+def test_an_unpublished_checksum_is_reported_as_unverified_and_later_copies_held_to_the_first(server, tmp_path):
     Handler.files = {"/a.zip": deam_zips(tmp_path)[0]}
     source = Source("deam", server, (Archive(f"{server}/a.zip", "a.zip"),), "by hand")
-    download_dataset("deam", tmp_path / "d", source)
-    assert (tmp_path / "d" / ".moodmap-downloads.json").exists()
+    said: list[str] = []
+    download_dataset("deam", tmp_path / "d", source, report=said.append)
+    assert len(said) == 1 and said[0].startswith("a.zip: unverified (no published checksum") and sha256_of(
+        tmp_path / "d" / "a.zip") in said[0]
     (tmp_path / "d" / "a.zip").unlink()
-    Handler.files["/a.zip"] = b"tampered"
-    with pytest.raises(DownloadError, match="sha256"):
+    Handler.files["/a.zip"] = other_zip()
+    with pytest.raises(DownloadError, match="differs from the copy downloaded here before.*remove its entry"):
         download_dataset("deam", tmp_path / "d", source)
+
+
+def other_zip(name: str = "other.csv", data: bytes = b"x,y\n") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_first_download_cut_short_is_never_the_reference(server, tmp_path):
+    """The connection ends at half the announced length: refused, kept to resume, nothing recorded;
+    the rerun resumes and the whole archive is what is recorded."""
+    notes = deam_zips(tmp_path)[0]
+    Handler.files, Handler.cut_next = {"/a.zip": notes}, {"/a.zip"}
+    source = Source("deam", server, (Archive(f"{server}/a.zip", "a.zip"),), "by hand")
+    with pytest.raises(DownloadError, match=f"ended after {len(notes) // 2} of the {len(notes)} bytes"):
+        download_dataset("deam", tmp_path / "d", source)
+    assert not (tmp_path / "d" / ".moodmap-downloads.json").exists() and not (tmp_path / "d" / "a.zip").exists()
+    download_dataset("deam", tmp_path / "d", source)
+    assert (tmp_path / "d" / "a.zip").read_bytes() == notes and Handler.served[-1][1] == f"bytes={len(notes) // 2}-"
+
+
+def test_without_content_length_a_truncated_archive_fails_to_unpack_and_is_deleted(server, tmp_path):
+    notes = deam_zips(tmp_path)[0]
+    Handler.files, Handler.cut_next, Handler.no_length = {"/a.zip": notes}, {"/a.zip"}, {"/a.zip"}
+    source = Source("deam", server, (Archive(f"{server}/a.zip", "a.zip"),), "by hand")
+    with pytest.raises(DownloadError, match="cannot be unpacked.*deleted, rerun"):
+        download_dataset("deam", tmp_path / "d", source)
+    assert not (tmp_path / "d" / "a.zip").exists() and not (tmp_path / "d" / ".moodmap-downloads.json").exists()
+    download_dataset("deam", tmp_path / "d", source)  # the rerun fetches it again, whole
+    assert (tmp_path / "d" / "a.zip").read_bytes() == notes
+
+
+def test_a_complete_part_answered_416_is_finished_not_stuck(server, tmp_path):
+    payload = other_zip()
+    Handler.files = {"/a.zip": payload}
+    (tmp_path / "a.zip.part").write_bytes(payload)  # every byte arrived, then the run was stopped
+    fetch(Archive(f"{server}/a.zip", "a.zip"), tmp_path / "a.zip")
+    assert (tmp_path / "a.zip").read_bytes() == payload and not (tmp_path / "a.zip.part").exists()
+
+
+def test_a_zip_bomb_is_refused(tmp_path):
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("zeros.bin", bytes(200 * 2**20))  # 200 MB of zeros: a few hundred KB packed
+    with pytest.raises(DownloadError, match="zip bomb"):
+        unpack(bomb, tmp_path / "target")
+    assert not (tmp_path / "target" / "zeros.bin").exists()
+
+
+def test_tar_special_files_and_truncated_tar_gz_are_download_errors(tmp_path):
+    import tarfile
+
+    special = tmp_path / "dev.tar"
+    with tarfile.open(special, "w") as tar:
+        device = tarfile.TarInfo("null")
+        device.type, device.devmajor, device.devminor = tarfile.CHRTYPE, 1, 3
+        tar.addfile(device)
+    with pytest.raises(DownloadError, match="special files"):
+        unpack(special, tmp_path / "t1")
+    whole = tmp_path / "data.tar.gz"
+    with tarfile.open(whole, "w:gz") as tar:
+        info = tarfile.TarInfo("noise.bin")
+        noise = __import__("os").urandom(200_000)
+        info.size = len(noise)
+        tar.addfile(info, io.BytesIO(noise))
+    truncated = tmp_path / "cut.tar.gz"
+    truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(DownloadError, match="cannot be unpacked"):
+        unpack(truncated, tmp_path / "t2")
+    assert not truncated.exists()
+
+
+def test_an_archive_may_not_replace_the_next_archive_or_the_record(server, tmp_path):
+    second = deam_zips(tmp_path)[1]
+    for name in ("b.zip", ".moodmap-downloads.json"):
+        Handler.files = {"/a.zip": other_zip(name, b"replaced"), "/b.zip": second}
+        source = Source("deam", server, (Archive(f"{server}/a.zip", "a.zip"), Archive(f"{server}/b.zip", "b.zip")),
+                        "by hand")
+        target = tmp_path / name.strip(".")
+        with pytest.raises(DownloadError, match="would replace moodmap's own download files"):
+            download_dataset("deam", target, source)
+        assert not (target / name).exists()
 
 
 def test_unpack_refuses_path_traversal(tmp_path):

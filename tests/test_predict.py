@@ -59,9 +59,13 @@ def test_cli_predict_formats_and_plot(exported, synth_set, tmp_path):
     runner = CliRunner()
     as_json = runner.invoke(app, ["predict", song, "--model", str(exported[0]), "--format", "json"])
     assert as_json.exit_code == 0, as_json.output
-    assert json.loads(as_json.output)[0]["emotion"]
+    data = json.loads(as_json.stdout)[0]
+    assert data["emotion"] and data["note"] == "demo weights, trained on synthetic music"  # the data says so …
+    assert "moodmap: note: model" in as_json.stderr  # … and so does the console
     as_csv = runner.invoke(app, ["predict", song, "--model", str(exported[0]), "--format", "csv"])
-    assert as_csv.output.splitlines()[0].startswith("path,valence,arousal,valence_9")
+    assert as_csv.stdout.startswith("path,valence,arousal,valence_9")
+    import csv
+    assert next(csv.DictReader(as_csv.stdout.splitlines()))["note"] == "demo weights, trained on synthetic music"
     plot = runner.invoke(app, ["predict", song, "--model", str(exported[0]), "--plot", str(tmp_path / "t.png")])
     assert plot.exit_code == 0 and (tmp_path / "t.png").stat().st_size > 5000
     missing = runner.invoke(app, ["predict", song, "--model", "nonesuch"])

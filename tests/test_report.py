@@ -22,6 +22,15 @@ def test_report_renders_partial_results(partial_sweep):
     assert "| runs | 1 | 0 | 0 | 0 | 0 | 0 | 0 |" in optimizer_table  # adam is the base model, run for Table 6
 
 
+def test_one_run_says_n_1_and_the_report_says_what_shared_runs_cannot_show(partial_sweep):
+    markdown = (write_report(partial_sweep) / "report.md").read_text()
+    dropout = markdown.split("## Table 6")[1].split("## Table 7")[0]
+    assert "(n = 1)" in dropout and "± 0.000" not in markdown
+    notes = markdown.split("### Reading these tables")[1]
+    assert "won in the paper by 5×5 (0.091)" in notes
+    assert "The 6 cells equal to the final model" in notes and "0.087–0.095" in notes
+
+
 def test_figures_are_written_and_not_empty(partial_sweep):
     out = write_report(partial_sweep)
     names = {p.name for p in out.glob("*.png")}

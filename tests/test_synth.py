@@ -77,10 +77,12 @@ def test_rerun_keeps_finished_clips(tmp_path):
 
 
 def test_a_synthetic_set_says_how_it_was_made_and_a_real_one_does_not(synth_set, tmp_path):
-    from moodmap.datasets.synth import synthetic_source
+    from moodmap.provenance import dataset_record, label
 
-    assert synthetic_source(synth_set) == "synthetic, `moodmap synth --renderer numpy`: wavetable voices"
-    assert synthetic_source(tmp_path) is None
+    record = dataset_record("emomusic", synth_set)
+    assert record["synthetic"] and record["synth"]["renderer"] == "numpy" and len(record["synth"]["synth_json_sha256"]) == 64
+    assert label(record) == "emomusic (synthetic, `moodmap synth --renderer numpy`: wavetable voices)"
+    assert label(dataset_record("emomusic", tmp_path)) == "emomusic"
 
 
 def test_synthetic_mp3s_decode_without_decoder_complaints(tmp_path, capfd):

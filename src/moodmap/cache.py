@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import provenance
 from .atomic import atomic_path, atomic_write_text, remove_stale_temps
 from .config import FeatureConfig, config_dict, config_hash, from_dict
 from .datasets import Dataset, Song
@@ -114,18 +115,14 @@ class FeatureCache:
         return read_failures(self.path)
 
     @property
+    def provenance(self) -> dict:
+        """The data set's record, made when the cache was prepared (``moodmap.provenance``)."""
+        return provenance.complete(self.meta.get("dataset", {}))
+
+    @property
     def dataset_label(self) -> str:
         """The data set's name and, when it is synthetic, how it was made: every accuracy figure names its data."""
-        return dataset_label(self.meta)
-
-
-def dataset_label(meta: dict) -> str:
-    """``name`` or ``name (synthetic, …)`` for a cache's meta.json contents."""
-    from .datasets.synth import synthetic_source
-
-    dataset = meta.get("dataset", {})
-    source = synthetic_source(dataset.get("root", "")) if dataset.get("root") else None
-    return dataset.get("name", "") + (f" ({source})" if source else "")
+        return provenance.label(self.provenance)
 
 
 def resolve_cache_dir(path: Path, prefix: str | None = None) -> Path:
@@ -159,6 +156,8 @@ def prepare_cache(dataset: Dataset, out: str | Path, config: FeatureConfig = Fea
     remove_stale_temps(folder)
     meta = _read_meta(folder) or _new_meta(dataset, config)
     _check_config(folder, meta, config)
+    if "synthetic" not in meta["dataset"]:  # made before provenance was recorded: record it now
+        meta["dataset"] = provenance.dataset_record(dataset.name, dataset.root)
     cached = _cached_keys(folder, meta)
     keys = {s.song_id: song_key(s) for s in dataset.songs}  # one stat per song, not one per use
     todo = [s for s in dataset.songs
@@ -347,7 +346,7 @@ def _read_meta(folder: Path) -> dict | None:
 
 def _new_meta(dataset: Dataset, config: FeatureConfig) -> dict:
     return {"version": 1, "config_hash": config_hash(config), "feature_config": config_dict(config),
-            "dataset": {"name": dataset.name, "root": str(dataset.root)}, "generation": 0}
+            "dataset": provenance.dataset_record(dataset.name, dataset.root), "generation": 0}
 
 
 def _check_config(folder: Path, meta: dict, config: FeatureConfig) -> None:

@@ -186,7 +186,7 @@ def build_report(results: dict[str, list[dict]], cache: FeatureCache, protocol: 
                                   **paired_test(*values)})
     first = next(iter(results.values()))
     return {
-        "protocol": {"dataset": cache.dataset_label, "split": "grouped",
+        "protocol": {"dataset": cache.dataset_label, "provenance": cache.provenance, "split": "grouped",
                      "mode": "folds" if protocol.folds else "runs", "n": protocol.n,
                      "validation_fraction": None if protocol.folds else protocol.validation_fraction,
                      "seed": protocol.seed, "alpha": ALPHA, "test": "Wilcoxon signed-rank, two-sided, paired by run",

@@ -53,6 +53,7 @@ class Prediction:
     emotion: str
     excerpts: int
     model: str
+    note: str | None = None  # what must be said about the model's weights (demo weights), if anything
     timeline: tuple[TimelinePoint, ...] = field(default=())
 
     @classmethod
@@ -93,7 +94,7 @@ def predict_file(path: str | PathLike, checkpoint: Checkpoint, name: str = "", t
     points = track_timeline(path, checkpoint, hop, wanted) if timeline else ()
     return Prediction(str(path), valence, arousal, 10 * valence, 10 * arousal,
                       float(per_excerpt[:, 0].std()), float(per_excerpt[:, 1].std()), mood.quadrant, mood.emotion,
-                      len(per_excerpt), name, tuple(points))
+                      len(per_excerpt), name, checkpoint.meta.get("note"), tuple(points))
 
 
 TIMELINE_BATCH = 8  # windows turned into features at once: each needs ~5 MB on the way (its STFT)

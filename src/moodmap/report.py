@@ -38,6 +38,7 @@ class Cell:
     maes: list[float]
     baselines: list[float]
     ccc: list[tuple[float, float]]
+    key: str = ""  # the setting key: cells with one key share their runs
 
     @property
     def n(self) -> int:
@@ -60,12 +61,13 @@ def collect(rows: list[dict], feature_hash: str, runs_meta: dict) -> list[Cell]:
     for experiment in PAPER_EXPERIMENTS:
         for setting in experiment.settings:
             model, train = configs_for(experiment, setting, base)
-            found = by_setting.get(setting_key(model, train, feature_hash), [])
+            key = setting_key(model, train, feature_hash)
+            found = by_setting.get(key, [])
             results = [json.loads(r["result"]) for r in found]
             cells.append(Cell(experiment, setting, [r["last_val_mae"] for r in found],
                               [r["evaluation"]["excerpt"]["baseline"]["mean_mae"] for r in results],
                               [(r["evaluation"]["song"]["model"]["valence"]["ccc"],
-                                r["evaluation"]["song"]["model"]["arousal"]["ccc"]) for r in results]))
+                                r["evaluation"]["song"]["model"]["arousal"]["ccc"]) for r in results], key))
     return cells
 
 
@@ -138,8 +140,11 @@ def _open_cache(path: str | None):
         return None
 
 
-def _fmt(mean: float, sd: float) -> str:
-    return "–" if mean != mean else f"{mean:.3f} ± {sd:.3f}"
+def _fmt(mean: float, sd: float, n: int) -> str:
+    """Mean ± sd over runs; one run has no spread to show, so it says n = 1."""
+    if mean != mean:
+        return "–"
+    return f"{mean:.3f} (n = 1)" if n == 1 else f"{mean:.3f} ± {sd:.3f}"
 
 
 def render_markdown(cells: list[Cell], meta: dict, n_rows: int) -> str:
@@ -148,7 +153,7 @@ def render_markdown(cells: list[Cell], meta: dict, n_rows: int) -> str:
     lines = [
         f"## {split.capitalize()} split, {meta.get('epochs', '?')} epochs", "",
         f"Data set: **{meta.get('dataset', '?')}**; split: **{split}** "
-        f"({'excerpts of one song never straddle it' if split == 'grouped' else 'the paper’s own; excerpts of one song can leak across it'}); "
+        f"({'excerpts of one song never straddle it' if split == 'grouped' else 'excerpts drawn at random, so excerpts of one song can leak across it — our reading of the paper’s split, which it does not spell out'}); "
         f"{meta.get('epochs', '?')} epochs per run; {n_rows} runs stored for this protocol.",
         "Metric: validation MAE after the last epoch, excerpt level, both dimensions, 0–1 scale (the paper's). "
         "Baseline: the training set's mean predicted for every excerpt, on the same validation excerpts.", "",
@@ -158,12 +163,12 @@ def render_markdown(cells: list[Cell], meta: dict, n_rows: int) -> str:
         lines += [f"### Table {experiment.table} — {experiment.title}", "",
                   "| " + " | ".join([experiment.parameter] + [c.setting.label for c in row_cells]) + " |",
                   "|---" + "|---:" * len(row_cells) + "|"]
-        lines.append("| moodmap MAE | " + " | ".join(_fmt(c.mean(), c.sd()) for c in row_cells) + " |")
+        lines.append("| moodmap MAE | " + " | ".join(_fmt(c.mean(), c.sd(), c.n) for c in row_cells) + " |")
         lines.append("| paper MAE | " + " | ".join(f"{c.setting.paper_mae:.3f} ± {c.setting.paper_sd:.3f}"
                                                   for c in row_cells) + " |")
         lines.append("| difference | " + " | ".join("–" if not c.n else f"{c.mean() - c.setting.paper_mae:+.3f}"
                                                     for c in row_cells) + " |")
-        lines.append("| baseline MAE | " + " | ".join(_fmt(float(np.mean(c.baselines)), float(np.std(c.baselines)))
+        lines.append("| baseline MAE | " + " | ".join(_fmt(float(np.mean(c.baselines)), float(np.std(c.baselines)), c.n)
                                                       if c.n else "–" for c in row_cells) + " |")
         lines.append("| song CCC (V / A) | " + " | ".join(
             f"{np.mean([v for v, _ in c.ccc]):.2f} / {np.mean([a for _, a in c.ccc]):.2f}" if c.n else "–"
@@ -174,10 +179,32 @@ def render_markdown(cells: list[Cell], meta: dict, n_rows: int) -> str:
     if final is not None:
         lines += ["### Final model (§3.8: 16 filters, 3×3 kernel, 3×3 pool, relu/relu/sigmoid, dropout 0.2, Adam)", "",
                   "| | moodmap | paper |", "|---|---:|---:|",
-                  f"| validation MAE | {_fmt(final.mean(), final.sd())} | {FINAL_PAPER_MAE:.3f} ± {FINAL_PAPER_SD:.2f} |",
-                  f"| constant baseline | {_fmt(float(np.mean(final.baselines)), float(np.std(final.baselines))) if final.n else '–'}"
+                  f"| validation MAE | {_fmt(final.mean(), final.sd(), final.n)} | {FINAL_PAPER_MAE:.3f} ± "
+                  f"{FINAL_PAPER_SD:.2f} |",
+                  f"| constant baseline | {_fmt(float(np.mean(final.baselines)), float(np.std(final.baselines)), final.n) if final.n else '–'}"
                   " | 0.104–0.109 (PAPER.md) |", ""]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _reading_notes(cells)) + "\n"
+
+
+def _reading_notes(cells: list[Cell]) -> list[str]:
+    """What these tables can and cannot show beside the paper's (said in the report, not only the README)."""
+    final = next((c for c in cells if c.experiment.table == 2 and c.setting.label == "3×3"), None)
+    shared = [c for c in cells if final is not None and c.key == final.key]
+    paper = [c.setting.paper_mae for c in shared]
+    table1 = min((c for c in cells if c.experiment.table == 1), key=lambda c: c.setting.paper_mae, default=None)
+    lines = ["### Reading these tables", ""]
+    if table1 is not None:
+        lines.append(f"- Table 1 (one excerpt per clip) is won in the paper by {table1.setting.label} "
+                     f"({table1.setting.paper_mae:.3f}), not by the final model's 3×3; Tables 2–7 are won by the "
+                     "final model's values, which is why the base model here is the final model.")
+    if len(shared) > 1:
+        lines.append(f"- The {len(shared)} cells equal to the final model ("
+                     + ", ".join(f"Table {c.experiment.table} {c.setting.label}" for c in shared)
+                     + ") share one set of runs here, so they show one number. The paper reports "
+                     f"{min(paper):.3f}–{max(paper):.3f} for them: its tables were separate runs (or its base "
+                     "differed), and that table-to-table spread cannot be shown by shared runs.")
+    lines.append("- An ordering of two cells whose difference is within a run-to-run sd is noise in either study.")
+    return lines + [""]
 
 
 def render_html(markdown: str, figures: dict[str, Path]) -> str:

@@ -292,7 +292,7 @@ def _analyse(todo: list[AnalyseTask], library: Library, model_sha: str, jobs: in
                 if fresh is None:
                     library.save({**row, "model_sha": model_sha})
                 else:
-                    fresh[task.path] = row
+                    fresh[task.path] = {**row, "model_sha": model_sha}
                 summary.analysed += 1
             done += 1
             if progress:

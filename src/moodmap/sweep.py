@@ -170,6 +170,7 @@ def run_sweep(cache_path: str | Path, out: str | Path, runs: int = 10, epochs: i
         # run 0 of every setting first (a partial sweep still fills every table), longest first within a round
         todo.sort(key=lambda t: (t.run, -costs.get(t.setting, 0.0)))
         store.set_meta("sweep", {"cache": str(cache.path), "dataset": cache.dataset_label,
+                                 "provenance": cache.provenance,
                                  "runs": runs, "epochs": epochs, "split": split, "jobs": jobs,
                                  "estimated_seconds": estimated})
         finished, crashed, interrupted = 0, 0, False

@@ -31,7 +31,8 @@ def check_mood_policy(mood_tag: str) -> None:
 def planned_values(row: dict, current: dict[str, str], journal: dict, mood_tag: str) -> dict[str, str]:
     """The tags to write for one indexed song under the mood policy (a user's MOOD is one
     moodmap has no record of writing, or that differs from what it wrote)."""
-    values = mood_values(row["valence"], row["arousal"], row["emotion"], row["quadrant"], row["model"])
+    values = mood_values(row["valence"], row["arousal"], row["emotion"], row["quadrant"], row["model"],
+                         row.get("model_sha"))
     mood_is_users = current.get("MOOD") is not None and current.get("MOOD") != journal.get("MOOD", (None, None))[1]
     if mood_tag == "skip" or (mood_tag == "keep" and mood_is_users):
         values.pop("MOOD")

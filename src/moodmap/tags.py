@@ -58,10 +58,13 @@ MOOD_KEYS = ("VALENCE", "AROUSAL", "MOOD", "MOODMAP_QUADRANT", "MOODMAP_MODEL")
 M4A_PREFIX = "----:com.apple.iTunes:"
 
 
-def mood_values(valence: float, arousal: float, emotion: str, quadrant: str | None, model: str) -> dict[str, str]:
-    """The tag values moodmap writes (0–1 scale, three decimals)."""
+def mood_values(valence: float, arousal: float, emotion: str, quadrant: str | None, model: str,
+                model_sha: str | None = None) -> dict[str, str]:
+    """The tag values moodmap writes (0–1 scale, three decimals); MOODMAP_MODEL names the model
+    and the start of its weights' sha256 (``improved sha256:9d3b34305165``): which weights, exactly."""
     return {"VALENCE": f"{valence:.3f}", "AROUSAL": f"{arousal:.3f}", "MOOD": emotion,
-            "MOODMAP_QUADRANT": quadrant or "neutral", "MOODMAP_MODEL": model}
+            "MOODMAP_QUADRANT": quadrant or "neutral",
+            "MOODMAP_MODEL": f"{model} sha256:{model_sha[:12]}" if model_sha else model}
 
 
 def read_mood_tags(path: str | PathLike) -> dict[str, str]:

@@ -7,9 +7,9 @@ predictions averaged). Runs are independent tasks, so they go in parallel and a
 rerun skips the finished ones.
 
 Split modes: ``grouped`` (default) keeps every excerpt of a song (of a group) on one
-side; ``random`` is the paper's own — excerpts drawn at random, so the augmented
-excerpts of one song can sit on both sides and leak; ``official`` uses the data
-set's own train/test split.
+side; ``random`` draws excerpts at random, so excerpts of one song can sit on both
+sides and leak — our reading of the paper's split (it says only that its validation
+songs "were randomly selected"); ``official`` uses the data set's own train/test split.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import provenance
 from .atomic import atomic_write_text
 from .augment import augmenter
 from .cache import FeatureCache
@@ -250,7 +251,8 @@ def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, epoch: 
     return Checkpoint(model, task.model, cache.config, task.train, target_offset=offset, target_scale=scale,
                       train_mean=tuple(float(m) for m in train_mean),
                       meta={"run": task.run, "epoch": epoch, "cache": str(cache.path),
-                            "dataset": cache.dataset_label,
+                            "dataset": cache.dataset_label, "provenance": cache.provenance,
+                            "note": provenance.note(cache.provenance),
                             "split": task.train.split,
                             "validation_songs": sorted(set(cache.song_ids[split.validation].tolist()))})
 
@@ -284,7 +286,7 @@ def summarise(results: list[dict], cache: FeatureCache, model: ModelConfig, trai
                       "evaluation": r["evaluation"]}) for r in results]
     keys = flat[0].keys() if flat else []
     return {
-        "protocol": {"dataset": cache.dataset_label, "split": train.split,
+        "protocol": {"dataset": cache.dataset_label, "provenance": cache.provenance, "split": train.split,
                      "validation_fraction": train.validation_fraction, "epochs": train.epochs,
                      "runs": len(results), "excerpts_per_song": train.excerpts or cache.config.excerpts,
                      "song_level": "a song's excerpt predictions averaged"},
@@ -313,7 +315,7 @@ def _flatten(tree: dict, prefix: str = "") -> dict[str, float]:
 
 
 def _provenance(cache: FeatureCache, model: ModelConfig, train: TrainConfig, runs: int) -> dict:
-    return {"cache": str(cache.path), "feature_config": config_dict(cache.config),
+    return {"cache": str(cache.path), "dataset": cache.provenance, "feature_config": config_dict(cache.config),
             "feature_hash": config_hash(cache.config), "model_config": config_dict(model),
             "train_config": config_dict(train), "runs": runs}
 

@@ -86,6 +86,14 @@ def prepare(
                   f"{len(data.problems)} skipped by the loader) in {summary.seconds:.1f} s")
 
 
+def _recorded(record: dict) -> str:
+    """Where the data set was when the cache was made, and whether it is still there."""
+    root = record.get("root", "?")
+    synth = record.get("synth") or {}
+    made = f"{synth.get('songs')} songs, seed {synth.get('seed')}; " if synth else ""
+    return f"{made}{root}" + ("" if Path(root).exists() else " (no longer there)")
+
+
 @app.command()
 @fails_cleanly
 def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `moodmap prepare`.")]) -> None:
@@ -95,12 +103,13 @@ def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `mo
     opened = FeatureCache.open(cache)
     table = Table(title=f"feature cache {opened.path}")
     table.add_column("what")
-    table.add_column("value", justify="right")
+    table.add_column("value")
     meta, cfg = opened.meta, opened.config
     songs = opened.n_songs
     per_song = opened.targets[np.unique(opened.song_ids, return_index=True)[1]]
     rows = [
-        ("data set", f"{meta['dataset']['name']} ({meta['dataset']['root']})"),
+        ("data set", opened.dataset_label),
+        ("recorded", _recorded(opened.provenance)),
         ("songs", str(songs)),
         ("excerpts", f"{len(opened)} ({cfg.excerpts} × {cfg.excerpt_seconds:g} s per song at most)"),
         ("feature shape", f"{opened.features.shape[1]} × {opened.features.shape[2]}"),
@@ -185,7 +194,7 @@ def train(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a model/train setting: key=value.")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs per run (paper: 10).")] = None,
     runs: Annotated[int, typer.Option(help="Independent runs, each with a fresh init and split (paper: 10).")] = 10,
-    split: Annotated[Optional[str], typer.Option(help="grouped (default), random (the paper's; leaks) or official.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="grouped (default), random (excerpts at random: leaks; our reading of the paper's) or official.")] = None,
     jobs: Annotated[int, typer.Option(help="Runs trained in parallel, one core each.")] = 1,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary here.")] = None,
 ) -> None:
@@ -229,7 +238,7 @@ def sweep(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.sqlite (resumable).")],
     runs: Annotated[int, typer.Option(help="Runs per setting (paper: 10).")] = 10,
     epochs: Annotated[int, typer.Option(help="Epochs per run (paper: 10).")] = 10,
-    split: Annotated[str, typer.Option(help="grouped (default) or random (the paper's; leaks excerpts).")] = "grouped",
+    split: Annotated[str, typer.Option(help="grouped (default) or random (excerpts at random: leaks; our reading of the paper's).")] = "grouped",
     jobs: Annotated[Optional[int], typer.Option(help="Parallel runs, one core each (default: all cores).")] = None,
     only: Annotated[Optional[list[str]], typer.Option(help="Run only these experiments (e.g. optimizer).")] = None,
     engine: EngineOption = "local",
@@ -290,11 +299,12 @@ def download(
     name: Annotated[str, typer.Argument(help="deam, emomusic or pmemo.")],
     to: Annotated[Path, typer.Option(help="Folder to download and unpack into.")],
 ) -> None:
-    """Fetch a data set's public archives (resumable, size/sha256-checked) and unpack them for the loaders."""
+    """Fetch a data set's public archives (resumable; size checked, sha256 where published) and unpack them."""
     from ..download import download_dataset
 
     with progress_bar(f"download {name}") as update:
-        root = download_dataset(name, to, progress=lambda _file, done, total: update(done, total or done))
+        root = download_dataset(name, to, progress=lambda _file, done, total: update(done, total or done),
+                                report=lambda line: console.print(line, markup=False, highlight=False))
     console.print(f"{name} is in {root}; next: moodmap prepare {root} --out CACHE")
 
 

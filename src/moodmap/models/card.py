@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..cache import dataset_label
-from ..config import config_hash
-from ..datasets.synth import synthetic_source
+from .. import provenance
+from ..cache import FeatureCache
+from ..config import config_dict, config_hash
 from ..errors import ModelError
 from .checkpoint import load_checkpoint, sha256
 from .paper_cnn import PaperCNN, keras_weight_count
@@ -30,28 +30,36 @@ def export_run(run_dir: str | Path, name: str, folder: Path | None = None) -> Pa
     if not checkpoint_path.exists():
         raise ModelError(checkpoint_path, "checkpoint missing")
     checkpoint = load_checkpoint(checkpoint_path)
-    meta = _cache_meta(checkpoint.meta.get("cache"))
-    root = meta.get("dataset", {}).get("root")
-    synthetic = bool(root) and synthetic_source(root) is not None
-    dataset = dataset_label(meta) if meta else summary["protocol"]["dataset"]
-    card = render_card(name, summary, chosen, checkpoint, sha256(checkpoint_path), synthetic, dataset)
-    description = (f"{checkpoint.model_config.architecture} trained on {meta.get('dataset', {}).get('name', dataset)}"
+    record = _provenance(checkpoint, summary)
+    synthetic = record["synthetic"]
+    card = render_card(name, summary, chosen, checkpoint, sha256(checkpoint_path), record)
+    description = (f"{checkpoint.model_config.architecture} trained on {record.get('name') or 'unknown data'}"
                    + (" (synthetic music: demo weights)" if synthetic else ""))
-    return register(checkpoint_path, name, description, card, folder, synthetic)
+    return register(checkpoint_path, name, description, card, folder, record)
 
 
-def _cache_meta(cache_path: str | None) -> dict:
-    """The meta.json of the cache a checkpoint was trained from ({} when it is gone)."""
-    meta_path = Path(cache_path) / "meta.json" if cache_path else None
-    if meta_path is None or not meta_path.exists():
-        return {}
-    return json.loads(meta_path.read_text(encoding="utf-8"))
+def _provenance(checkpoint, summary: dict) -> dict:
+    """The data set record the run carries (checkpoint, then summary); for runs trained before
+    moodmap recorded it, the cache's record, else what the summary's label says."""
+    record = checkpoint.meta.get("provenance") or summary.get("protocol", {}).get("provenance")
+    if record:
+        return provenance.complete(record)
+    cache = FeatureCache.open(checkpoint.meta["cache"]) if _cache_exists(checkpoint.meta.get("cache")) else None
+    if cache is not None:
+        return cache.provenance
+    label = summary.get("protocol", {}).get("dataset", "")
+    return {"name": label.split(" (")[0], "synthetic": "synthetic" in label, "recorded_by": "the run's summary"}
 
 
-def render_card(name: str, summary: dict, chosen: dict, checkpoint, digest: str, synthetic: bool,
-                dataset: str) -> str:
-    """MODEL_CARD markdown: data, protocol, metrics beside the baseline, intended use, limits."""
+def _cache_exists(path: str | None) -> bool:
+    return bool(path) and (Path(path) / "meta.json").is_file()
+
+
+def render_card(name: str, summary: dict, chosen: dict, checkpoint, digest: str, record: dict) -> str:
+    """MODEL_CARD markdown: data and how to make it again, protocol, metrics beside the baseline,
+    intended use, limits."""
     protocol, mean, sd = summary["protocol"], summary["mean"], summary["sd"]
+    synthetic, dataset = record["synthetic"], provenance.label(record)
     weights = keras_weight_count(checkpoint.model) if isinstance(checkpoint.model, PaperCNN) else \
         sum(p.numel() for p in checkpoint.model.parameters())
     lines = [f"# Model card — `{name}`", ""]
@@ -69,6 +77,7 @@ def render_card(name: str, summary: dict, chosen: dict, checkpoint, digest: str,
         "", "## Training data and protocol",
         f"- Data set: {dataset}; "
         f"{protocol['excerpts_per_song']} excerpts per song.",
+        *_data_lines(record, checkpoint),
         f"- Split: {protocol['split']} ({protocol['validation_fraction']:.0%} of songs held out per run), "
         f"{protocol['runs']} runs × {protocol['epochs']} epochs"
         + _options(checkpoint.train_config)
@@ -92,6 +101,25 @@ def render_card(name: str, summary: dict, chosen: dict, checkpoint, digest: str,
               "the improved model's spread is calibrated to the training targets'.",
               "- Not for decisions about people."]
     return "\n".join(lines) + "\n"
+
+
+def _data_lines(record: dict, checkpoint) -> list[str]:
+    """Where the data came from, and the commands that make it and these weights again."""
+    synth = record.get("synth") or {}
+    lines = [f"- Recorded by {record.get('recorded_by', 'unknown')}"
+             + (f" on {record['recorded_at']}" if record.get("recorded_at") else "")
+             + (f"; data set folder then: `{record['root']}`" if record.get("root") else "") + "."]
+    if synth:
+        lines.append(f"- Generated: {synth.get('songs')} songs, seed {synth.get('seed')}, renderer "
+                     f"{synth.get('renderer')}, {synth.get('seconds')} s each; `synth.json` sha256 "
+                     f"`{synth.get('synth_json_sha256')}`.")
+    steps = provenance.recipe(record)
+    if steps:
+        train = json.dumps(config_dict(checkpoint.train_config)) if checkpoint.train_config else "{}"
+        lines.append("- To make them again: " + "; ".join(f"`{step}`" for step in steps)
+                     + f"; then `moodmap train CACHE` with model settings {json.dumps(config_dict(checkpoint.model_config))}"
+                     f" and training settings {train}.")
+    return lines
 
 
 def _options(train_config) -> str:

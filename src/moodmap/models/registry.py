@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .. import provenance
 from ..atomic import atomic_write_text
+from ..provenance import DEMO_NOTE
 from ..errors import ModelError
 from .checkpoint import Checkpoint, load_checkpoint, sha256
 
@@ -112,13 +114,21 @@ def resolve(name_or_path: str | Path, folder: Path | None = None) -> ResolvedMod
 def _resolve_named(name: str, folders: tuple[Path, ...]) -> ResolvedModel:
     checkpoint = _load_named(name, folders)
     entry = _entry(name, folders)
-    return ResolvedModel(inference_form(checkpoint), name, entry["sha256"], note_for(entry), entry.get("description", ""))
+    note = note_for(entry) or checkpoint.meta.get("note")
+    return ResolvedModel(_noted(inference_form(checkpoint), note), name, entry["sha256"], note,
+                         entry.get("description", ""))
 
 
 @lru_cache(maxsize=8)
 def _resolve_path(path: str, stat_key: tuple | None) -> ResolvedModel:
     checkpoint = load_checkpoint(path)
-    return ResolvedModel(inference_form(checkpoint), path, sha256(path))
+    note = checkpoint.meta.get("note") or provenance.note(checkpoint.meta.get("provenance"))
+    return ResolvedModel(_noted(inference_form(checkpoint), note), path, sha256(path), note)
+
+
+def _noted(checkpoint: Checkpoint, note: str | None) -> Checkpoint:
+    """The checkpoint carrying its note in ``meta``, so every prediction made with it carries it too."""
+    return dataclasses.replace(checkpoint, meta={**checkpoint.meta, "note": note})
 
 
 def inference_form(checkpoint: Checkpoint) -> Checkpoint:
@@ -135,9 +145,6 @@ def model_card_path(name: str, folder: Path | None = None) -> Path:
     return Path(_entry(name, _folders(folder))["folder"]) / f"{name}.md"
 
 
-DEMO_NOTE = "demo weights, trained on synthetic music"
-
-
 def model_note(name: str, folder: Path | None = None) -> str | None:
     """What every output of a registered model must say about it (demo weights), if anything."""
     return note_for(available_models(folder).get(name, {}))
@@ -149,9 +156,10 @@ def note_for(entry: dict) -> str | None:
 
 
 def register(checkpoint_path: Path, name: str, description: str, card: str, folder: Path | None = None,
-             synthetic: bool = False) -> Path:
-    """Copy a checkpoint in as ``name`` with its checksum entry and model card, into ``folder``
-    (default: the user's models; a shipped model's name is refused there)."""
+             record: dict | None = None) -> Path:
+    """Copy a checkpoint in as ``name`` with its checksum entry (and the training data's
+    provenance ``record``) and model card, into ``folder`` (default: the user's models; a
+    shipped model's name is refused there)."""
     if folder is None:
         folder = user_models()
         if name in available_models(WEIGHTS):
@@ -161,7 +169,7 @@ def register(checkpoint_path: Path, name: str, description: str, card: str, fold
     target = folder / f"{name}.pt"
     shutil.copyfile(checkpoint_path, target)
     entry = {"name": name, "sha256": sha256(target), "description": description, "file": target.name,
-             "synthetic": synthetic}
+             "synthetic": bool(record and record.get("synthetic")), "provenance": record}
     atomic_write_text(folder / f"{name}.json", json.dumps(entry, indent=2) + "\n")
     atomic_write_text(folder / f"{name}.md", card)
     _load_named.cache_clear()

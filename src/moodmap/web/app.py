@@ -294,9 +294,9 @@ def _predict_upload(path: str, model: str, timeline: bool, hop: float) -> dict:
     from ..models.registry import resolve
     from ..predict import predict_file
 
-    resolved = resolve(model)
-    prediction = predict_file(path, resolved.checkpoint, model, timeline, hop, wanted=lambda: os.path.exists(path))
-    return {**prediction.as_dict(), "note": resolved.note}
+    prediction = predict_file(path, resolve(model).checkpoint, model, timeline, hop,
+                              wanted=lambda: os.path.exists(path))
+    return prediction.as_dict()
 
 
 MAX_TIMELINE_WINDOWS = 1500  # a 2-hour mix at the default 5 s hop; each window is a 15 s analysis
