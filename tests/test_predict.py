@@ -94,7 +94,7 @@ def _timeline_from_the_whole_file(path, checkpoint, hop):
     """The reference: the whole track decoded and normalised at once, every window at once."""
     from moodmap.audio import load_audio
     from moodmap.features import logmel
-    from moodmap.predict import _predict
+    from moodmap.predict import _predict, as_predictor
 
     config = checkpoint.feature_config
     audio = load_audio(path, config.sample_rate, quality=config.resample_quality)
@@ -105,7 +105,7 @@ def _timeline_from_the_whole_file(path, checkpoint, hop):
         piece = audio[start:start + length]
         windows[i, :len(piece)] = piece
     return [(s / config.sample_rate, float(v), float(a))
-            for s, (v, a) in zip(starts, _predict(checkpoint, logmel(windows, config)))]
+            for s, (v, a) in zip(starts, _predict(as_predictor(checkpoint), logmel(windows, config)))]
 
 
 @pytest.mark.parametrize("seconds, ext", [(80.0, "flac"), (61.3, "mp3"), (9.0, "wav")])
@@ -127,7 +127,7 @@ def test_timeline_points_say_when_they_were_held_at_the_scale(exported, synth_se
     song = next((synth_set / "clips_45seconds").glob("*.flac"))
     from moodmap.models.registry import resolve
 
-    normal = predict_file(song, resolve("improved").checkpoint, timeline=True, hop=10.0)  # the shipped default
+    normal = predict_file(song, resolve("improved").predictor, timeline=True, hop=10.0)  # the shipped default
     assert normal.timeline and not any(p.clipped for p in normal.timeline)
     overshooting = dataclasses.replace(load_model(exported[0]), target_scale=(50.0, -50.0))
     held = predict_file(song, overshooting, timeline=True, hop=10.0)

@@ -49,7 +49,7 @@ class MoodmapPlugin(BeetsPlugin):
                 continue
             path = os.fsdecode(item.path)
             try:
-                prediction = predict_file(path, resolved.checkpoint, model)
+                prediction = predict_file(path, resolved.predictor, model)
             except AudioError as exc:
                 self._log.warning("moodmap: skipped {}: {}", path, exc.reason)
                 continue

@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from os import PathLike
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,8 +25,10 @@ from .audio import normalised_blocks
 from .config import FeatureConfig
 from .errors import AudioError, CancelledError, MoodmapError
 from .features import excerpt_logmel, logmel
-from .models.checkpoint import Checkpoint
-from .models.inference import predict_features
+from .models.predictor import Predictor
+
+if TYPE_CHECKING:
+    from .models.checkpoint import Checkpoint
 from .mood import describe
 from .presets import DEFAULT_MODEL
 
@@ -80,33 +83,36 @@ def tagging_config(config: FeatureConfig) -> FeatureConfig:
     return dataclasses.replace(config, anchor="center")
 
 
-def predict_file(path: str | PathLike, checkpoint: Checkpoint, name: str = "", timeline: bool = False,
+def predict_file(path: str | PathLike, model: Predictor | Checkpoint, name: str = "", timeline: bool = False,
                  hop: float = 5.0, wanted: Callable[[], bool] | None = None) -> Prediction:
-    """Predict one file; raises AudioError (with the file and reason) when it cannot be read.
+    """Predict one file with ``model`` (``resolve(...).predictor``); raises AudioError (with the
+    file and reason) when it cannot be read.
 
     ``wanted`` is asked between pieces of a timeline; when it says no, the work stops with a
     CancelledError (a server's client has gone: its worker is free for the next one)."""
-    config = tagging_config(checkpoint.feature_config)
+    model = as_predictor(model)
+    config = tagging_config(model.feature_config)
     features, _ = excerpt_logmel(path, config)
-    per_excerpt = _predict(checkpoint, features)
+    per_excerpt = _predict(model, features)
     valence, arousal = (float(x) for x in per_excerpt.mean(axis=0))
     mood = describe(valence, arousal)
-    points = track_timeline(path, checkpoint, hop, wanted) if timeline else ()
+    points = track_timeline(path, model, hop, wanted) if timeline else ()
     return Prediction(str(path), valence, arousal, 10 * valence, 10 * arousal,
                       float(per_excerpt[:, 0].std()), float(per_excerpt[:, 1].std()), mood.quadrant, mood.emotion,
-                      len(per_excerpt), name, checkpoint.meta.get("note"), tuple(points))
+                      len(per_excerpt), name, model.meta.get("note"), tuple(points))
 
 
 TIMELINE_BATCH = 8  # windows turned into features at once: each needs ~5 MB on the way (its STFT)
 
 
-def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.0,
+def track_timeline(path: str | PathLike, model: Predictor | Checkpoint, hop: float = 5.0,
                    wanted: Callable[[], bool] | None = None) -> list[TimelinePoint]:
     """A 15 s window every ``hop`` seconds over the whole track (peak-normalised as one).
 
     The track streams through in blocks, so a two-hour mix takes the memory of a few
     windows, not of two hours of audio. ``wanted``: see ``predict_file``."""
-    config = checkpoint.feature_config
+    model = as_predictor(model)
+    config = model.feature_config
     length, step = config.excerpt_samples, max(1, int(round(hop * config.sample_rate)))
     buffer, offset, start = np.zeros(0, np.float32), 0, 0  # buffer[0] is sample ``offset`` of the track
     batch: list[tuple[int, np.ndarray]] = []
@@ -119,41 +125,41 @@ def track_timeline(path: str | PathLike, checkpoint: Checkpoint, hop: float = 5.
             if len(batch) == TIMELINE_BATCH:
                 if wanted is not None and not wanted():
                     raise CancelledError(path, "stopped: the result is no longer wanted")
-                points += _timeline_points(checkpoint, batch)
+                points += _timeline_points(model, batch)
                 batch = []
         drop = min(start - offset, len(buffer))
         buffer, offset = buffer[drop:], offset + drop
     if not points and not batch:  # a track shorter than one window: one window, zero-padded
         batch.append((0, np.pad(buffer, (0, max(0, length - len(buffer))))[:length]))
-    return points + _timeline_points(checkpoint, batch) if batch else points
+    return points + _timeline_points(model, batch) if batch else points
 
 
-def _timeline_points(checkpoint: Checkpoint, batch: list[tuple[int, np.ndarray]]) -> list[TimelinePoint]:
+def _timeline_points(model: Predictor, batch: list[tuple[int, np.ndarray]]) -> list[TimelinePoint]:
     windows = np.stack([window for _, window in batch])
-    values, clipped = _held(_raw(checkpoint, logmel(windows, checkpoint.feature_config)))
-    rate = checkpoint.feature_config.sample_rate
+    values, clipped = _held(model.predict(logmel(windows, model.feature_config)).astype(np.float64))
+    rate = model.feature_config.sample_rate
     return [TimelinePoint(start / rate, float(v), float(a), bool(c))
             for (start, _), (v, a), c in zip(batch, values, clipped)]
 
 
-def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint = DEFAULT_MODEL, timeline: bool = False,
+def predict(paths: Iterable[str | PathLike], model=DEFAULT_MODEL, timeline: bool = False,
             hop: float = 5.0, as_frame: bool = False):
     """Predict many files: a list of ``Prediction`` (and ``Failed`` for unreadable files).
 
     Parameters
     ----------
     paths : audio files
-    model : a registered model name, a checkpoint path, a loaded Checkpoint, or a
+    model : a registered model name, an .onnx or .pt path, a loaded Checkpoint, a Predictor, or a
         ``ResolvedModel`` from ``moodmap.models.registry.resolve``
     timeline : also slide a window over each whole track
     hop : seconds between timeline windows
     as_frame : return a pandas DataFrame (one row per file) instead
     """
-    checkpoint, name = _model_for_prediction(model)
+    predictor, name = _model_for_prediction(model)
     results: list[Prediction | Failed] = []
     for path in paths:
         try:
-            results.append(predict_file(path, checkpoint, name, timeline, hop))
+            results.append(predict_file(path, predictor, name, timeline, hop))
         except AudioError as exc:
             results.append(Failed(str(path), type(exc).__name__, exc.reason))
     if not as_frame:
@@ -165,29 +171,32 @@ def predict(paths: Iterable[str | PathLike], model: str | PathLike | Checkpoint 
     return pd.DataFrame([r.as_dict() if isinstance(r, Prediction) else dataclasses.asdict(r) for r in results])
 
 
-def _model_for_prediction(model) -> tuple[Checkpoint, str]:
-    """A checkpoint in inference form and the name predictions carry, from whatever the caller has."""
-    from .models.registry import ResolvedModel, inference_form, resolve
+def _model_for_prediction(model) -> tuple[Predictor, str]:
+    """The model to predict with and the name predictions carry, from whatever the caller has."""
+    from .models.registry import ResolvedModel, resolve
 
-    if isinstance(model, Checkpoint):
-        return inference_form(model), "custom"
+    if isinstance(model, Predictor) or type(model).__name__ == "Checkpoint":
+        return as_predictor(model), "custom"
     resolved = model if isinstance(model, ResolvedModel) else resolve(model)
-    return resolved.checkpoint, resolved.name
+    return resolved.predictor, resolved.name
+
+
+def as_predictor(model) -> Predictor:
+    """A Predictor as it is; a torch Checkpoint a caller loaded (torch is installed, then) wrapped as one."""
+    if isinstance(model, Predictor):
+        return model
+    from .models.onnx_form import torch_predictor
+
+    return torch_predictor(model)
 
 
 RATING_RANGE = (0.1, 0.9)  # the data sets' 1–9 ratings on the 0–1 scale
 
 
-def _predict(checkpoint: Checkpoint, features: np.ndarray) -> np.ndarray:
+def _predict(model: Predictor, features: np.ndarray) -> np.ndarray:
     """Excerpt predictions, held inside the rating scale: a linear output head (the improved
     model) can overshoot it, and a valence of 9.4 on a 1–9 scale means nothing to a user."""
-    return _held(_raw(checkpoint, features))[0]
-
-
-def _raw(checkpoint: Checkpoint, features: np.ndarray) -> np.ndarray:
-    """The model's outputs on the 0–1 scale, before holding them inside the rating scale."""
-    raw = predict_features(checkpoint.model, features, offset=checkpoint.target_offset, scale=checkpoint.target_scale)
-    return raw.astype(np.float64)
+    return _held(model.predict(features).astype(np.float64))[0]
 
 
 def _held(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

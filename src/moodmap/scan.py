@@ -116,7 +116,7 @@ class AnalyseTask:
 def analyse(task: AnalyseTask) -> dict:
     """Worker: tags + prediction of one file, as a row (or a failure record)."""
     try:
-        prediction = predict_file(task.path, resolve(task.model).checkpoint, task.model, task.timeline, task.hop)
+        prediction = predict_file(task.path, resolve(task.model).predictor, task.model, task.timeline, task.hop)
     except AudioError as exc:
         return {"failed": True, "error": type(exc).__name__, "reason": exc.reason}
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a library of thousands

@@ -72,8 +72,10 @@ def render_card(name: str, summary: dict, chosen: dict, checkpoint, digest: str,
         f"- Input: {checkpoint.feature_config.n_mels} × {checkpoint.feature_config.excerpt_frames} log-mel excerpts "
         f"of {checkpoint.feature_config.excerpt_seconds:g} s at {checkpoint.feature_config.sample_rate} Hz "
         f"(feature config {config_hash(checkpoint.feature_config)}); a song is the mean of its excerpts.",
-        f"- Output: valence and arousal on 0–1 (×10 for the 1–9 rating scale).",
-        f"- File: `{name}.pt`, sha256 `{digest}`; loads with `torch.load(weights_only=True)`.",
+        "- Output: valence and arousal on 0–1 (×10 for the 1–9 rating scale).",
+        f"- Files: `{name}.pt`, sha256 `{digest}`, loads with `torch.load(weights_only=True)`; `{name}.onnx`, "
+        "the same network in its inference form for onnxruntime (what prediction runs; its sha256 is in "
+        f"`{name}.json`).",
         "", "## Training data and protocol",
         f"- Data set: {dataset}; "
         f"{protocol['excerpts_per_song']} excerpts per song.",

@@ -22,9 +22,10 @@ from pathlib import Path
 
 from .. import provenance
 from ..atomic import atomic_write_text
-from ..provenance import DEMO_NOTE
 from ..errors import ModelError
+from ..provenance import DEMO_NOTE
 from .checkpoint import Checkpoint, load_checkpoint, sha256
+from .predictor import Predictor, load_onnx
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
@@ -81,13 +82,15 @@ def _entry(name: str, folders: tuple[Path, ...]) -> dict:
 
 @dataclass(frozen=True)
 class ResolvedModel:
-    """A model ready to predict with: the checkpoint in its inference form and what to say about it.
+    """A model ready to predict with, and what to say about it.
 
-    ``name`` is the registered name or the path as given; ``sha256`` the weights file's
-    checksum (what a library index records); ``note`` what every output must say about
-    the weights (demo weights), if anything."""
+    ``predictor`` runs on onnxruntime for a registered model (its ``NAME.onnx``) or an
+    ``.onnx`` path, on torch for a ``.pt`` path; ``name`` is the registered name or the path
+    as given; ``sha256`` the weights file's checksum (what a library index records: the
+    ``.pt`` of a registered model); ``note`` what every output must say about the weights
+    (demo weights), if anything."""
 
-    checkpoint: Checkpoint
+    predictor: Predictor
     name: str
     sha256: str
     note: str | None = None
@@ -96,10 +99,9 @@ class ResolvedModel:
 
 def resolve(name_or_path: str | Path, folder: Path | None = None) -> ResolvedModel:
     """The one way to get a model for prediction: a registered name (sha256-checked) or a
-    ``.pt`` path, in its fastest inference form, loaded once per process (a path again
-    after its file changed). Never train or save the checkpoint it returns."""
+    ``.onnx`` / ``.pt`` path, loaded once per process (a path again after its file changed)."""
     path = Path(name_or_path)
-    if path.suffix == ".pt" or path.exists():
+    if path.suffix in (".pt", ".onnx") or path.exists():
         try:
             st = path.stat()
         except OSError:
@@ -112,33 +114,39 @@ def resolve(name_or_path: str | Path, folder: Path | None = None) -> ResolvedMod
 
 @lru_cache(maxsize=8)
 def _resolve_named(name: str, folders: tuple[Path, ...]) -> ResolvedModel:
-    checkpoint = _load_named(name, folders)
     entry = _entry(name, folders)
-    note = note_for(entry) or checkpoint.meta.get("note")
-    return ResolvedModel(_noted(inference_form(checkpoint), note), name, entry["sha256"], note,
-                         entry.get("description", ""))
+    onnx_path = Path(entry["folder"]) / f"{name}.onnx"
+    if entry.get("onnx_sha256") and onnx_path.exists():
+        if sha256(onnx_path) != entry["onnx_sha256"]:
+            raise ModelError(onnx_path, "sha256 does not match: the file is corrupt or not the one expected")
+        predictor = load_onnx(onnx_path)
+    else:  # registered before moodmap wrote ONNX forms: its checkpoint, on torch
+        predictor = _torch_predictor(_load_named(name, folders), onnx_path)
+    note = note_for(entry) or predictor.meta.get("note")
+    return ResolvedModel(predictor.noted(note), name, entry["sha256"], note, entry.get("description", ""))
 
 
 @lru_cache(maxsize=8)
 def _resolve_path(path: str, stat_key: tuple | None) -> ResolvedModel:
-    checkpoint = load_checkpoint(path)
-    note = checkpoint.meta.get("note") or provenance.note(checkpoint.meta.get("provenance"))
-    return ResolvedModel(_noted(inference_form(checkpoint), note), path, sha256(path), note)
+    if path.endswith(".onnx"):
+        if stat_key is None:
+            raise ModelError(path, "no such model file")
+        predictor = load_onnx(path)
+    else:
+        from .checkpoint import load_checkpoint
+
+        predictor = _torch_predictor(load_checkpoint(path), Path(path))
+    note = predictor.meta.get("note") or provenance.note(predictor.meta.get("provenance"))
+    return ResolvedModel(predictor.noted(note), path, sha256(path), note)
 
 
-def _noted(checkpoint: Checkpoint, note: str | None) -> Checkpoint:
-    """The checkpoint carrying its note in ``meta``, so every prediction made with it carries it too."""
-    return dataclasses.replace(checkpoint, meta={**checkpoint.meta, "note": note})
-
-
-def inference_form(checkpoint: Checkpoint) -> Checkpoint:
-    """The checkpoint with its network in its fastest inference form (MoodNet: BatchNorm folded
-    into the convolutions); the same predictions. Idempotent: a network already in that form
-    is returned as it is. Never save or train the result."""
-    fused = getattr(checkpoint.model, "fused", None)
-    if fused is None or getattr(checkpoint.model, "inference_only", False):
-        return checkpoint
-    return dataclasses.replace(checkpoint, model=fused())
+def _torch_predictor(checkpoint, where: Path) -> Predictor:
+    try:
+        from .onnx_form import torch_predictor
+    except ImportError:
+        raise ModelError(where, "a .pt checkpoint needs PyTorch: pip install 'moodmap[train]', or use its .onnx "
+                                "form (`moodmap export` writes one)") from None
+    return torch_predictor(checkpoint)
 
 
 def model_card_path(name: str, folder: Path | None = None) -> Path:
@@ -168,8 +176,14 @@ def register(checkpoint_path: Path, name: str, description: str, card: str, fold
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.pt"
     shutil.copyfile(checkpoint_path, target)
-    entry = {"name": name, "sha256": sha256(target), "description": description, "file": target.name,
-             "synthetic": bool(record and record.get("synthetic")), "provenance": record}
+    from .onnx_form import write_onnx
+
+    checkpoint = load_checkpoint(target)
+    note = DEMO_NOTE if record and record.get("synthetic") else checkpoint.meta.get("note")
+    onnx_sha = write_onnx(dataclasses.replace(checkpoint, meta={**checkpoint.meta, "note": note}),
+                          folder / f"{name}.onnx")
+    entry = {"name": name, "sha256": sha256(target), "onnx_sha256": onnx_sha, "description": description,
+             "file": target.name, "synthetic": bool(record and record.get("synthetic")), "provenance": record}
     atomic_write_text(folder / f"{name}.json", json.dumps(entry, indent=2) + "\n")
     atomic_write_text(folder / f"{name}.md", card)
     _load_named.cache_clear()

@@ -294,7 +294,7 @@ def _predict_upload(path: str, model: str, timeline: bool, hop: float) -> dict:
     from ..models.registry import resolve
     from ..predict import predict_file
 
-    prediction = predict_file(path, resolve(model).checkpoint, model, timeline, hop,
+    prediction = predict_file(path, resolve(model).predictor, model, timeline, hop,
                               wanted=lambda: os.path.exists(path))
     return prediction.as_dict()
 

@@ -1,0 +1,73 @@
+"""A checkpoint's network in its two prediction forms: as ONNX for onnxruntime (what a library
+owner's moodmap runs, without PyTorch), and wrapped as a ``Predictor`` on torch (a checkpoint
+given by path, when torch is installed)."""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_path
+from ..config import config_dict
+from .checkpoint import Checkpoint, sha256
+from .predictor import METADATA_KEY, Predictor
+
+OPSET = 17
+
+
+def inference_form(checkpoint: Checkpoint) -> Checkpoint:
+    """The checkpoint with its network in its fastest inference form (MoodNet: BatchNorm folded
+    into the convolutions); the same predictions. Idempotent. Never save or train the result."""
+    import dataclasses
+
+    fused = getattr(checkpoint.model, "fused", None)
+    if fused is None or getattr(checkpoint.model, "inference_only", False):
+        return checkpoint
+    return dataclasses.replace(checkpoint, model=fused())
+
+
+def write_onnx(checkpoint: Checkpoint, path: str | Path) -> str:
+    """Write the network's inference form as ONNX (batch size free; frames free too when the
+    architecture allows), with everything else prediction needs in its metadata; atomically.
+    Returns the file's sha256."""
+    model = inference_form(checkpoint).model.eval()
+    config = checkpoint.feature_config
+    example = torch.zeros(2, config.n_mels, config.excerpt_frames)
+    axes = {"logmel": {0: "excerpts"}, "raw": {0: "excerpts"}}
+    if checkpoint.model_config.architecture == "moodnet":  # global pooling: any excerpt length
+        axes["logmel"][2] = "frames"
+    with atomic_path(path) as temp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation notice
+        torch.onnx.export(model, (example,), str(temp), input_names=["logmel"], output_names=["raw"],
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        _attach_metadata(temp, checkpoint)
+    return sha256(path)
+
+
+def _attach_metadata(path: Path, checkpoint: Checkpoint) -> None:
+    import onnx
+
+    graph = onnx.load(str(path))
+    fields = {"feature_config": config_dict(checkpoint.feature_config),
+              "model_config": config_dict(checkpoint.model_config),
+              "target_offset": list(checkpoint.target_offset), "target_scale": list(checkpoint.target_scale),
+              "train_mean": list(checkpoint.train_mean), "meta": checkpoint.meta}
+    entry = graph.metadata_props.add()
+    entry.key, entry.value = METADATA_KEY, json.dumps(fields, sort_keys=True)
+    graph.producer_name = "moodmap"
+    onnx.save(graph, str(path))
+
+
+def torch_predictor(checkpoint: Checkpoint) -> Predictor:
+    """A checkpoint as a ``Predictor`` running on torch (its inference form, one call per batch)."""
+    model = inference_form(checkpoint).model.eval()
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(batch)).numpy()
+
+    return Predictor(checkpoint.feature_config, checkpoint.model_config, forward, tuple(checkpoint.target_offset),
+                     tuple(checkpoint.target_scale), tuple(checkpoint.train_mean), dict(checkpoint.meta), "torch")
