@@ -88,7 +88,7 @@ def test_spread_calibration_keeps_rank_order_and_matches_the_training_spread():
 
 
 def test_calibrated_runs_report_both_and_ship_the_calibration_in_the_checkpoint(synth_cache, synth_set, tmp_path):
-    from moodmap.predict import predict_features
+    from moodmap.models.inference import predict_features
 
     train = TrainConfig(epochs=1, batch_size=8, calibrate_spread=True)
     summary = train_runs(synth_cache, ModelConfig(filters=4), train, 1, tmp_path / "run")

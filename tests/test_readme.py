@@ -42,6 +42,9 @@ REDUCED = {
         "moodmap synth build/sf1000 --songs 3 --seconds 16 --seed 11 --renderer soundfont",
     "moodmap train build/csf1000 --config improved --out build/ship-improved --runs 4 --jobs 2":
         "moodmap train build/csf1000 --config improved --out build/ship-improved --runs 1 --epochs 1 --jobs 2",
+    "moodmap synth build/s1000 --songs 1000 --seed 5": "moodmap synth build/s1000 --songs 3 --seconds 16 --seed 5",
+    "moodmap train build/c1000 --out build/ship-paper --runs 3 --jobs 2 --set recalibrate_batchnorm=true":
+        "moodmap train build/c1000 --out build/ship-paper --runs 1 --epochs 1 --jobs 2 --set recalibrate_batchnorm=true",
 }
 # What a reduced run prints differently from the full one, though the program is the same: its text → the shown text.
 REDUCED_WORDING = {COMPARE: {"not significant at 0.05": "significant at 0.05"}}

@@ -74,6 +74,8 @@ def test_hand_set_moods_are_kept_and_untag_restores_every_tag(music, tmp_path):
             assert mood_tag(path) == HAND_SET[path.suffix]  # the user's mood stays …
         from moodmap.tags import read_mood_tags
         assert "VALENCE" in read_mood_tags(path)  # … and moodmap's numbers are written beside it
+        from moodmap.models.registry import resolve  # … naming the model and exactly which weights
+        assert read_mood_tags(path)["MOODMAP_MODEL"] == f"improved sha256:{resolve('improved').sha256[:12]}"
     out = run("untag", "--db", db)
     assert f"{len(files)} files restored" in out
     for path in before:
