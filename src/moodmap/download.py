@@ -17,7 +17,6 @@ What is checked, and nothing more is claimed:
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import tarfile
 import urllib.error
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import atomic_write_text
+from .checksums import sha256 as sha256_of
 from .errors import MoodmapError
 
 CHUNK = 1 << 16
@@ -242,14 +242,6 @@ def _check_size(archive: Path, unpacked: int) -> None:
 
 def _reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _recorded(folder: Path) -> dict[str, str]:

@@ -1,23 +1,31 @@
-"""Models built by name from a ModelConfig: the paper's CNN and MoodNet, the improved model."""
+"""Models built by name from a ModelConfig: the paper's CNN and MoodNet, the improved model.
+
+Importing this package does not import PyTorch (prediction runs without it); building a
+network does."""
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
 from ..config import ModelConfig
 from ..errors import ConfigError
-from .moodnet import MoodNet
-from .paper_cnn import PaperCNN
 
-ARCHITECTURES = {"paper_cnn": PaperCNN, "moodnet": MoodNet}
+if TYPE_CHECKING:
+    from torch import nn
+
+ARCHITECTURES = ("paper_cnn", "moodnet")
 
 
-def build_model(config: ModelConfig, input_shape: tuple[int, int]) -> nn.Module:
+def build_model(config: ModelConfig, input_shape: tuple[int, int]) -> "nn.Module":
     """A fresh, initialised network for ``config`` and (n_mels, frames) inputs."""
-    try:
-        cls = ARCHITECTURES[config.architecture]
-    except KeyError:
-        raise ConfigError(None, f"unknown architecture {config.architecture!r}; one of {', '.join(ARCHITECTURES)}") from None
-    return cls(config, input_shape)
+    if config.architecture not in ARCHITECTURES:
+        raise ConfigError(None, f"unknown architecture {config.architecture!r}; one of {', '.join(ARCHITECTURES)}")
+    if config.architecture == "moodnet":
+        from .moodnet import MoodNet
+
+        return MoodNet(config, input_shape)
+    from .paper_cnn import PaperCNN
+
+    return PaperCNN(config, input_shape)
 
 
-__all__ = ["ARCHITECTURES", "MoodNet", "PaperCNN", "build_model"]
+__all__ = ["ARCHITECTURES", "build_model"]

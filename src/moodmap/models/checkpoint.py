@@ -6,13 +6,13 @@ set's mean (the baseline) and which songs were held out for validation.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..atomic import atomic_path
+from ..checksums import sha256
 from ..config import FeatureConfig, ModelConfig, TrainConfig, config_dict, from_dict
 from ..errors import ModelError
 from . import build_model
@@ -80,11 +80,3 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> Che
     return Checkpoint(model, model_config, feature_config, from_dict(TrainConfig, train, str(path)) if train else None,
                       tuple(payload["target_offset"]), tuple(payload["target_scale"]), tuple(payload["train_mean"]),
                       payload.get("meta", {}))
-
-
-def sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -19,13 +19,17 @@ import shutil
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import provenance
 from ..atomic import atomic_write_text
 from ..errors import ModelError
 from ..provenance import DEMO_NOTE
-from .checkpoint import Checkpoint, load_checkpoint, sha256
+from ..checksums import sha256
 from .predictor import Predictor, load_onnx
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
@@ -62,14 +66,24 @@ def load_model(name_or_path: str | Path, folder: Path | None = None) -> Checkpoi
     evaluating or exporting; to predict, ``resolve``)."""
     path = Path(name_or_path)
     if path.suffix == ".pt" or path.exists():
-        return load_checkpoint(path)
+        return _load_checkpoint(path)
     return _load_named(str(name_or_path), _folders(folder))
 
 
 @lru_cache(maxsize=4)
 def _load_named(name: str, folders: tuple[Path, ...]) -> Checkpoint:
     entry = _entry(name, folders)
-    return load_checkpoint(Path(entry["folder"]) / f"{name}.pt", expected_sha256=entry["sha256"])
+    return _load_checkpoint(Path(entry["folder"]) / f"{name}.pt", expected_sha256=entry["sha256"])
+
+
+def _load_checkpoint(path: Path, expected_sha256: str | None = None) -> Checkpoint:
+    """A model in its training form: this needs PyTorch (moodmap[train])."""
+    try:
+        from .checkpoint import load_checkpoint
+    except ImportError:
+        raise ModelError(path, "a .pt checkpoint needs PyTorch: pip install 'moodmap[train]', or use its .onnx "
+                               "form (`moodmap export` writes one)") from None
+    return load_checkpoint(path, expected_sha256)
 
 
 def _entry(name: str, folders: tuple[Path, ...]) -> dict:
@@ -121,7 +135,7 @@ def _resolve_named(name: str, folders: tuple[Path, ...]) -> ResolvedModel:
             raise ModelError(onnx_path, "sha256 does not match: the file is corrupt or not the one expected")
         predictor = load_onnx(onnx_path)
     else:  # registered before moodmap wrote ONNX forms: its checkpoint, on torch
-        predictor = _torch_predictor(_load_named(name, folders), onnx_path)
+        predictor = _torch_predictor(_load_named(name, folders))
     note = note_for(entry) or predictor.meta.get("note")
     return ResolvedModel(predictor.noted(note), name, entry["sha256"], note, entry.get("description", ""))
 
@@ -133,19 +147,14 @@ def _resolve_path(path: str, stat_key: tuple | None) -> ResolvedModel:
             raise ModelError(path, "no such model file")
         predictor = load_onnx(path)
     else:
-        from .checkpoint import load_checkpoint
-
-        predictor = _torch_predictor(load_checkpoint(path), Path(path))
+        predictor = _torch_predictor(_load_checkpoint(Path(path)))
     note = predictor.meta.get("note") or provenance.note(predictor.meta.get("provenance"))
     return ResolvedModel(predictor.noted(note), path, sha256(path), note)
 
 
-def _torch_predictor(checkpoint, where: Path) -> Predictor:
-    try:
-        from .onnx_form import torch_predictor
-    except ImportError:
-        raise ModelError(where, "a .pt checkpoint needs PyTorch: pip install 'moodmap[train]', or use its .onnx "
-                                "form (`moodmap export` writes one)") from None
+def _torch_predictor(checkpoint: Checkpoint) -> Predictor:
+    from .onnx_form import torch_predictor  # torch is there: the checkpoint was loaded with it
+
     return torch_predictor(checkpoint)
 
 
@@ -178,7 +187,7 @@ def register(checkpoint_path: Path, name: str, description: str, card: str, fold
     shutil.copyfile(checkpoint_path, target)
     from .onnx_form import write_onnx
 
-    checkpoint = load_checkpoint(target)
+    checkpoint = _load_checkpoint(target)
     note = DEMO_NOTE if record and record.get("synthetic") else checkpoint.meta.get("note")
     onnx_sha = write_onnx(dataclasses.replace(checkpoint, meta={**checkpoint.meta, "note": note}),
                           folder / f"{name}.onnx")
