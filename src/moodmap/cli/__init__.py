@@ -19,9 +19,9 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Annotated, Optional
 
-import click
 import typer
 import typer.rich_utils
+from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -50,6 +50,11 @@ def debugging() -> bool:
     return os.environ.get("MOODMAP_DEBUG", "") not in ("", "0")
 
 
+# A missing module → the extra that installs it: a command that needs one says so in one line.
+EXTRAS = {"torch": "train", "onnx": "train", "librosa": "train", "fastapi": "web", "uvicorn": "web", "multipart": "web",
+          "ray": "ray", "pandas": "frame", "beets": "beets"}
+
+
 def fails_cleanly(command: Callable) -> Callable:
     """Turn moodmap's own errors into one line and exit code 2, and anything unexpected into
     one line asking for a report and exit code 1 (the traceback only when debugging)."""
@@ -60,9 +65,15 @@ def fails_cleanly(command: Callable) -> Callable:
         except MoodmapError as exc:
             errors.print(f"moodmap: {exc}", markup=False, highlight=False)
             raise typer.Exit(2) from None
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.ClickException,
-                click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, TyperException):  # typer's own: usage errors, exits
             raise
+        except ImportError as exc:
+            extra = EXTRAS.get((getattr(exc, "name", None) or "").split(".")[0])
+            if extra is None or debugging():
+                raise
+            errors.print(f"moodmap: this needs {exc.name}, which is not installed: pip install 'moodmap[{extra}]'",
+                         markup=False, highlight=False)
+            raise typer.Exit(2) from None
         except sqlite3.DatabaseError as exc:  # a damaged index, a full disk under it
             if debugging():
                 raise

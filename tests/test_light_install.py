@@ -1,0 +1,47 @@
+"""`pip install moodmap` is the library side: a fresh venv without PyTorch or librosa predicts,
+scans and tags, makes playlists and maps, on a library in six formats; a research command says
+which extra it needs. Slow (it builds a venv from the package registry): `make test-slow`."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from userlib import make_user_library
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def light(tmp_path_factory) -> Path:
+    venv = tmp_path_factory.mktemp("light") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(ROOT)], check=True, capture_output=True)
+    return venv / "bin"
+
+
+def run(bin_dir: Path, *args: str, cwd: Path, code: int = 0) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(bin_dir / "moodmap"), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == code, done.stdout + done.stderr
+    return done
+
+
+def test_the_library_side_runs_without_pytorch(light, tmp_path):
+    for module in ("torch", "librosa"):
+        probe = subprocess.run([str(light / "python"), "-c", f"import {module}"], capture_output=True)
+        assert probe.returncode != 0, f"{module} was installed by `pip install moodmap`"
+    songs = make_user_library(tmp_path / "Music")
+    out = run(light, "predict", str(songs[0]), "--format", "json", cwd=tmp_path).stdout
+    assert '"note": "demo weights, trained on synthetic music"' in out
+    scan = run(light, "scan", "Music", "--db", "lib.sqlite", "--write-tags", cwd=tmp_path)
+    assert f"{len(songs)} files tagged" in scan.stdout, scan.stdout
+    run(light, "playlist", "--db", "lib.sqlite", "--arousal", "rise", "--n", "4", "-o", "rise.m3u8", cwd=tmp_path)
+    entries = [line for line in (tmp_path / "rise.m3u8").read_text().splitlines() if line and not line.startswith("#")]
+    assert len(entries) >= 2 and all((tmp_path / entry).exists() for entry in entries)
+    run(light, "map", "--db", "lib.sqlite", "-o", "map.png", cwd=tmp_path)
+    assert (tmp_path / "map.png").stat().st_size > 5000
+    refused = run(light, "train", "cache", "--out", "run", cwd=tmp_path, code=2)
+    assert "pip install 'moodmap[train]'" in refused.stderr and "Traceback" not in refused.stderr
