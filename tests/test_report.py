@@ -29,6 +29,9 @@ def test_one_run_says_n_1_and_the_report_says_what_shared_runs_cannot_show(parti
     notes = markdown.split("### Reading these tables")[1]
     assert "won in the paper by 5×5 (0.091)" in notes
     assert "The 6 cells equal to the final model" in notes and "0.087–0.095" in notes
+    orderings = markdown.split("### Orderings, best first")[1]
+    assert "| 6 (dropout) | 0.2 < 0.0 < 0.5 < 0.8 | " in orderings  # the paper's order, beside ours
+    assert "(optimizer)" not in orderings  # a table with settings not run yet has no ordering
 
 
 def test_figures_are_written_and_not_empty(partial_sweep):

@@ -204,6 +204,21 @@ def _reading_notes(cells: list[Cell]) -> list[str]:
                      f"{min(paper):.3f}–{max(paper):.3f} for them: its tables were separate runs (or its base "
                      "differed), and that table-to-table spread cannot be shown by shared runs.")
     lines.append("- An ordering of two cells whose difference is within a run-to-run sd is noise in either study.")
+    return lines + [""] + _orderings(cells)
+
+
+def _orderings(cells: list[Cell]) -> list[str]:
+    """Per table: the paper's order of its settings (best first) beside ours, and whether the
+    best setting agrees — every ordering that agrees with the paper and every one that does not."""
+    lines = ["### Orderings, best first", "", "| table | paper | moodmap | same best |", "|---|---|---|---|"]
+    for experiment in PAPER_EXPERIMENTS:
+        row = [c for c in cells if c.experiment is experiment]
+        if not row or any(not c.n for c in row):
+            continue
+        paper = [c.setting.label for c in sorted(row, key=lambda c: c.setting.paper_mae)]
+        ours = [c.setting.label for c in sorted(row, key=lambda c: c.mean())]
+        lines.append(f"| {experiment.table} ({experiment.parameter}) | {' < '.join(paper)} | {' < '.join(ours)} | "
+                     f"{'yes' if paper[0] == ours[0] else 'no'} |")
     return lines + [""]
 
 
