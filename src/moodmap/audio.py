@@ -60,7 +60,8 @@ class AudioInfo:
 
 @dataclass(frozen=True)
 class Window:
-    """One excerpt: ``start`` and ``duration`` in seconds; ``pad`` past the file's end."""
+    """One excerpt: ``start`` and ``duration`` in seconds (a short file's last window may
+    reach past its end; the samples there are zeros)."""
 
     start: float
     duration: float

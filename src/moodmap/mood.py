@@ -49,16 +49,9 @@ EMOTIONS: tuple[Emotion, ...] = (
 )
 EMOTION_BY_NAME = {e.name: e for e in EMOTIONS}
 
-QUADRANT_AXES = {
-    "Q1": "positive valence, high arousal",
-    "Q2": "negative valence, high arousal",
-    "Q3": "negative valence, low arousal",
-    "Q4": "positive valence, low arousal",
-}
 QUADRANT_SIGNS = {"Q1": (True, True), "Q2": (False, True), "Q3": (False, False), "Q4": (True, False)}
 """Per quadrant: (valence ≥ 0.5, arousal ≥ 0.5); the midlines belong to the positive / high side."""
 QUADRANT_EXAMPLES = {"Q1": "happy, excited", "Q2": "tense, angry", "Q3": "sad, depressed", "Q4": "calm, relaxed"}
-QUADRANTS = {q: f"{QUADRANT_AXES[q]} ({QUADRANT_EXAMPLES[q]})" for q in QUADRANT_AXES}
 QUADRANT_CENTERS = {
     "Q1": (CENTER + ANCHOR_RADIUS / math.sqrt(2), CENTER + ANCHOR_RADIUS / math.sqrt(2)),
     "Q2": (CENTER - ANCHOR_RADIUS / math.sqrt(2), CENTER + ANCHOR_RADIUS / math.sqrt(2)),

@@ -35,7 +35,7 @@ PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
 console = Console(soft_wrap=True, width=PIPED_WIDTH)
 if PIPED_WIDTH and typer.rich_utils.MAX_WIDTH is None:  # --help piped into a pager or a file: not cut at 80 either
     typer.rich_utils.MAX_WIDTH = PIPED_WIDTH
-errors = Console(stderr=True, soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)  # notes and errors, one line each
 
 
 @app.callback()
@@ -63,7 +63,7 @@ def fails_cleanly(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except MoodmapError as exc:
-            errors.print(f"moodmap: {exc}", markup=False, highlight=False)
+            stderr.print(f"moodmap: {exc}", markup=False, highlight=False)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, TyperException):  # typer's own: usage errors, exits
             raise
@@ -71,20 +71,20 @@ def fails_cleanly(command: Callable) -> Callable:
             extra = EXTRAS.get((getattr(exc, "name", None) or "").split(".")[0])
             if extra is None or debugging():
                 raise
-            errors.print(f"moodmap: this needs {exc.name}, which is not installed: pip install 'moodmap[{extra}]'",
+            stderr.print(f"moodmap: this needs {exc.name}, which is not installed: pip install 'moodmap[{extra}]'",
                          markup=False, highlight=False)
             raise typer.Exit(2) from None
         except sqlite3.DatabaseError as exc:  # a damaged index, a full disk under it
             if debugging():
                 raise
-            errors.print(f"moodmap: the index could not be read or written ({exc}): is it damaged, or its disk full? "
+            stderr.print(f"moodmap: the index could not be read or written ({exc}): is it damaged, or its disk full? "
                          "Nothing more was changed", markup=False, highlight=False)
             raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 — the last place a user can be spared a traceback
             if debugging():
                 raise
             message = " ".join(str(exc).split())[:300]
-            errors.print(f"moodmap: internal error: {type(exc).__name__}: {message} — please report it; "
+            stderr.print(f"moodmap: internal error: {type(exc).__name__}: {message} — please report it; "
                          "rerun with --debug for the traceback", markup=False, highlight=False)
             raise typer.Exit(1) from None
     return wrapper
@@ -117,10 +117,6 @@ EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool
 AddressOption = Annotated[Optional[str], typer.Option(
     "--address", help="With --engine ray: auto (the cluster `ray start` made) or ray://HOST:10001; "
                       "default: a private Ray on this machine.")]
-
-
-def main() -> None:  # pragma: no cover - console entry
-    app()
 
 
 # Importing the command modules registers their commands on ``app`` (research first: --help order).

@@ -13,7 +13,7 @@ from rich.table import Table
 from ..errors import MoodmapError
 from ..engines import Engine
 from ..presets import DEFAULT_MODEL
-from . import AddressOption, EngineOption, app, console, errors, fails_cleanly, progress_bar
+from . import AddressOption, EngineOption, app, console, fails_cleanly, progress_bar, stderr
 
 @app.command()
 @fails_cleanly
@@ -36,7 +36,7 @@ def predict(
     resolved = resolve(model)
     results = run_predict(files, resolved, timeline=timeline or plot is not None, hop=hop)
     for failure in (r for r in results if isinstance(r, Failed)):
-        errors.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
+        stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
     good = [r for r in results if isinstance(r, Prediction)]
     if format == "json":
         console.print_json(json.dumps([r.as_dict() for r in good]))
@@ -60,7 +60,7 @@ def predict(
 def _say_note(resolved) -> None:
     """What the user must know about the weights (demo weights), on stderr."""
     if resolved.note:
-        errors.print(f"moodmap: note: model {resolved.name!r} is {resolved.note}", markup=False, highlight=False)
+        stderr.print(f"moodmap: note: model {resolved.name!r} is {resolved.note}", markup=False, highlight=False)
 
 
 def _prediction_table(predictions, model: str, description: str) -> Table:
@@ -111,10 +111,10 @@ def scan(
         console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r}" + (f" (was {old!r})" if old is not None else "")
                                                      for k, (old, new) in changes.items()), markup=False, highlight=False)
     for failure in summary.failures:
-        errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
+        stderr.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
     console.print(_scan_line(summary, db), markup=False, highlight=False)
     if summary.interrupted:
-        errors.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
+        stderr.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
         raise typer.Exit(130)
     if any(f["error"] == "TagWriteError" for f in summary.failures):
         raise typer.Exit(2)  # the user asked for tags and did not get them all
@@ -157,10 +157,10 @@ def untag(
                 f"{'would remove' if dry_run else 'removed'} {gone}" if gone else ""]
         console.print(f"{path}: " + "; ".join(filter(None, said)), markup=False, highlight=False)
     for path, key in summary.kept:
-        errors.print(f"moodmap: note: {path}: {key} was changed since moodmap wrote it; left as it is",
+        stderr.print(f"moodmap: note: {path}: {key} was changed since moodmap wrote it; left as it is",
                      markup=False, highlight=False)
     for failure in summary.failures:
-        errors.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
+        stderr.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
     done = "would be restored (dry run: nothing changed)" if dry_run else "restored"
     console.print(f"{_count(len(summary.restored), 'file')} {done}")
     if summary.failures:
@@ -223,8 +223,7 @@ def library_prune(db: Annotated[Path, typer.Option(help="Library index.")] = Pat
 
 @library_app.command("export")
 @fails_cleanly
-def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite"),
-                   csv: Annotated[bool, typer.Option("--csv", help="CSV on standard output.")] = True) -> None:
+def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite")) -> None:
     """Every song of the index as CSV."""
     from ..library import open_library
 
@@ -263,7 +262,7 @@ def playlist(
     table = SongTable.from_library(db)
     result = build_playlist(table, query, Constraints(n, min_distance, exclude_artist_repeats, seed), steps)
     if result.note:
-        errors.print(f"moodmap: note: {result.note}", markup=False, highlight=False)
+        stderr.print(f"moodmap: note: {result.note}", markup=False, highlight=False)
     if format == "table":
         console.print(_playlist_table(result))
         return
@@ -365,7 +364,7 @@ def serve(
 
         open_library(db).close()  # its clear error, before the server starts
     if host not in ("127.0.0.1", "localhost", "::1"):
-        errors.print(f"moodmap: note: serving on {host}: anyone who can reach it can upload files and play your "
+        stderr.print(f"moodmap: note: serving on {host}: anyone who can reach it can upload files and play your "
                      "library's audio; it answers to the names 127.0.0.1, localhost, {host} and --allowed-host's"
                      .replace("{host}", host), markup=False, highlight=False)
     settings = ServerSettings(db=db, library_root=library, max_upload_bytes=int(max_upload_mb * 2**20),

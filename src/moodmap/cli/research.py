@@ -13,7 +13,7 @@ from rich.table import Table
 from ..config import FeatureConfig, load_toml, with_overrides, with_run_overrides
 from ..engines import Engine
 from ..errors import MoodmapError
-from . import AddressOption, EngineOption, app, console, errors, fails_cleanly, progress_bar
+from . import AddressOption, EngineOption, app, console, fails_cleanly, progress_bar, stderr
 
 def _feature_config(config: Optional[Path], overrides: list[str], excerpts: Optional[int]) -> FeatureConfig:
     base = load_toml(FeatureConfig, config, "features") if config else FeatureConfig()
@@ -73,13 +73,13 @@ def prepare(
     feature_config = _feature_config(config, set_ or [], excerpts)
     data = load_dataset(dataset, format, scale)
     for problem in data.problems:
-        errors.print(f"moodmap: skipped {problem.item}: {problem.reason}", markup=False, highlight=False)
+        stderr.print(f"moodmap: skipped {problem.item}: {problem.reason}", markup=False, highlight=False)
     with progress_bar(f"prepare {data.name}") as update:
         summary = prepare_cache(data, out, feature_config, jobs, update, engine=Engine(engine, address))
     for failure in summary.failures:
-        errors.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
+        stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
     if summary.interrupted:
-        errors.print(f"moodmap: interrupted; {summary.extracted} songs saved, rerun the same command to resume")
+        stderr.print(f"moodmap: interrupted; {summary.extracted} songs saved, rerun the same command to resume")
         raise typer.Exit(130)
     console.print(f"cache {summary.cache}: {summary.songs - len(summary.failures)} songs, {summary.excerpts} excerpts "
                   f"({summary.extracted} extracted now, {summary.reused} reused, {len(summary.failures)} failed, "
@@ -261,10 +261,10 @@ def sweep(
                   f"{report.finished_now} finished now; estimated {report.estimated_seconds / 60:.1f} min, "
                   f"took {report.actual_seconds / 60:.1f} min; results in {out / 'results.sqlite'}")
     if report.crashed:
-        errors.print(f"moodmap: {report.crashed} runs lost their worker every time they were tried; "
+        stderr.print(f"moodmap: {report.crashed} runs lost their worker every time they were tried; "
                      "rerun the same command to try them again")
     if report.interrupted:
-        errors.print("moodmap: interrupted; finished runs are saved, rerun the same command to resume")
+        stderr.print("moodmap: interrupted; finished runs are saved, rerun the same command to resume")
         raise typer.Exit(130)
 
 

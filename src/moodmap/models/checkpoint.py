@@ -34,10 +34,6 @@ class Checkpoint:
     train_mean: tuple[float, float] = (0.5, 0.5)
     meta: dict = field(default_factory=dict)
 
-    def to_unit_scale(self, raw: torch.Tensor) -> torch.Tensor:
-        """Raw network outputs → valence/arousal on 0–1."""
-        return raw * torch.tensor(self.target_scale) + torch.tensor(self.target_offset)
-
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> str:
     """Write atomically; returns the file's sha256."""

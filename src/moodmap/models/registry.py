@@ -158,10 +158,6 @@ def _torch_predictor(checkpoint: Checkpoint) -> Predictor:
     return torch_predictor(checkpoint)
 
 
-def model_card_path(name: str, folder: Path | None = None) -> Path:
-    return Path(_entry(name, _folders(folder))["folder"]) / f"{name}.md"
-
-
 def model_note(name: str, folder: Path | None = None) -> str | None:
     """What every output of a registered model must say about it (demo weights), if anything."""
     return note_for(available_models(folder).get(name, {}))
