@@ -1,34 +1,13 @@
 """Shared fixtures: tiny audio made on the fly, and a small synthetic data set."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from moodmap.datasets.synth import SynthSpec, write_synth_dataset
 
-SUBTYPES = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS"),
-            "mp3": ("MP3", "MPEG_LAYER_III")}
-
-
-def tone(seconds: float, rate: int = 22050, freqs=(220.0, 277.2, 329.6), channels: int = 1,
-         amplitude: float = 0.5) -> np.ndarray:
-    """A chord of sines with a slow tremolo: simple, but not constant, audio."""
-    t = np.arange(int(seconds * rate)) / rate
-    mono = sum(np.sin(2 * np.pi * f * t) for f in freqs) / len(freqs)
-    mono *= amplitude * (0.8 + 0.2 * np.sin(2 * np.pi * 0.5 * t))
-    if channels == 1:
-        return mono.astype(np.float32)
-    return np.stack([mono * (1.0 - 0.1 * c) for c in range(channels)], axis=1).astype(np.float32)
-
-
-def write_audio(path: Path, data: np.ndarray, rate: int = 22050) -> Path:
-    fmt, subtype = SUBTYPES[path.suffix[1:]]
-    sf.write(path, data, rate, format=fmt, subtype=subtype)
-    return path
+from helpers import tone, write_audio
 
 
 @pytest.fixture
@@ -68,38 +47,3 @@ def exported(synth_cache, tmp_path_factory):
     train_runs(synth_cache, ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8), 2, root / "run")
     weights = root / "weights"
     return export_run(root / "run", "tiny", weights), weights
-
-
-def write_library_db(folder: Path, songs: int = 300, seed: int = 0, spread: bool = True) -> Path:
-    """A library index with known positions: ``songs`` rows spread over the plane, ten artists,
-    unicode file names (empty files on disk, so playlist paths can be checked). Returns the DB path."""
-    from moodmap.library import Library
-    from moodmap.mood import describe
-
-    rng = np.random.default_rng(seed)
-    music = folder / "Müsic"
-    music.mkdir(parents=True, exist_ok=True)
-    library = Library(folder / "library.sqlite")
-    for i in range(songs):
-        v, a = (float(x) for x in rng.uniform(0.05, 0.95, 2))
-        path = music / f"album {i % 7}" / f"{i:04d} – chanson ñ {i}.flac"
-        path.parent.mkdir(exist_ok=True)
-        path.touch()
-        mood = describe(v, a)
-        library.save({"path": str(path), "fingerprint": f"f{i}", "size": 0, "mtime_ns": 0,
-                      "title": f"Chanson {i}", "artist": f"Artist {i % 10}", "album": f"Album {i % 7}",
-                      "genre": None, "duration": 180.0 + i,
-                      "valence": v, "arousal": a,
-                      "valence_spread": float(rng.uniform(0, 0.05)) if spread else None,
-                      "arousal_spread": float(rng.uniform(0, 0.05)) if spread else None,
-                      "quadrant": mood.quadrant, "emotion": mood.emotion, "model": "test", "model_sha": "x",
-                      "timeline": None, "analysed_at": "2026-11-25T00:00:00"})
-    library.close()
-    return folder / "library.sqlite"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server under test)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

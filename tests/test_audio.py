@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import tone, write_audio
+from helpers import tone, write_audio
 from moodmap.audio import check_file, load_audio, load_excerpts, plan_windows, probe
 from moodmap.config import FeatureConfig
 from moodmap.errors import (AudioError, DecodeError, EmptyFileError, InvalidSamplesError, MissingFileError,

@@ -2,7 +2,7 @@ import types
 
 import pytest
 
-from conftest import tone, write_audio
+from helpers import tone, write_audio
 
 beets = pytest.importorskip("beets")
 

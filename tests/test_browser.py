@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, tone, write_audio, write_library_db
+from helpers import free_port, tone, write_audio, write_library_db
 
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import tone, write_audio
+from helpers import tone, write_audio
 from moodmap.datasets import detect_format, load_dataset, load_deam, load_emomusic, load_folders, load_manifest, load_pmemo
 from moodmap.datasets.table import Scale
 from moodmap.errors import DatasetError

@@ -9,7 +9,7 @@ import pytest
 from moodmap.datasets import load_deam
 from moodmap.download import Archive, DownloadError, Source, download_dataset, fetch, sha256_of, unpack
 
-from conftest import tone, write_audio
+from helpers import tone, write_audio
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

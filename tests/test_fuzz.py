@@ -148,7 +148,7 @@ def api(tmp_path_factory, exported):
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
-    from conftest import write_library_db
+    from helpers import write_library_db
     from moodmap.web.app import ServerSettings, create_app
 
     db = write_library_db(tmp_path_factory.mktemp("fuzz-web"), songs=10)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import write_library_db
+from helpers import write_library_db
 from moodmap.cli import app
 from moodmap.library import SCHEMA_VERSION
 

@@ -9,7 +9,7 @@ import mutagen
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tone, write_audio
+from helpers import tone, write_audio
 from moodmap.cli import app
 from moodmap.library import Library
 from moodmap.scan import scan_library

@@ -4,7 +4,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from conftest import write_library_db
+from helpers import write_library_db
 from moodmap.cli import app
 from moodmap.errors import MoodmapError
 from moodmap.library import Library

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import write_library_db
+from helpers import write_library_db
 from moodmap.cli import app
 from moodmap.errors import MoodmapError
 from moodmap.mood import EMOTION_BY_NAME, nearest_emotion, quadrant

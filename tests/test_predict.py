@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from conftest import tone, write_audio
+from helpers import tone, write_audio
 from moodmap.cli import app
 from moodmap.errors import ModelError
 from moodmap.models.card import SYNTHETIC_WARNING

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from conftest import tone, write_audio
+from helpers import tone, write_audio
 from moodmap.audio_payload import audio_digest
 from moodmap.tags import mood_values, read_mood_tags, read_tags, write_mood_tags
 

@@ -21,7 +21,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from conftest import free_port
+from helpers import free_port
 from moodmap.cli import app
 from moodmap.presets import DEFAULT_MODEL
 from userlib import FORMATS, make_user_library
@@ -257,7 +257,7 @@ def test_the_beets_plugin_in_a_real_beets_library(home, music, tmp_path):
 def test_reading_commands_do_not_load_torch(tmp_path):
     """playlist, map and library stats need no model: they start in a fraction of a second (torch's import
     alone takes ~2 s), which matters to a library owner running them from cron or a script."""
-    from conftest import write_library_db
+    from helpers import write_library_db
 
     db = write_library_db(tmp_path, songs=30)
     script = (

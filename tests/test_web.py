@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from conftest import tone, write_audio, write_library_db  # noqa: E402
+from helpers import tone, write_audio, write_library_db  # noqa: E402
 from moodmap.library import Library  # noqa: E402
 from moodmap.web.app import ServerSettings, create_app  # noqa: E402
 

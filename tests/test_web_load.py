@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import free_port, tone, write_audio, write_library_db
+from helpers import free_port, tone, write_audio, write_library_db
 from loadgen import multipart, request, run_load, tree_rss, wait_until_up
 
 pytest.importorskip("fastapi")
