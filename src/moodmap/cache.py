@@ -114,6 +114,18 @@ class FeatureCache:
     def failures(self) -> list[Failure]:
         return read_failures(self.path)
 
+    def summary(self) -> dict:
+        """What the cache holds, per song: counts, label mean and sd per dimension, the official
+        split's song counts, failures (what `moodmap info` shows)."""
+        first = np.unique(self.song_ids, return_index=True)[1]
+        per_song = self.targets[first]
+        names, counts = np.unique(self.split[first], return_counts=True)
+        return {"songs": len(first), "excerpts": len(self),
+                "valence": (float(per_song[:, 0].mean()), float(per_song[:, 0].std())),
+                "arousal": (float(per_song[:, 1].mean()), float(per_song[:, 1].std())),
+                "official_split": {str(n): int(c) for n, c in zip(names, counts) if n},
+                "failures": len(self.failures)}
+
     @property
     def provenance(self) -> dict:
         """The data set's record, made when the cache was prepared (``moodmap.provenance``)."""

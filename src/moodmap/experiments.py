@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .config import ModelConfig, TrainConfig, config_hash, with_run_overrides
+from .errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -96,3 +97,12 @@ def configs_for(experiment: Experiment, setting: Setting, train: TrainConfig = T
 def setting_key(model: ModelConfig, train: TrainConfig, feature_hash: str) -> str:
     """Identifies what a run trains; identical table cells (the base model) share their runs."""
     return f"{feature_hash}-{config_hash(model)}-{config_hash(train)}"
+
+
+def select(keys: list[str] | None) -> tuple[Experiment, ...]:
+    """The experiments named by ``keys`` (all when None), in the paper's order; an unknown key is an error."""
+    known = {e.key for e in PAPER_EXPERIMENTS}
+    unknown = sorted(set(keys or ()) - known)
+    if unknown:
+        raise ConfigError(None, f"unknown experiment(s) {', '.join(unknown)}; one of {', '.join(sorted(known))}")
+    return tuple(e for e in PAPER_EXPERIMENTS if keys is None or e.key in keys)

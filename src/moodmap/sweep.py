@@ -29,7 +29,7 @@ import torch
 from .cache import FeatureCache
 from .config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
 from .engines import LOCAL, Engine, default_jobs, run_tasks
-from .experiments import PAPER_EXPERIMENTS, Experiment, all_settings, configs_for, setting_key
+from .experiments import PAPER_EXPERIMENTS, Experiment, all_settings, configs_for, select, setting_key
 from .models import build_model
 from .models.losses import LOSSES
 from .models.optimizers import make_optimizer
@@ -161,7 +161,7 @@ def run_sweep(cache_path: str | Path, out: str | Path, runs: int = 10, epochs: i
     store = ResultsStore(out / "results.sqlite")
     jobs = jobs or default_jobs()
     try:
-        chosen = tuple(e for e in PAPER_EXPERIMENTS if only is None or e.key in only)
+        chosen = select(only)
         tasks = plan_sweep(cache.config, runs, epochs, split, chosen)
         done = store.done()
         todo = [t for t in tasks if (t.setting, t.run) not in done]

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from ..atomic import atomic_write_text
 from . import app, console, fails_cleanly, progress_bar
 
 COLUMNS = (("MAE", "mae"), ("RMSE", "rmse"), ("r", "r"), ("R²", "r2"), ("CCC", "ccc"), ("sd ratio", "sd_ratio"))
@@ -81,5 +82,5 @@ def compare(
     for line in _test_lines(report):
         console.print("  " + line, highlight=False)
     if json_out:
-        json_out.write_text(json.dumps(report, indent=2))
+        atomic_write_text(json_out, json.dumps(report, indent=2))
     console.print(f"every figure, per level, dimension and run: {out / 'compare.json'}")

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 from rich.table import Table
 
+from ..atomic import atomic_write_text
 from ..config import FeatureConfig, load_toml, with_overrides, with_run_overrides
 from ..engines import Engine
 from ..errors import MoodmapError
@@ -104,20 +104,17 @@ def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `mo
     table = Table(title=f"feature cache {opened.path}")
     table.add_column("what")
     table.add_column("value")
-    meta, cfg = opened.meta, opened.config
-    songs = opened.n_songs
-    per_song = opened.targets[np.unique(opened.song_ids, return_index=True)[1]]
+    cfg, held = opened.config, opened.summary()
     rows = [
         ("data set", opened.dataset_label),
         ("recorded", _recorded(opened.provenance)),
-        ("songs", str(songs)),
-        ("excerpts", f"{len(opened)} ({cfg.excerpts} × {cfg.excerpt_seconds:g} s per song at most)"),
+        ("songs", str(held["songs"])),
+        ("excerpts", f"{held['excerpts']} ({cfg.excerpts} × {cfg.excerpt_seconds:g} s per song at most)"),
         ("feature shape", f"{opened.features.shape[1]} × {opened.features.shape[2]}"),
-        ("config hash", meta["config_hash"]),
-        ("valence mean ± sd", f"{per_song[:, 0].mean():.3f} ± {per_song[:, 0].std():.3f}"),
-        ("arousal mean ± sd", f"{per_song[:, 1].mean():.3f} ± {per_song[:, 1].std():.3f}"),
-        ("official split", ", ".join(f"{k}: {v}" for k, v in _split_counts(opened).items()) or "none"),
-        ("failures", str(len(opened.failures))),
+        ("config hash", opened.meta["config_hash"]),
+        *((f"{dim} mean ± sd", "{:.3f} ± {:.3f}".format(*held[dim])) for dim in ("valence", "arousal")),
+        ("official split", ", ".join(f"{k}: {v}" for k, v in held["official_split"].items()) or "none"),
+        ("failures", str(held["failures"])),
     ]
     for key, value in rows:
         table.add_row(key, value)
@@ -127,10 +124,10 @@ def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `mo
 def _model_configs(config: Optional[str], overrides: list[str], epochs: Optional[int]):
     """A preset (paper, improved) or a TOML file ([model] and [train] tables), then --set overrides."""
     from ..config import ModelConfig, TrainConfig
-    from ..presets import PRESETS
+    from ..presets import preset
 
-    if config is None or config in PRESETS:
-        chosen = PRESETS[config or "paper"]
+    if config is None or not config.endswith(".toml"):  # a preset's name; an unknown one lists the known
+        chosen = preset(config or "paper")
         model, train = chosen.model, chosen.train
     else:
         model, train = load_toml(ModelConfig, config, "model"), load_toml(TrainConfig, config, "train")
@@ -207,7 +204,7 @@ def train(
         summary = train_runs(cache, model_config, train_config, runs, out, jobs, update)
     _print_summary(summary)
     if json_out:
-        json_out.write_text(json.dumps(summary, indent=2))
+        atomic_write_text(json_out, json.dumps(summary, indent=2))
     console.print(f"checkpoints, per-epoch metrics and summary.json in {out}")
 
 
@@ -227,7 +224,7 @@ def evaluate(
     report = evaluate_checkpoint(model, cache, rows)
     _print_evaluation(report)
     if json_out:
-        json_out.write_text(json.dumps(report, indent=2))
+        atomic_write_text(json_out, json.dumps(report, indent=2))
 
 
 @app.command()
@@ -245,15 +242,12 @@ def sweep(
     address: AddressOption = None,
 ) -> None:
     """Run the paper's seven experiments (33 table cells × runs), resumably, in parallel."""
-    from ..experiments import PAPER_EXPERIMENTS
+    from ..experiments import select
     from ..sweep import run_sweep
 
     if which != "paper":
         raise MoodmapError(None, f"unknown sweep {which!r}; only `paper` exists")
-    known = {e.key for e in PAPER_EXPERIMENTS}
-    if only and set(only) - known:
-        raise MoodmapError(None, f"unknown experiment(s) {', '.join(sorted(set(only) - known))}; "
-                                 f"one of {', '.join(sorted(known))}")
+    select(only)  # an unknown experiment is one error before any work
     with progress_bar(f"sweep paper ({split} split)") as update:
         report = run_sweep(cache, out, runs, epochs, split, jobs, update, only=only,
                            engine=Engine(engine, address))
@@ -306,9 +300,3 @@ def download(
         root = download_dataset(name, to, progress=lambda _file, done, total: update(done, total or done),
                                 report=lambda line: console.print(line, markup=False, highlight=False))
     console.print(f"{name} is in {root}; next: moodmap prepare {root} --out CACHE")
-
-
-def _split_counts(opened) -> dict[str, int]:
-    first = np.unique(opened.song_ids, return_index=True)[1]
-    names, counts = np.unique(opened.split[first], return_counts=True)
-    return {str(n): int(c) for n, c in zip(names, counts) if n}
