@@ -24,7 +24,8 @@ import numpy as np
 
 from moodmap.library import Library
 from moodmap.mood import EMOTION_BY_NAME, describe
-from moodmap.playlists import (Constraints, SongTable, curve_playlist, mood_playlist, near_playlist,
+from moodmap.song_table import SongTable
+from moodmap.playlists import (Constraints, curve_playlist, mood_playlist, near_playlist,
                                path_playlist)
 from results import publish
 

@@ -9,7 +9,7 @@ from moodmap.cli import app
 from moodmap.errors import MoodmapError
 from moodmap.library import Library
 from moodmap.mood_map import map_html, write_map
-from moodmap.playlists import SongTable
+from moodmap.song_table import SongTable
 
 
 @pytest.fixture(scope="module")

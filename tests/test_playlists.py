@@ -9,7 +9,8 @@ from helpers import write_library_db
 from moodmap.cli import app
 from moodmap.errors import MoodmapError
 from moodmap.mood import EMOTION_BY_NAME, nearest_emotion, quadrant
-from moodmap.playlists import (Constraints, SongTable, curve_playlist, mood_playlist, near_playlist, path_playlist,
+from moodmap.song_table import SongTable
+from moodmap.playlists import (Constraints, curve_playlist, mood_playlist, near_playlist, path_playlist,
                                to_m3u8)
 
 
@@ -204,3 +205,13 @@ def test_a_mood_that_runs_out_says_how_to_widen_it():
     assert len(result.songs) < 4 and "--quadrant Q3" in result.note and "its quadrant holds 4" in result.note
     with pytest.raises(MoodmapError, match="--quadrant Q4"):
         mood_playlist(SongTable.from_rows([{"id": 1, "path": "/m/a.flac", "valence": 0.9, "arousal": 0.45}]), "calm")
+
+
+def test_the_song_table_filters_by_mood_quadrant_and_text(table):
+    calm_q4 = table.filter(mood="calm", quadrant="Q4")
+    assert calm_q4 and all(table.rows[i]["quadrant"] == "Q4" for i in calm_q4)
+    assert set(calm_q4) <= set(table.filter(mood="calm")) and len(table.filter()) == len(table)
+    artist_3 = table.filter(quadrant="Q1", q="ARTIST 3")
+    assert artist_3 and all(table.rows[i]["artist"] == "Artist 3" and table.rows[i]["quadrant"] == "Q1"
+                            for i in artist_3)
+    assert table.filter(q="no such song") == []

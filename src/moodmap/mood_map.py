@@ -14,7 +14,7 @@ from pathlib import Path
 from .atomic import atomic_path, atomic_write_text
 from .errors import MoodmapError
 from .mood import EMOTIONS, QUADRANT_EXAMPLES
-from .playlists import SongTable, require_songs
+from .song_table import SongTable, require_songs
 
 MAP_FIELDS = ("id", "path", "title", "artist", "album", "valence", "arousal", "quadrant", "emotion")
 

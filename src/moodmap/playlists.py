@@ -24,67 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MoodmapError
-from .mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, in_quadrant, quadrant, resolve_emotion
+from .mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, quadrant
+from .song_table import SongTable, label, region_mask, require_songs
 
 SHAPES = ("rise", "fall", "arc")
 SAMPLING_WIDTH = 0.05  # seeded draws favour songs within ~this V/A distance of the ideal
-SONG_FIELDS = ("id", "path", "title", "artist", "album", "duration", "valence", "arousal", "valence_spread",
-               "arousal_spread", "quadrant", "emotion")
-
-
-@dataclass(frozen=True)
-class SongTable:
-    """The songs of a library as arrays: positions, uncertainty, artists, and the rows themselves."""
-
-    rows: tuple[dict, ...]
-    ids: np.ndarray  # (n,) library ids
-    points: np.ndarray  # (n, 2) valence, arousal on 0–1
-    spread: np.ndarray  # (n, 2) sd over excerpts; 0 where unknown
-    artists: np.ndarray  # (n,) normalised artist name, "" when unknown
-
-    @classmethod
-    def from_rows(cls, rows: Sequence[dict]) -> SongTable:
-        rows = tuple({key: row.get(key) for key in SONG_FIELDS} for row in rows)
-        points = np.asfortranarray(np.array([(r["valence"], r["arousal"]) for r in rows],
-                                            dtype=np.float64).reshape(-1, 2))  # columns contiguous
-        spread = np.array([(r["valence_spread"] or 0.0, r["arousal_spread"] or 0.0) for r in rows],
-                          dtype=np.float64).reshape(-1, 2)
-        artists = np.array([(r["artist"] or "").strip().casefold() for r in rows], dtype=object)
-        ids = np.array([-1 if r["id"] is None else r["id"] for r in rows], dtype=np.int64)
-        return cls(rows, ids, points, spread, artists)
-
-    @classmethod
-    def from_library(cls, db_path: str | Path) -> SongTable:
-        """All songs of a library index written by ``moodmap scan``."""
-        from .library import open_library
-
-        with open_library(db_path) as library:
-            return cls.from_rows(library.catalogue())
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def find(self, key: str | int) -> int:
-        """Position of a song given by id, file path, or a unique piece of "artist – title"."""
-        text = str(key).strip()
-        if text.startswith("~/"):  # a quoted "~/Music/…" reaches us unexpanded
-            text = os.path.expanduser(text)
-        if text.isdigit():
-            hits = np.flatnonzero(self.ids == int(text)).tolist()
-        elif os.path.exists(text):
-            spellings = {os.path.abspath(text), os.path.realpath(text)}
-            hits = [i for i, r in enumerate(self.rows) if r["path"] in spellings]
-            if not hits:  # the index may hold the file under another symlinked name
-                hits = [i for i, r in enumerate(self.rows) if os.path.realpath(r["path"]) in spellings]
-        else:
-            needle = text.casefold()
-            hits = [i for i, r in enumerate(self.rows) if needle in _label(r).casefold()]
-        if len(hits) == 1:
-            return hits[0]
-        if not hits:
-            raise MoodmapError(None, f"no song in the library matches {text!r} (give an id, a path or part of a title)")
-        examples = "; ".join(f"{self.rows[i]['id']}: {_label(self.rows[i])}" for i in hits[:5])
-        raise MoodmapError(None, f"{len(hits)} songs match {text!r}, be more specific or use an id ({examples})")
 
 
 @dataclass(frozen=True)
@@ -105,17 +49,6 @@ class Playlist:
     songs: list[dict]
     note: str | None = None
     query: dict = field(default_factory=dict)
-
-
-def region_mask(table: SongTable, mood: str) -> np.ndarray:
-    """Songs whose nearest named emotion is ``mood`` or, for Q1–Q4, that lie in the quadrant."""
-    key = mood.strip().upper()
-    if key in QUADRANT_CENTERS:
-        return in_quadrant(table.points[:, 0], table.points[:, 1], key)
-    # All anchors lie on one circle around the centre, so the nearest is the best-aligned direction.
-    directions = np.array([(e.valence - 0.5, e.arousal - 0.5) for e in EMOTIONS]).T
-    nearest = ((table.points - 0.5) @ directions).argmax(axis=1)
-    return nearest == [e.name for e in EMOTIONS].index(resolve_emotion(mood).name)
 
 
 def mood_counts(table: SongTable) -> dict[str, int]:
@@ -167,7 +100,7 @@ def near_playlist(table: SongTable, song: str | int, constraints: Constraints = 
     cost = _expected_distance(table, table.points[origin], float((table.spread[origin] ** 2).sum()))
     cost[origin] = np.inf
     chosen = _greedy(table, cost, constraints, taken=[origin])[1:]
-    return _playlist(table, chosen, f"near {_label(table.rows[origin])}", constraints, {"near": song})
+    return _playlist(table, chosen, f"near {label(table.rows[origin])}", constraints, {"near": song})
 
 
 def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int,
@@ -195,7 +128,7 @@ def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int
             break  # nothing usable lies further along the line
         chosen = pick
     chosen.append(b)
-    title = f"{_label(table.rows[a])} → {_label(table.rows[b])}"
+    title = f"{label(table.rows[a])} → {label(table.rows[b])}"
     return _playlist(table, chosen, title, constraints, {"from": start, "to": end, "steps": steps}, wanted=steps)
 
 
@@ -295,7 +228,7 @@ def to_m3u8(playlist: Playlist, destination: str | Path | None = None, absolute:
     lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(playlist.title)}"]
     for song in playlist.songs:
         seconds = -1 if song["duration"] is None else int(round(song["duration"]))
-        lines.append(f"#EXTINF:{seconds},{_one_line(_label(song))}")
+        lines.append(f"#EXTINF:{seconds},{_one_line(label(song))}")
         path = Path(song["path"])
         lines.append((os.path.relpath(path, base) if base else str(path.resolve())).replace(os.sep, "/"))
     return "\n".join(lines) + "\n"
@@ -390,18 +323,6 @@ def _playlist(table: SongTable, chosen: list[int], title: str, constraints: Cons
     query = {**query, "n": wanted, "min_distance": constraints.min_distance,
              "exclude_artist_repeats": constraints.exclude_artist_repeats, "seed": constraints.seed}
     return Playlist(title, [dict(table.rows[i]) for i in chosen], note, query)
-
-
-def require_songs(table: SongTable) -> None:
-    """A clear error for an empty index (playlists and maps need songs)."""
-    if not len(table):
-        raise MoodmapError(None, "the library index has no songs; run `moodmap scan` first")
-
-
-def _label(row: dict) -> str:
-    """"Artist – Title", falling back to the file name."""
-    title = row.get("title") or Path(row["path"]).stem
-    return f"{row['artist']} – {title}" if row.get("artist") else title
 
 
 def _one_line(text: str) -> str:

@@ -252,7 +252,8 @@ def playlist(
 ) -> None:
     """A mood playlist from the library: by mood, near a song, a path between two songs, or an energy curve.
     With none of those: the moods the library can make playlists of."""
-    from ..playlists import Constraints, SongTable, build_playlist, playlist_query, render_playlist
+    from ..playlists import Constraints, build_playlist, playlist_query, render_playlist
+    from ..song_table import SongTable
 
     if not any((mood, quadrant, near, from_, to, arousal)):
         console.print(_moods_table(SongTable.from_library(db), db))
@@ -321,7 +322,7 @@ def mood_map(
 ) -> None:
     """The library on the valence/arousal plane: quadrants, named emotions, optionally one song's trajectory."""
     from ..mood_map import song_trajectory, write_map
-    from ..playlists import SongTable
+    from ..song_table import SongTable
 
     table = SongTable.from_library(db)
     trajectory = song_trajectory(db, table, song) if song else None

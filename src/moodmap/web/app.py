@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -34,7 +33,8 @@ from ..library import open_library
 from ..scan import AUDIO_TYPES, EXTENSIONS
 from ..mood import EMOTIONS, QUADRANT_CENTERS
 from ..mood_map import map_data
-from ..playlists import Constraints, SongTable, build_playlist, playlist_query, region_mask, to_json, to_m3u8
+from ..playlists import Constraints, build_playlist, playlist_query, to_json, to_m3u8
+from ..song_table import SongTable
 from ..presets import DEFAULT_MODEL
 from .guard import RequestGuard
 from .limits import BodyLimit
@@ -190,14 +190,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
               offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=MAX_PAGE)) -> dict:
         """Songs of the index, filtered and paginated."""
         table = library.table()
-        mask = np.ones(len(table), dtype=bool)
-        for region in (mood, quadrant):
-            if region:
-                mask &= region_mask(table, region)
-        keep = np.flatnonzero(mask).tolist()
-        if q:
-            needle = q.casefold()
-            keep = [i for i in keep if needle in _searchable(table.rows[i])]
+        keep = table.filter(mood, quadrant, q)
         page = [table.rows[i] for i in keep[offset:offset + limit]]
         return {"total": len(keep), "offset": offset, "limit": limit, "songs": page}
 
@@ -324,10 +317,6 @@ def _check_model(model: str, settings: ServerSettings) -> None:
 def _safe_suffix(filename: str | None) -> str:
     suffix = Path(filename or "").suffix.lower()
     return suffix if suffix in EXTENSIONS else ""
-
-
-def _searchable(row: dict) -> str:
-    return " ".join(str(row.get(k) or "") for k in ("artist", "title", "album", "path")).casefold()
 
 
 def _song(library: LibraryView, song_id: int) -> dict:

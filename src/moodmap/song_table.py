@@ -1,0 +1,123 @@
+"""The in-memory library: a library index's songs as arrays, for every reader.
+
+Playlists, the mood map, the web app and the CLI all read the index through a
+``SongTable`` (``Library.table()`` or ``SongTable.from_library``) and select through it:
+``find`` one song, ``filter`` by mood, quadrant and text, ``region_mask`` for a mood.
+
+>>> table = SongTable.from_rows([
+...     {"id": 1, "path": "/m/a.flac", "artist": "Nina", "title": "Morning", "valence": 0.8, "arousal": 0.6},
+...     {"id": 2, "path": "/m/b.flac", "valence": 0.2, "arousal": 0.2}])
+>>> [table.rows[i]["id"] for i in table.filter(quadrant="Q1")]
+[1]
+>>> [table.rows[i]["id"] for i in table.filter(q="nina")]
+[1]
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MoodmapError
+from .mood import EMOTIONS, QUADRANT_CENTERS, in_quadrant, resolve_emotion
+
+SONG_FIELDS = ("id", "path", "title", "artist", "album", "duration", "valence", "arousal", "valence_spread",
+               "arousal_spread", "quadrant", "emotion")
+
+
+@dataclass(frozen=True)
+class SongTable:
+    """The songs of a library as arrays: positions, uncertainty, artists, and the rows themselves."""
+
+    rows: tuple[dict, ...]
+    ids: np.ndarray  # (n,) library ids
+    points: np.ndarray  # (n, 2) valence, arousal on 0–1
+    spread: np.ndarray  # (n, 2) sd over excerpts; 0 where unknown
+    artists: np.ndarray  # (n,) normalised artist name, "" when unknown
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[dict]) -> SongTable:
+        rows = tuple({key: row.get(key) for key in SONG_FIELDS} for row in rows)
+        points = np.asfortranarray(np.array([(r["valence"], r["arousal"]) for r in rows],
+                                            dtype=np.float64).reshape(-1, 2))  # columns contiguous
+        spread = np.array([(r["valence_spread"] or 0.0, r["arousal_spread"] or 0.0) for r in rows],
+                          dtype=np.float64).reshape(-1, 2)
+        artists = np.array([(r["artist"] or "").strip().casefold() for r in rows], dtype=object)
+        ids = np.array([-1 if r["id"] is None else r["id"] for r in rows], dtype=np.int64)
+        return cls(rows, ids, points, spread, artists)
+
+    @classmethod
+    def from_library(cls, db_path: str | Path) -> SongTable:
+        """All songs of a library index written by ``moodmap scan``."""
+        from .library import open_library
+
+        with open_library(db_path) as library:
+            return library.table()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def find(self, key: str | int) -> int:
+        """Position of a song given by id, file path, or a unique piece of "artist – title"."""
+        text = str(key).strip()
+        if text.startswith("~/"):  # a quoted "~/Music/…" reaches us unexpanded
+            text = os.path.expanduser(text)
+        if text.isdigit():
+            hits = np.flatnonzero(self.ids == int(text)).tolist()
+        elif os.path.exists(text):
+            spellings = {os.path.abspath(text), os.path.realpath(text)}
+            hits = [i for i, r in enumerate(self.rows) if r["path"] in spellings]
+            if not hits:  # the index may hold the file under another symlinked name
+                hits = [i for i, r in enumerate(self.rows) if os.path.realpath(r["path"]) in spellings]
+        else:
+            needle = text.casefold()
+            hits = [i for i, r in enumerate(self.rows) if needle in label(r).casefold()]
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            raise MoodmapError(None, f"no song in the library matches {text!r} (give an id, a path or part of a title)")
+        examples = "; ".join(f"{self.rows[i]['id']}: {label(self.rows[i])}" for i in hits[:5])
+        raise MoodmapError(None, f"{len(hits)} songs match {text!r}, be more specific or use an id ({examples})")
+
+    def filter(self, mood: str | None = None, quadrant: str | None = None, q: str | None = None) -> list[int]:
+        """Positions of the songs in ``mood`` (a named emotion or Q1–Q4) and ``quadrant`` whose
+        artist, title, album or file name contains ``q`` (case-insensitive); all when none is given."""
+        mask = np.ones(len(self), dtype=bool)
+        for region in (mood, quadrant):
+            if region:
+                mask &= region_mask(self, region)
+        keep = np.flatnonzero(mask).tolist()
+        if q:
+            needle = q.casefold()
+            keep = [i for i in keep if needle in _searchable(self.rows[i])]
+        return keep
+
+
+def region_mask(table: SongTable, mood: str) -> np.ndarray:
+    """Songs whose nearest named emotion is ``mood`` or, for Q1–Q4, that lie in the quadrant."""
+    key = mood.strip().upper()
+    if key in QUADRANT_CENTERS:
+        return in_quadrant(table.points[:, 0], table.points[:, 1], key)
+    # All anchors lie on one circle around the centre, so the nearest is the best-aligned direction.
+    directions = np.array([(e.valence - 0.5, e.arousal - 0.5) for e in EMOTIONS]).T
+    nearest = ((table.points - 0.5) @ directions).argmax(axis=1)
+    return nearest == [e.name for e in EMOTIONS].index(resolve_emotion(mood).name)
+
+
+def require_songs(table: SongTable) -> None:
+    """A clear error for an empty index (playlists and maps need songs)."""
+    if not len(table):
+        raise MoodmapError(None, "the library index has no songs; run `moodmap scan` first")
+
+
+def label(row: dict) -> str:
+    """"Artist – Title", falling back to the file name."""
+    title = row.get("title") or Path(row["path"]).stem
+    return f"{row['artist']} – {title}" if row.get("artist") else title
+
+
+def _searchable(row: dict) -> str:
+    return " ".join(str(row.get(k) or "") for k in ("artist", "title", "album", "path")).casefold()
