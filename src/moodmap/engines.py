@@ -78,7 +78,8 @@ def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None =
     if engine.name == "ray":
         from .ray_engine import run_ray_tasks
 
-        yield from run_ray_tasks(function, tasks, jobs, engine.address, batch, on_crash, THREAD_VARIABLES)
+        yield from run_ray_tasks(function, tasks, jobs, engine.address, batch, on_crash, THREAD_VARIABLES,
+                                 retries=RETRIES)
         return
     jobs = jobs or default_jobs()
     if jobs <= 1:

@@ -7,7 +7,7 @@ stores it at once — in the same cache, library DB or results store as the loca
 engine, which is why a run started with one engine can be resumed with the other.
 
 Faults: a batch whose worker dies (killed, out of memory, node lost) is retried by
-Ray on any worker, ``RETRIES`` times; a batch that still fails is split and its tasks
+Ray on any worker, ``retries`` times; a batch that still fails is split and its tasks
 run alone, so one file that kills its worker cannot take its neighbours down with it;
 a task that fails alone too is handed to ``on_crash`` (reported, not fatal) or, with no
 ``on_crash``, ends the run with a clear error. A Python exception raised by the task
@@ -27,7 +27,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from .engines import RETRIES
 from .errors import MoodmapError
 
 T = TypeVar("T")
@@ -38,11 +37,12 @@ INSTALL_HINT = "the Ray engine needs Ray: pip install 'moodmap[ray]'"
 
 def run_ray_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None, address: str | None,
                   batch: int = 1, on_crash: Callable[[T, str], R] | None = None,
-                  thread_variables: tuple[str, ...] = ()) -> Iterator[tuple[T, R]]:
-    """Yield ``(task, function(task))`` as batches finish on Ray workers; see the module notes."""
+                  thread_variables: tuple[str, ...] = (), *, retries: int) -> Iterator[tuple[T, R]]:
+    """Yield ``(task, function(task))`` as batches finish on Ray workers, a task whose worker
+    died retried ``retries`` times (engines.run_tasks passes its RETRIES); see the module notes."""
     ray = _import_ray()
     with ray_session(address, jobs, thread_variables):
-        remote = ray.remote(_run_batch).options(num_cpus=1, max_retries=RETRIES, retry_exceptions=False)
+        remote = ray.remote(_run_batch).options(num_cpus=1, max_retries=retries, retry_exceptions=False)
         window = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
         pending: dict[Any, list[T]] = {}
         retry_alone: list[list[T]] = []
@@ -58,14 +58,14 @@ def run_ray_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | No
                     return
                 (ref,), _ = ray.wait(list(pending), num_returns=1)
                 chunk = pending.pop(ref)
-                yield from _collect(ray, ref, chunk, on_crash, retry_alone)
+                yield from _collect(ray, ref, chunk, on_crash, retry_alone, retries)
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
 
 
-def _collect(ray, ref, chunk: list, on_crash, retry_alone: list[list]) -> Iterator[tuple[Any, Any]]:
+def _collect(ray, ref, chunk: list, on_crash, retry_alone: list[list], retries: int) -> Iterator[tuple[Any, Any]]:
     """The finished batch's results; a batch whose workers kept dying is split, or reported when alone."""
     try:
         results = ray.get(ref)
@@ -75,7 +75,7 @@ def _collect(ray, ref, chunk: list, on_crash, retry_alone: list[list]) -> Iterat
         if len(chunk) > 1:
             retry_alone.extend([task] for task in chunk)
             return
-        reason = f"its worker died {RETRIES + 1} times ({type(exc).__name__})"
+        reason = f"its worker died {retries + 1} times ({type(exc).__name__})"
         if on_crash is None:
             raise MoodmapError(None, f"a task could not be run: {reason}") from None
         yield chunk[0], on_crash(chunk[0], reason)

@@ -11,31 +11,18 @@ how to resume.
 """
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
-import sqlite3
-import sys
-from collections.abc import Callable, Iterator
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-import typer.rich_utils
-from typer.exceptions import TyperException
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..errors import MoodmapError
+from . import compare, music, research
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
-# Piped or logged output is not cut to rich's default 80 columns: the compare and report
-# tables need about 110 (COLUMNS, when set, still wins).
-PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-console = Console(soft_wrap=True, width=PIPED_WIDTH)
-if PIPED_WIDTH and typer.rich_utils.MAX_WIDTH is None:  # --help piped into a pager or a file: not cut at 80 either
-    typer.rich_utils.MAX_WIDTH = PIPED_WIDTH
-stderr = Console(stderr=True, soft_wrap=True)  # notes and errors, one line each
+for module in (research, compare, music):  # research first: the order of --help
+    app.registered_commands += module.commands.registered_commands
+    app.registered_groups += module.commands.registered_groups
 
 
 @app.callback()
@@ -43,83 +30,3 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the trace
              = False) -> None:
     if debug:
         os.environ["MOODMAP_DEBUG"] = "1"
-
-
-def debugging() -> bool:
-    """Whether internal errors show their traceback (``--debug`` or ``MOODMAP_DEBUG=1``)."""
-    return os.environ.get("MOODMAP_DEBUG", "") not in ("", "0")
-
-
-# A missing module → the extra that installs it: a command that needs one says so in one line.
-EXTRAS = {"torch": "train", "onnx": "train", "librosa": "train", "fastapi": "web", "uvicorn": "web", "multipart": "web",
-          "ray": "ray", "pandas": "frame", "beets": "beets"}
-
-
-def fails_cleanly(command: Callable) -> Callable:
-    """Turn moodmap's own errors into one line and exit code 2, and anything unexpected into
-    one line asking for a report and exit code 1 (the traceback only when debugging)."""
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except MoodmapError as exc:
-            stderr.print(f"moodmap: {exc}", markup=False, highlight=False)
-            raise typer.Exit(2) from None
-        except (typer.Exit, typer.Abort, TyperException):  # typer's own: usage errors, exits
-            raise
-        except ImportError as exc:
-            extra = EXTRAS.get((getattr(exc, "name", None) or "").split(".")[0])
-            if extra is None or debugging():
-                raise
-            stderr.print(f"moodmap: this needs {exc.name}, which is not installed: pip install 'moodmap[{extra}]'",
-                         markup=False, highlight=False)
-            raise typer.Exit(2) from None
-        except sqlite3.DatabaseError as exc:  # a damaged index, a full disk under it
-            if debugging():
-                raise
-            stderr.print(f"moodmap: the index could not be read or written ({exc}): is it damaged, or its disk full? "
-                         "Nothing more was changed", markup=False, highlight=False)
-            raise typer.Exit(2) from None
-        except Exception as exc:  # noqa: BLE001 — the last place a user can be spared a traceback
-            if debugging():
-                raise
-            message = " ".join(str(exc).split())[:300]
-            stderr.print(f"moodmap: internal error: {type(exc).__name__}: {message} — please report it; "
-                         "rerun with --debug for the traceback", markup=False, highlight=False)
-            raise typer.Exit(1) from None
-    return wrapper
-
-
-@contextlib.contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar driven by ``update(done, total)`` callbacks; it appears at the first
-    update, so work refused before it starts shows no empty bar."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
-               TimeElapsedColumn(), TextColumn("• ETA"), TimeRemainingColumn())
-    bar = Progress(*columns, console=console)
-    task = None
-
-    def update(done: int, total: int) -> None:
-        nonlocal task
-        if task is None:
-            bar.start()
-            task = bar.add_task(description, total=None)
-        bar.update(task, completed=done, total=total)
-
-    try:
-        yield update
-    finally:
-        if task is not None:
-            bar.stop()
-
-
-EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool) or ray (pip install 'moodmap\\[ray]').")]
-AddressOption = Annotated[Optional[str], typer.Option(
-    "--address", help="With --engine ray: auto (the cluster `ray start` made) or ray://HOST:10001; "
-                      "default: a private Ray on this machine.")]
-
-
-# Importing the command modules registers their commands on ``app`` (research first: --help order).
-from . import research  # noqa: E402,F401,I001
-from . import compare  # noqa: E402,F401
-from . import music  # noqa: E402,F401

@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from ..atomic import atomic_write_text
-from . import app, console, fails_cleanly, progress_bar
+from .common import console, fails_cleanly, progress_bar
+
+commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 
 COLUMNS = (("MAE", "mae"), ("RMSE", "rmse"), ("r", "r"), ("R²", "r2"), ("CCC", "ccc"), ("sd ratio", "sd_ratio"))
 
@@ -55,7 +57,7 @@ def _test_lines(report: dict, level: str = "song") -> list[str]:
     return lines
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def compare(
     cache: Annotated[Path, typer.Argument(help="Feature cache from `moodmap prepare`.")],

@@ -13,9 +13,11 @@ from rich.table import Table
 from ..errors import MoodmapError
 from ..engines import Engine
 from ..presets import DEFAULT_MODEL
-from . import AddressOption, EngineOption, app, console, fails_cleanly, progress_bar, stderr
+from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar, stderr
 
-@app.command()
+commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
+
+@commands.command()
 @fails_cleanly
 def predict(
     files: Annotated[list[Path], typer.Argument(help="Audio files.")],
@@ -73,7 +75,7 @@ def _prediction_table(predictions, model: str, description: str) -> Table:
     return table
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def scan(
     folders: Annotated[list[Path], typer.Argument(help="Music folders to index (one or more).")],
@@ -136,7 +138,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def untag(
     folders: Annotated[Optional[list[Path]], typer.Argument(help="Only files under these folders (default: all).")]
@@ -168,7 +170,7 @@ def untag(
 
 
 library_app = typer.Typer(help="Look into a library index written by `moodmap scan`.", no_args_is_help=True)
-app.add_typer(library_app, name="library")
+commands.add_typer(library_app, name="library")
 
 
 @library_app.command("stats")
@@ -231,7 +233,7 @@ def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Pa
         sys.stdout.write(index.export_csv())
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def playlist(
     db: Annotated[Path, typer.Option(help="Library index written by `moodmap scan`.")] = Path("library.sqlite"),
@@ -311,7 +313,7 @@ def _playlist_table(result) -> Table:
     return table
 
 
-@app.command("map")
+@commands.command("map")
 @fails_cleanly
 def mood_map(
     db: Annotated[Path, typer.Option(help="Library index written by `moodmap scan`.")] = Path("library.sqlite"),
@@ -337,7 +339,7 @@ def _exit_through_python(signum: int, _frame) -> None:
     raise SystemExit(128 + signum)
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def serve(
     db: Annotated[Optional[Path], typer.Option(help="Library index to show (none: predictions only).")] = None,

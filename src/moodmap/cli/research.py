@@ -13,7 +13,9 @@ from ..atomic import atomic_write_text
 from ..config import FeatureConfig, load_toml, with_overrides, with_run_overrides
 from ..engines import Engine
 from ..errors import MoodmapError
-from . import AddressOption, EngineOption, app, console, fails_cleanly, progress_bar, stderr
+from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar, stderr
+
+commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 
 def _feature_config(config: Optional[Path], overrides: list[str], excerpts: Optional[int]) -> FeatureConfig:
     base = load_toml(FeatureConfig, config, "features") if config else FeatureConfig()
@@ -22,7 +24,7 @@ def _feature_config(config: Optional[Path], overrides: list[str], excerpts: Opti
     return with_overrides(base, overrides)
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def synth(
     out: Annotated[Path, typer.Argument(help="Folder to write the data set to (emoMusic layout).")],
@@ -51,7 +53,7 @@ def synth(
                   "labels in annotations/)")
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def prepare(
     dataset: Annotated[Path, typer.Argument(help="Data set folder, or a manifest CSV.")],
@@ -94,7 +96,7 @@ def _recorded(record: dict) -> str:
     return f"{made}{root}" + ("" if Path(root).exists() else " (no longer there)")
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `moodmap prepare`.")]) -> None:
     """Summarise a feature cache: songs, excerpts, labels, failures."""
@@ -181,7 +183,7 @@ def _print_evaluation(report: dict) -> None:
         console.print(_evaluation_table(title, value))
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def train(
     cache: Annotated[Path, typer.Argument(help="Feature cache from `moodmap prepare`.")],
@@ -208,7 +210,7 @@ def train(
     console.print(f"checkpoints, per-epoch metrics and summary.json in {out}")
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def evaluate(
     model: Annotated[Path, typer.Argument(help="A checkpoint (.pt) written by `moodmap train`.")],
@@ -227,7 +229,7 @@ def evaluate(
         atomic_write_text(json_out, json.dumps(report, indent=2))
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def sweep(
     which: Annotated[str, typer.Argument(help="The sweep to run: `paper` (Tables 1–7).")],
@@ -262,7 +264,7 @@ def sweep(
         raise typer.Exit(130)
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def report(folder: Annotated[Path, typer.Argument(help="Sweep folder holding results.sqlite.")]) -> None:
     """Write the paper's tables and figures from a sweep (complete or partial), beside the paper's numbers."""
@@ -272,7 +274,7 @@ def report(folder: Annotated[Path, typer.Argument(help="Sweep folder holding res
     console.print(f"report in {out}: report.md, report.html and {len(list(out.glob('*.png')))} figures")
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A `moodmap train` output folder.")],
@@ -287,7 +289,7 @@ def export(
     console.print(f"model {name!r}: {path} (card: {path.with_suffix('.md')})")
 
 
-@app.command()
+@commands.command()
 @fails_cleanly
 def download(
     name: Annotated[str, typer.Argument(help="deam, emomusic or pmemo.")],
