@@ -29,7 +29,7 @@ from .cache import FeatureCache
 from .config import TrainConfig, config_dict, config_hash
 from .engines import run_tasks
 from .errors import ConfigError
-from .metrics import DIMENSIONS
+from .metrics import DIMENSIONS, over_runs
 from .presets import preset
 from .train import RunTask, train_run
 
@@ -131,9 +131,8 @@ def _value(scores: dict, dimension: str | None, metric: str) -> float:
 
 
 def _stats(values: list[float]) -> dict:
-    finite = [v for v in values if np.isfinite(v)]
-    return {"mean": float(np.mean(finite)) if finite else float("nan"),
-            "sd": float(np.std(finite)) if finite else float("nan"), "runs": values}
+    mean, sd = over_runs(values)
+    return {"mean": mean, "sd": sd, "runs": values}
 
 
 def summarise_predictor(runs: list[dict]) -> dict:

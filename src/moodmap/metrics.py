@@ -146,3 +146,11 @@ def evaluate_levels(pred: np.ndarray, true: np.ndarray, song_ids: np.ndarray,
     _, song_true = song_means(true, song_ids)
     return {"excerpt": evaluate(pred, true, train_mean, "excerpt"),
             "song": evaluate(song_pred, song_true, train_mean, "song")}
+
+
+def over_runs(values: list[float]) -> tuple[float, float]:
+    """Mean and sd over runs of the finite values (r of a constant prediction is NaN and is
+    left out); NaN, NaN when none is finite."""
+    finite = [v for v in values if np.isfinite(v)]
+    return (float(np.mean(finite)), float(np.std(finite))) if finite else (float("nan"), float("nan"))
+

@@ -29,10 +29,10 @@ from .atomic import atomic_write_text
 from .augment import augmenter
 from .cache import FeatureCache
 from .calibration import fit_spread
-from .config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
+from .config import ModelConfig, TrainConfig, config_dict, config_hash
 from .engines import run_tasks
 from .errors import CacheError, ConfigError
-from .metrics import evaluate_levels
+from .metrics import evaluate_levels, over_runs
 from .models import build_model
 from .models.checkpoint import Checkpoint, save_checkpoint
 from .models.inference import predict_features
@@ -291,16 +291,10 @@ def summarise(results: list[dict], cache: FeatureCache, model: ModelConfig, trai
                      "runs": len(results), "excerpts_per_song": train.excerpts or cache.config.excerpts,
                      "song_level": "a song's excerpt predictions averaged"},
         "model_config": config_dict(model), "train_config": config_dict(train),
-        "mean": {k: _finite_stat(np.mean, [f[k] for f in flat]) for k in keys},
-        "sd": {k: _finite_stat(np.std, [f[k] for f in flat]) for k in keys},
+        "mean": {k: over_runs([f[k] for f in flat])[0] for k in keys},
+        "sd": {k: over_runs([f[k] for f in flat])[1] for k in keys},
         "runs": results,
     }
-
-
-def _finite_stat(stat, values: list[float]) -> float:
-    """``stat`` over the finite values; NaN when there are none (e.g. r of a constant)."""
-    finite = [v for v in values if np.isfinite(v)]
-    return float(stat(finite)) if finite else float("nan")
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, float]:
