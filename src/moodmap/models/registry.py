@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 from .. import provenance
 from ..atomic import atomic_write_text
+from ..checksums import sha256
 from ..errors import ModelError
 from ..provenance import DEMO_NOTE
-from ..checksums import sha256
 from .predictor import Predictor, load_onnx
 
 if TYPE_CHECKING:
