@@ -200,6 +200,16 @@ def test_a_stopped_server_leaves_no_workers_behind(tmp_path, how):
         assert err == "", err
 
 
+def test_ctrl_c_as_soon_as_the_address_is_shown_stops_cleanly(tmp_path):
+    """What a user (and the README example) does: start serve, see its address, press Ctrl-C.
+    The address was printed before the workers started, and a Ctrl-C then hung the exit."""
+    server = subprocess.Popen([MOODMAP, "serve", "--port", str(free_port())], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    assert server.stdout.readline().startswith("moodmap at http://127.0.0.1:")
+    _, err = stop_server(server, signal.SIGINT)
+    assert server.returncode == 0 and err == "", err
+
+
 def test_an_internal_error_is_one_line_unless_debugging(monkeypatch, tmp_path):
     import moodmap.predict
 

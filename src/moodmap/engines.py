@@ -199,8 +199,12 @@ def worker_pool(jobs: int) -> ProcessPoolExecutor:
     """
     with _pool_environment():
         pool = _executor(jobs, tied=True)
-        for future in [pool.submit(os.getpid) for _ in range(jobs)]:
-            future.result()
+        try:
+            for future in [pool.submit(os.getpid) for _ in range(jobs)]:
+                future.result()
+        except BaseException:  # Ctrl-C while the workers start: end them, or the exit waits for them
+            stop_pool(pool)
+            raise
     return pool
 
 

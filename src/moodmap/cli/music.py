@@ -373,10 +373,13 @@ def serve(
     settings = ServerSettings(db=db, library_root=library, max_upload_bytes=int(max_upload_mb * 2**20),
                               inference_workers=max(1, workers), default_model=model,
                               allowed_hosts=(host, *(allowed_host or ())))
-    console.print(f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it")
     # Ctrl-C or SIGTERM: stop within seconds; analyses still running are stopped with their workers.
     from ..web.guard import header_deadline_protocol
 
     signal.signal(signal.SIGTERM, _exit_through_python)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
+    web_app = create_app(settings)
+    # Said once uvicorn runs (workers started, its Ctrl-C handling in place), not before.
+    web_app.router.add_event_handler("startup", lambda: console.print(
+        f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it"))
+    uvicorn.run(web_app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
                 timeout_keep_alive=5, http=header_deadline_protocol())
