@@ -14,12 +14,12 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import av
 import numpy as np
 import soundfile as sf
 import soxr
@@ -235,7 +235,7 @@ def _with_a_decoder(path: Path, attempt: Callable[[str], T]) -> tuple[str, T]:
     for name in decoders_for(path):
         try:
             return name, attempt(name)
-        except DECODER_ERRORS as exc:
+        except decoder_errors() as exc:
             reasons.append(f"{name}: {_one_line(exc)}")
     raise DecodeError(path, f"not a decodable audio file ({'; '.join(reasons)})")
 
@@ -247,7 +247,13 @@ def decoders_for(path: Path) -> tuple[str, str]:
 
 
 PYAV_FIRST = {".ogg", ".oga"}
-DECODER_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, av.FFmpegError, DecodeError)
+_DECODER_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, DecodeError)
+
+
+def decoder_errors() -> tuple[type[BaseException], ...]:
+    """What the decoders raise for a file they cannot read (PyAV's errors once it is loaded)."""
+    av = sys.modules.get("av")
+    return _DECODER_ERRORS + ((av.FFmpegError,) if av is not None else ())
 
 
 def _collect(source: tuple[int, Iterator[np.ndarray]], sample_rate: int | None, quality: str) -> _Decoded:
@@ -301,7 +307,7 @@ def normalised_blocks(path: str | os.PathLike, sample_rate: int = 16000, quality
         for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
             block *= scale
             yield block
-    except DECODER_ERRORS as exc:  # the file changed between the two passes
+    except decoder_errors() as exc:  # the file changed between the two passes
         raise DecodeError(path, f"decoding failed on the second pass: {_one_line(exc)}") from None
 
 
@@ -340,13 +346,11 @@ def downmix(frames_by_channel: np.ndarray) -> np.ndarray:
 
 
 def _probe_pyav(path: Path, sf_reason: str) -> AudioInfo:
+    from . import pyav_reader  # PyAV loads only for the files soundfile refuses
+
     try:
-        with av.open(str(path)) as container:
-            stream = _audio_stream(container, path)
-            rate = int(stream.codec_context.sample_rate or stream.rate or 0)
-            seconds = _stream_seconds(container, stream)
-            channels = int(stream.codec_context.channels or 1)
-    except av.FFmpegError as exc:
+        rate, channels, seconds = pyav_reader.stream_info(path)
+    except pyav_reader.ERRORS as exc:
         raise DecodeError(path, f"not a decodable audio file (soundfile: {sf_reason}; "
                           f"pyav: {_one_line(exc)})") from exc
     if rate <= 0:
@@ -358,76 +362,9 @@ def _probe_pyav(path: Path, sf_reason: str) -> AudioInfo:
 
 
 def _pyav_blocks(path: Path, start: float, duration: float | None) -> tuple[int, Iterator[np.ndarray]]:
-    """Mono float32 blocks from PyAV, from ``start`` for ``duration`` s, at the native rate."""
-    container = av.open(str(path))
-    try:
-        stream = _audio_stream(container, path)
-    except DecodeError:
-        container.close()
-        raise
-    rate = int(stream.codec_context.sample_rate or stream.rate)
+    from . import pyav_reader
 
-    def blocks() -> Iterator[np.ndarray]:
-        with container:
-            if start > 0:
-                container.seek(int(start * av.time_base), any_frame=False, backward=True)
-            first = int(round(start * rate))
-            remaining = None if duration is None else int(round(duration * rate))
-            pending: list[np.ndarray] = []
-            held = position = 0
-            for frame in container.decode(stream):
-                if frame.time is not None:
-                    position = int(round(frame.time * rate))
-                samples = _frame_samples(frame)
-                skip = max(0, first - position)
-                position += samples.shape[1]
-                samples = samples[:, skip:] if remaining is None else samples[:, skip:skip + remaining - held]
-                if samples.shape[1]:
-                    pending.append(samples)
-                    held += samples.shape[1]
-                if remaining is not None and held >= remaining:
-                    break
-                if held >= BLOCK_FRAMES and remaining is None:
-                    yield downmix(np.concatenate(pending, axis=1).T)
-                    pending, held = [], 0
-            if pending:
-                yield downmix(np.concatenate(pending, axis=1).T)
-
-    return rate, blocks()
-
-
-INTEGER_SCALE = {"s16": 1 / 32768, "s16p": 1 / 32768, "s32": 1 / 2**31, "s32p": 1 / 2**31}
-
-
-def _frame_samples(frame) -> np.ndarray:
-    """A decoded frame as float32 (channels, n), whatever its sample format."""
-    data = frame.to_ndarray()
-    if not frame.format.is_planar:
-        data = data.reshape(-1, len(frame.layout.channels)).T
-    name = frame.format.name
-    if name in ("flt", "fltp"):
-        return data
-    if name in ("dbl", "dblp"):
-        return data.astype(np.float32)
-    if name in ("u8", "u8p"):
-        return (data.astype(np.float32) - 128.0) / 128.0
-    return data.astype(np.float32) * np.float32(INTEGER_SCALE.get(name, 1 / 2**31))
-
-
-def _audio_stream(container, path: Path):
-    if not container.streams.audio:
-        raise DecodeError(path, "no audio stream")
-    stream = container.streams.audio[0]
-    stream.thread_type = "AUTO"
-    return stream
-
-
-def _stream_seconds(container, stream) -> float | None:
-    if stream.duration is not None and stream.time_base is not None:
-        return float(stream.duration * stream.time_base)
-    if container.duration is not None:
-        return container.duration / av.time_base
-    return None
+    return pyav_reader.blocks(path, start, duration)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -25,10 +25,9 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from .engines import LOCAL, Engine, run_tasks
-from .errors import AudioError, MoodmapError
+from .errors import AudioError, ModelError, MoodmapError
 from .library import Library, editing, in_folders, timestamp
-from .models.registry import resolve
-from .predict import predict_file
+from .models.registry import identify, resolve
 from .presets import DEFAULT_MODEL
 from .tagging import check_mood_policy, write_library_tags
 from .tags import read_tags
@@ -115,10 +114,14 @@ class AnalyseTask:
 
 def analyse(task: AnalyseTask) -> dict:
     """Worker: tags + prediction of one file, as a row (or a failure record)."""
+    from .predict import predict_file  # numpy, scipy and PyAV: only where there is audio to analyse
+
     try:
         prediction = predict_file(task.path, resolve(task.model).predictor, task.model, task.timeline, task.hop)
     except AudioError as exc:
         return {"failed": True, "error": type(exc).__name__, "reason": exc.reason}
+    except ModelError:
+        raise  # a damaged model is not the file's fault: the scan stops with it, nothing marked failed
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a library of thousands
         return {"failed": True, "error": "UnexpectedError", "reason": f"{type(exc).__name__}: {exc}"}
     info = read_tags(task.path)
@@ -152,7 +155,7 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
     began = time.monotonic()
     roots = music_folders(roots)
     check_mood_policy(mood_tag)
-    model_sha = resolve(model).sha256
+    model_sha = identify(model).sha256
     summary = ScanSummary(dry_run=dry_run)
     with editing(db_path, dry_run) as library:
         plan = _plan(library, roots, model, model_sha, timeline, hop, retry_failed, exclude, summary)

@@ -1,32 +1,22 @@
-"""The ``moodmap`` command: each subcommand parses, calls one library function, renders.
+"""The ``moodmap`` command line; the app itself is built in ``moodmap.cli.root``.
 
-Commands live in three modules: ``research`` (data sets, training, the paper's sweep and
-report, model export), ``compare`` (models on identical splits) and ``music`` (predict,
-scan, library, playlists, the map).
-
-Errors moodmap raises on purpose print as one line (``moodmap: FILE: reason``) with
-exit code 2; an unexpected exception prints one line asking for a report, exit code 1
-(``--debug`` or ``MOODMAP_DEBUG=1`` shows its traceback); Ctrl-C exits 130 after saying
-how to resume.
+This package stays light on purpose: worker processes that a command spawns import the
+program's main module again, and for the ``moodmap`` script that is this package — so
+importing it must not load typer, rich or the commands.
 """
 from __future__ import annotations
 
-import os
-from typing import Annotated
 
-import typer
+def main() -> None:
+    """The ``moodmap`` console script."""
+    from .root import app
 
-from . import compare, music, research
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
-for module in (research, compare, music):  # research first: the order of --help
-    app.registered_commands += module.commands.registered_commands
-    app.registered_groups += module.commands.registered_groups
+    app()
 
 
-@app.callback()
-def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an internal error.")]
-             = False) -> None:
-    if debug:
-        os.environ["MOODMAP_DEBUG"] = "1"
+def __getattr__(name: str):
+    if name == "app":  # ``from moodmap.cli import app``: the typer app, built on first use
+        from .root import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

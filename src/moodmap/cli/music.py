@@ -99,11 +99,11 @@ def scan(
 ) -> None:
     """Analyse music folders into a SQLite index: only new or changed files, moves recognised; songs are removed
     from the index only under the folders scanned."""
-    from ..models.registry import resolve
+    from ..models.registry import identify
     from ..scan import music_folders, scan_library
 
     roots = music_folders(folders)  # a missing folder is reported before anything starts
-    _say_note(resolve(model))
+    _say_note(identify(model))
     with progress_bar("scan") as update:
         summary = scan_library(roots, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
                                write_tags=write_tags, dry_run=dry_run, engine=Engine(engine, address),

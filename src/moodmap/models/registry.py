@@ -26,10 +26,10 @@ from ..atomic import atomic_write_text
 from ..checksums import sha256
 from ..errors import ModelError
 from ..provenance import DEMO_NOTE
-from .predictor import Predictor, load_onnx
 
 if TYPE_CHECKING:
     from .checkpoint import Checkpoint
+    from .predictor import Predictor
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 
@@ -95,6 +95,28 @@ def _entry(name: str, folders: tuple[Path, ...]) -> dict:
 
 
 @dataclass(frozen=True)
+class ModelIdentity:
+    """What a model is called, its checksum (what a library index records) and the note its
+    outputs must carry — known without loading it for a registered name."""
+
+    name: str
+    sha256: str
+    note: str | None = None
+    description: str = ""
+
+
+def identify(name_or_path: str | Path, folder: Path | None = None) -> ModelIdentity:
+    """A model's identity: for a registered name from its entry (nothing loaded: an unchanged
+    rescan never starts onnxruntime); for a path, from the loaded model."""
+    path = Path(name_or_path)
+    if path.suffix in (".pt", ".onnx") or path.exists():
+        resolved = resolve(name_or_path)
+        return ModelIdentity(resolved.name, resolved.sha256, resolved.note, resolved.description)
+    entry = _entry(str(name_or_path), _folders(folder))
+    return ModelIdentity(str(name_or_path), entry["sha256"], note_for(entry), entry.get("description", ""))
+
+
+@dataclass(frozen=True)
 class ResolvedModel:
     """A model ready to predict with, and what to say about it.
 
@@ -133,7 +155,7 @@ def _resolve_named(name: str, folders: tuple[Path, ...]) -> ResolvedModel:
     if entry.get("onnx_sha256") and onnx_path.exists():
         if sha256(onnx_path) != entry["onnx_sha256"]:
             raise ModelError(onnx_path, "sha256 does not match: the file is corrupt or not the one expected")
-        predictor = load_onnx(onnx_path)
+        predictor = _onnx_predictor(onnx_path)
     else:  # registered before moodmap wrote ONNX forms: its checkpoint, on torch
         predictor = _torch_predictor(_load_named(name, folders))
     note = note_for(entry) or predictor.meta.get("note")
@@ -145,11 +167,17 @@ def _resolve_path(path: str, stat_key: tuple | None) -> ResolvedModel:
     if path.endswith(".onnx"):
         if stat_key is None:
             raise ModelError(path, "no such model file")
-        predictor = load_onnx(path)
+        predictor = _onnx_predictor(path)
     else:
         predictor = _torch_predictor(_load_checkpoint(Path(path)))
     note = predictor.meta.get("note") or provenance.note(predictor.meta.get("provenance"))
     return ResolvedModel(predictor.noted(note), path, sha256(path), note)
+
+
+def _onnx_predictor(path: str | Path) -> Predictor:
+    from .predictor import load_onnx  # numpy and onnxruntime: only once there is something to predict
+
+    return load_onnx(path)
 
 
 def _torch_predictor(checkpoint: Checkpoint) -> Predictor:
@@ -165,7 +193,7 @@ def model_note(name: str, folder: Path | None = None) -> str | None:
 
 def note_for(entry: dict) -> str | None:
     """The note a registry entry's outputs must carry (demo weights), if any."""
-    return DEMO_NOTE if entry.get("synthetic") else None
+    return DEMO_NOTE if entry.get("synthetic") else entry.get("note")
 
 
 def register(checkpoint_path: Path, name: str, description: str, card: str, folder: Path | None = None,
@@ -188,7 +216,7 @@ def register(checkpoint_path: Path, name: str, description: str, card: str, fold
     onnx_sha = write_onnx(dataclasses.replace(checkpoint, meta={**checkpoint.meta, "note": note}),
                           folder / f"{name}.onnx")
     entry = {"name": name, "sha256": sha256(target), "onnx_sha256": onnx_sha, "description": description,
-             "file": target.name, "synthetic": bool(record and record.get("synthetic")), "provenance": record}
+             "note": note, "file": target.name, "synthetic": bool(record and record.get("synthetic")), "provenance": record}
     atomic_write_text(folder / f"{name}.json", json.dumps(entry, indent=2) + "\n")
     atomic_write_text(folder / f"{name}.md", card)
     _load_named.cache_clear()
