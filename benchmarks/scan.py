@@ -1,19 +1,27 @@
-"""Library scan on real music: moodmap vs VibeNet, unchanged rescans, and memory.
+"""Library scan as a user meets it: moodmap vs VibeNet, start-up, install size, big libraries.
 
-1. throughput  The same 45 s mp3 clips of Debian game music (see music.py), end to end
-               from the command line — process start, model load, decode, features,
-               inference, results written — alternating, ``--repeat`` times each, median:
-                 moodmap scan CLIPS --db NEW.sqlite --jobs 2
-                 vibenet -q -f csv -j 2 CLIPS         (VibeNet 0.1.0, its CLI's own 2 threads)
+1. throughput  End to end from the command line — process start, model load, decode,
+               features, inference, results written — alternating, ``--repeat`` times
+               each, on (a) 45 s mp3 clips and (b) the full-length OGG tracks they were
+               cut from (Debian game music, see music.py):
+                 moodmap scan FOLDER --db NEW.sqlite --jobs 2
+                 vibenet -q -f csv -j 2 FOLDER         (VibeNet 0.1.0, its CLI's own 2 threads)
                VibeNet is installed into a throwaway venv (benchmarks/_vibenet) as a
-               yardstick only; it is never a dependency of moodmap.
-2. rescan      A 10 000-file library (hard links to short clips, 100 album folders of
+               yardstick only; it is never a dependency of moodmap. Targets: ≥ 3× on the
+               clips, ≥ 6× on the full tracks.
+2. start-up    ``moodmap --help`` and an unchanged rescan of the clips (targets < 0.3 s and
+               < 0.5 s), each ``--repeat`` + 2 times.
+3. install     ``du`` of a fresh venv with ``pip install .`` (the library side; target ≤ 400 MB)
+               beside VibeNet's venv (``--no-install`` skips the build).
+4. rescan      A 10 000-file library (hard links to short clips, 100 album folders of
                100 files) scanned once, then scanned again unchanged (target < 10 s).
-3. memory      Peak resident memory of the whole process tree (driver + workers, sampled
+5. memory      Peak resident memory of the whole process tree (driver + workers, sampled
                every 50 ms) during the first scans of 1 000 and of 10 000 files: flat in
                library size means the two peaks are about equal.
 
-Run: .venv/bin/python benchmarks/scan.py [--repeat 3] [--library 10000] [--no-record]
+Every figure is printed with its runs (median, and the range: on a shared machine one run
+can be off by a third). Run: .venv/bin/python benchmarks/scan.py [--repeat 3] [--library 10000]
+[--no-install] [--no-record]
 """
 from __future__ import annotations
 
@@ -74,16 +82,46 @@ def scan(folder: Path, db: Path, jobs: int) -> tuple[float, int]:
     return seconds, peak
 
 
-def throughput(clips: Path, jobs: int, repeat: int, work: Path) -> dict:
-    """Median end-to-end seconds of both tools on the clips, and their agreement."""
+def throughput(folder: Path, jobs: int, repeat: int, work: Path) -> dict:
+    """Both tools' end-to-end seconds on the files of ``folder`` (alternating runs), and their agreement."""
     command = vibenet()
     ours, theirs, vibe_csv = [], [], ""
     for i in range(repeat):
-        ours.append(scan(clips, work / f"throughput-{i}.sqlite", jobs)[0])
-        seconds, _, vibe_csv = run([str(command), "-q", "-f", "csv", "-j", str(jobs), str(clips)])
+        ours.append(scan(folder, work / f"{folder.name}-{i}.sqlite", jobs)[0])
+        seconds, _, vibe_csv = run([str(command), "-q", "-f", "csv", "-j", str(jobs), str(folder)])
         theirs.append(seconds)
-    return {"moodmap": statistics.median(ours), "vibenet": statistics.median(theirs), "runs": (ours, theirs),
-            "agreement": agreement(work / "throughput-0.sqlite", vibe_csv)}
+    return {"moodmap": ours, "vibenet": theirs, "agreement": agreement(work / f"{folder.name}-0.sqlite", vibe_csv),
+            "db": work / f"{folder.name}-0.sqlite"}
+
+
+def startup(clips: Path, db: Path, runs: int) -> dict:
+    """Seconds of `moodmap --help` and of an unchanged rescan of the clips (already indexed in ``db``)."""
+    help_runs = [run([str(MOODMAP), "--help"])[0] for _ in range(runs)]
+    rescans = [run([str(MOODMAP), "scan", str(clips), "--db", str(db), "--jobs", "2"])[0] for _ in range(runs)]
+    return {"help": help_runs, "rescan": rescans}
+
+
+def install_size(work: Path) -> dict:
+    """MB of a fresh venv with `pip install .` (no extras) and of VibeNet's venv."""
+    venv = work / "light-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(HERE.parent)], check=True, capture_output=True)
+    torch = subprocess.run([str(venv / "bin" / "python"), "-c", "import torch"], capture_output=True).returncode == 0
+    return {"moodmap": du_mb(venv), "vibenet": du_mb(VIBENET_VENV), "torch": torch}
+
+
+def du_mb(folder: Path) -> float:
+    return int(subprocess.run(["du", "-sk", str(folder)], capture_output=True, text=True, check=True)
+               .stdout.split()[0]) / 1024
+
+
+def full_tracks(tracks: list[Path], work: Path) -> Path:
+    """A folder of links to the full-length tracks (their audio is never copied)."""
+    folder = work / "tracks"
+    folder.mkdir()
+    for track in tracks:
+        (folder / track.name).symlink_to(track)
+    return folder
 
 
 def agreement(db: Path, vibe_csv: str) -> tuple[float, float]:
@@ -116,50 +154,87 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--library", type=int, default=10_000, help="files in the large library")
+    parser.add_argument("--library", type=int, default=10_000, help="files in the large library (0: skip)")
+    parser.add_argument("--no-install", action="store_true", help="skip building a fresh venv to measure its size")
     parser.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
     args = parser.parse_args()
 
-    cut_clips(install_music()[:30])
+    tracks = install_music()[:30]
+    cut_clips(tracks)
     clips = sorted((DATA / "clips").glob("*.mp3"))
     work = Path(tempfile.mkdtemp(prefix="moodmap-scan-bench-"))
     try:
-        speed = throughput(DATA / "clips", args.jobs, args.repeat, work)
-        first, libraries = {}, {}
-        for size in (args.library // 10, args.library):
-            libraries[size] = build_library(clips, work / f"l{size}", size)
-            first[size] = scan(libraries[size], work / f"library-{size}.sqlite", args.jobs)
-        rescan = scan(libraries[args.library], work / f"library-{args.library}.sqlite", args.jobs)
+        speed = {"clips": throughput(DATA / "clips", args.jobs, args.repeat, work)}
+        speed["tracks"] = throughput(full_tracks(tracks, work), args.jobs, args.repeat, work)
+        start = startup(DATA / "clips", speed["clips"]["db"], args.repeat + 2)
+        size = None if args.no_install else install_size(work)
+        first, rescan = {}, None
+        if args.library:
+            libraries = {}
+            for n in (args.library // 10, args.library):
+                libraries[n] = build_library(clips, work / f"l{n}", n)
+                first[n] = scan(libraries[n], work / f"library-{n}.sqlite", args.jobs)
+            rescan = scan(libraries[args.library], work / f"library-{args.library}.sqlite", args.jobs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    report = render(len(clips), args.jobs, speed, first, rescan)
+    minutes = sum(sf.info(str(t)).duration for t in tracks) / 60
+    report = render(len(clips), len(tracks), minutes, args.jobs, speed, start, size, first, rescan)
     publish(report, record=not args.no_record)
 
 
-def render(n_clips: int, jobs: int, speed: dict, first: dict, rescan: tuple[float, int]) -> str:
-    mib = 1 << 20
-    small, large = sorted(first)
-    r_valence, r_arousal = speed["agreement"]
-    ratio = speed["vibenet"] / speed["moodmap"]
+def spread(runs: list[float], digits: int = 1) -> str:
+    """Median and range of some runs: "7.5 (7.2–9.0)"."""
+    return f"{statistics.median(runs):.{digits}f} ({min(runs):.{digits}f}–{max(runs):.{digits}f})"
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "not met"
+
+
+def render(n_clips: int, n_tracks: int, minutes: float, jobs: int, speed: dict, start: dict, size: dict | None,
+           first: dict, rescan: tuple[float, int] | None) -> str:
     lines = [
         f"## scan.py — {time.strftime('%Y-%m-%d')} on {platform.node() or 'this machine'}",
         "",
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{jobs} jobs.",
+        f"{jobs} jobs. End to end from the command line, {len(speed['clips']['moodmap'])} alternating runs each; "
+        "median (range).",
         "",
-        f"**Throughput**: {n_clips} mp3 clips of 45 s (Debian game music), end to end from the command line, "
-        f"median of {len(speed['runs'][0])} alternating runs each.",
+        "| files | VibeNet 0.1.0 (`vibenet -f csv -j 2`), s | moodmap (`moodmap scan --jobs 2`), s | moodmap is | "
+        "range over run pairs | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    targets = {"clips": 3.0, "tracks": 6.0}
+    names = {"clips": f"{n_clips} mp3 clips of 45 s", "tracks": f"{n_tracks} full-length OGG tracks ({minutes:.0f} min)"}
+    for key, result in speed.items():
+        pairs = [v / m for m, v in zip(result["moodmap"], result["vibenet"])]
+        ratio = statistics.median(result["vibenet"]) / statistics.median(result["moodmap"])
+        lines.append(f"| {names[key]} | {spread(result['vibenet'])} | {spread(result['moodmap'])} | **{ratio:.2f}×** | "
+                     f"{min(pairs):.2f}–{max(pairs):.2f}× | ≥ {targets[key]:g}×: {met(min(pairs) >= targets[key])} |")
+    r_valence, r_arousal = speed["clips"]["agreement"]
+    lines += [
         "",
-        "| tool | seconds | files/s | runs (s) |",
-        "|---|---:|---:|---|",
-        f"| VibeNet 0.1.0 (`vibenet -f csv -j {jobs}`) | {speed['vibenet']:.1f} | {n_clips / speed['vibenet']:.2f} | "
-        + ", ".join(f"{s:.1f}" for s in speed["runs"][1]) + " |",
-        f"| moodmap (`moodmap scan --jobs {jobs}`) | {speed['moodmap']:.1f} | {n_clips / speed['moodmap']:.2f} | "
-        + ", ".join(f"{s:.1f}" for s in speed["runs"][0]) + " |",
-        "",
-        f"moodmap / VibeNet throughput: **{ratio:.2f}×** (target ≥ 2×: {'met' if ratio >= 2 else 'not met'}). "
-        f"Agreement on these clips (Pearson r, moodmap's demo weights vs VibeNet): valence {r_valence:.2f}, "
+        f"Agreement on the clips (Pearson r, moodmap's demo weights vs VibeNet): valence {r_valence:.2f}, "
         f"arousal vs energy {r_arousal:.2f}.",
+        "",
+        f"**Start-up** ({len(start['help'])} runs each): `moodmap --help` {spread(start['help'], 2)} s (target < 0.3 s: "
+        f"{met(max(start['help']) < 0.3)}); unchanged rescan of the {n_clips} clips {spread(start['rescan'], 2)} s "
+        f"(target < 0.5 s: {met(max(start['rescan']) < 0.5)}).",
+    ]
+    if size:
+        lines += ["", f"**Install size** (`du` of a fresh venv, pip and setuptools included): `pip install .` "
+                      f"{size['moodmap']:.0f} MB{' (with torch!)' if size['torch'] else ', no torch'} (target ≤ 400 MB: "
+                      f"{met(size['moodmap'] <= 400 and not size['torch'])}); VibeNet 0.1.0 with its dependencies "
+                      f"{size['vibenet']:.0f} MB."]
+    if rescan:
+        lines += library_lines(first, rescan)
+    return "\n".join(lines) + "\n"
+
+
+def library_lines(first: dict, rescan: tuple[float, int]) -> list[str]:
+    mib = 1 << 20
+    small, large = sorted(first)
+    return [
         "",
         f"**Library size** (hard links to {SHORT_SECONDS} s FLAC clips, 100 per album folder):",
         "",
@@ -172,7 +247,6 @@ def render(n_clips: int, jobs: int, speed: dict, first: dict, rescan: tuple[floa
         f"Peak memory {large} vs {small} files: {first[large][1] / first[small][1]:.2f}× (flat ≈ 1). "
         f"Unchanged rescan of {large} files: {rescan[0]:.2f} s (target < 10 s).",
     ]
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -122,7 +122,7 @@ def test_a_streamed_timeline_equals_the_whole_file_one(exported, tmp_path, monke
 def test_timeline_points_say_when_they_were_held_at_the_scale(exported, synth_set, tmp_path):
     import dataclasses
 
-    from moodmap.figures import timeline_plot
+    from moodmap.plane_png import timeline_plot
 
     song = next((synth_set / "clips_45seconds").glob("*.flac"))
     from moodmap.models.registry import resolve

@@ -1,7 +1,7 @@
 """Log-mel spectrograms: the network's input.
 
-``logmel`` is the fast batched path (numpy float32 FFT, framed in blocks that stay
-in cache); ``logmel_reference`` is the plain librosa pipeline it must match within
+``logmel`` is the fast batched path (float32 FFTs by ducc0 — pocketfft's successor, 5× numpy's
+rfft and a tenth of SciPy's install — framed in blocks that stay in cache); ``logmel_reference`` is the plain librosa pipeline it must match within
 0.05 dB (tests/test_features.py proves it). Both give (n_mels, frames) per signal,
 80 × 469 for a 15 s excerpt at 16 kHz.
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 from functools import lru_cache
 from os import PathLike
 
+import ducc0
 import numpy as np
-import scipy.fft
 
 from .audio import Window, load_audio, load_excerpts
 from .config import FeatureConfig
@@ -84,7 +84,7 @@ def mel_power(y: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndar
     out = np.empty((flat.shape[0], frames, config.n_mels), dtype=np.float32)
     for first in range(0, frames, FRAME_BLOCK):
         block = view[:, first:first + FRAME_BLOCK] * window
-        spec = scipy.fft.rfft(block, axis=-1)
+        spec = ducc0.fft.r2c(block, axes=(block.ndim - 1,))
         power = spec.real ** 2 + spec.imag ** 2
         out[:, first:first + FRAME_BLOCK] = power @ basis_t
     return np.ascontiguousarray(out.transpose(0, 2, 1)).reshape(*lead, config.n_mels, frames)

@@ -1,4 +1,7 @@
-"""The report's figures (matplotlib, written as PNG): the paper's Figs. 1, 3 and 6–11, plus shrinkage."""
+"""The report's figures (matplotlib, written as PNG): the paper's Figs. 1, 3 and 6–11, plus shrinkage.
+
+The library side's pictures (the mood map, a track's timeline) are ``moodmap.plane_png``: Pillow only.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -85,66 +88,4 @@ def shrinkage(predictions: list[dict], path: Path) -> Path:
         axis.plot([0, 1], [0, 1], color="grey", lw=0.8)
         axis.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel=f"true {name}", ylabel=f"predicted {name}",
                  title=f"{name}: sd predicted {pred[:, i].std():.3f} vs true {true[:, i].std():.3f}")
-    return _save(figure, path)
-
-
-def timeline_plot(prediction, path: Path) -> Path:
-    """A track's mood over time: its path on the valence/arousal plane, and both values against time."""
-    points = prediction.timeline
-    t = np.array([p.start for p in points])
-    v = np.array([p.valence for p in points])
-    a = np.array([p.arousal for p in points])
-    figure, (plane, curve) = plt.subplots(1, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": (1, 1.6)})
-    _plane(plane)
-    plane.plot(v, a, "-", color="#4c78a8", lw=1)
-    scatter = plane.scatter(v, a, c=t, cmap="viridis", s=18, zorder=3)
-    plane.scatter([prediction.valence], [prediction.arousal], marker="*", s=200, color="#e45756", zorder=4,
-                  label="song")
-    plane.legend(loc="lower right", fontsize=8)
-    figure.colorbar(scatter, ax=plane, label="window start (s)")
-    curve.plot(t, v, label="valence")
-    curve.plot(t, a, label="arousal")
-    held = np.array([p.clipped for p in points], dtype=bool)
-    if held.any():  # the model went past the rating scale there: say so instead of drawing a plain 0.1/0.9
-        curve.scatter(np.r_[t[held], t[held]], np.r_[v[held], a[held]], marker="x", color="#e45756", zorder=4,
-                      label="held at the 1–9 scale's end")
-    curve.set(ylim=(0, 1), xlabel="window start (s)", ylabel="0–1",
-              title=f"{Path(prediction.path).name}: {prediction.emotion} ({prediction.quadrant or 'neutral'})")
-    curve.legend()
-    return _save(figure, path)
-
-
-QUADRANT_COLOURS = {"Q1": "#e8a33d", "Q2": "#d9534f", "Q3": "#4c78a8", "Q4": "#54a24b"}  # as in mood-map.js
-
-
-def _plane(axis, quadrant_labels: bool = False) -> None:
-    """The valence/arousal plane: centre lines, named-emotion anchors, optionally quadrant names."""
-    from .mood import EMOTIONS, QUADRANT_EXAMPLES
-
-    axis.axhline(0.5, color="grey", lw=0.6)
-    axis.axvline(0.5, color="grey", lw=0.6)
-    for emotion in EMOTIONS:
-        axis.plot(emotion.valence, emotion.arousal, "s", color="#333333", markersize=3)
-        axis.annotate(emotion.name, (emotion.valence, emotion.arousal), xytext=(0, 4), textcoords="offset points",
-                      color="#333333", fontsize=8, ha="center", style="italic")
-    if quadrant_labels:
-        corners = {"Q1": (0.98, 0.98, "right", "top"), "Q2": (0.02, 0.98, "left", "top"),
-                   "Q3": (0.02, 0.02, "left", "bottom"), "Q4": (0.98, 0.02, "right", "bottom")}
-        for name, (x, y, ha, va) in corners.items():
-            axis.text(x, y, f"{name} · {QUADRANT_EXAMPLES[name]}", ha=ha, va=va, fontsize=8, color=QUADRANT_COLOURS[name])
-    axis.set(xlim=(0, 1), ylim=(0, 1), aspect="equal", xlabel="valence", ylabel="arousal")
-
-
-def library_map(table, path: Path, trajectory: list[dict] | None = None, title: str | None = None) -> Path:
-    """A library's songs on the plane, coloured by quadrant; one song's timeline as a line when given."""
-    figure, axis = plt.subplots(figsize=(7.5, 7.5))
-    _plane(axis, quadrant_labels=True)
-    colours = [QUADRANT_COLOURS.get(row["quadrant"], "#888888") for row in table.rows]
-    size = 4 if len(table) > 5000 else 14
-    axis.scatter(table.points[:, 0], table.points[:, 1], s=size, c=colours, alpha=0.7, linewidths=0)
-    if trajectory:
-        axis.plot([p["valence"] for p in trajectory], [p["arousal"] for p in trajectory], "-o", color="#7a3db8",
-                  lw=1.5, markersize=3, label="one song over time")
-        axis.legend(loc="center right", fontsize=8)
-    axis.set_title(title or f"{len(table)} songs on the valence/arousal plane")
     return _save(figure, path)

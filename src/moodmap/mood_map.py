@@ -80,14 +80,14 @@ def song_trajectory(db_path: str | Path, table: SongTable, song: str | int) -> l
 
 def write_map(table: SongTable, out: str | Path, trajectory: list[dict] | None = None,
               title: str | None = None) -> Path:
-    """Write the map as ``.png`` (matplotlib) or ``.html`` (interactive), chosen by the suffix."""
+    """Write the map as ``.png`` (Pillow) or ``.html`` (interactive), chosen by the suffix."""
     out = Path(out)
     suffix = out.suffix.lower()
     require_songs(table)
     if suffix in (".html", ".htm"):
         atomic_write_text(out, map_html(table, title or "moodmap — mood map", trajectory))
     elif suffix == ".png":
-        from .figures import library_map
+        from .plane_png import library_map
 
         with atomic_path(out) as temp:
             library_map(table, temp, trajectory, title)

@@ -114,7 +114,7 @@ class AnalyseTask:
 
 def analyse(task: AnalyseTask) -> dict:
     """Worker: tags + prediction of one file, as a row (or a failure record)."""
-    from .predict import predict_file  # numpy, scipy and PyAV: only where there is audio to analyse
+    from .predict import predict_file  # numpy, the decoders and the FFT: only where there is audio to analyse
 
     try:
         prediction = predict_file(task.path, resolve(task.model).predictor, task.model, task.timeline, task.hop)

@@ -32,7 +32,8 @@ def debugging() -> bool:
 
 
 # A missing module → the extra that installs it: a command that needs one says so in one line.
-EXTRAS = {"torch": "train", "onnx": "train", "librosa": "train", "fastapi": "web", "uvicorn": "web", "multipart": "web",
+EXTRAS = {"torch": "train", "onnx": "train", "librosa": "train", "scipy": "train", "matplotlib": "train",
+          "fastapi": "web", "uvicorn": "web", "multipart": "web",
           "ray": "ray", "pandas": "frame", "beets": "beets"}
 
 

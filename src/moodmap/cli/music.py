@@ -51,7 +51,7 @@ def predict(
         console.print(_prediction_table(good, model, resolved.description))
     _say_note(resolved)
     if plot is not None and good:
-        from ..figures import timeline_plot
+        from ..plane_png import timeline_plot
 
         timeline_plot(good[0], plot)
         console.print(f"timeline of {good[0].path} drawn to {plot}")
