@@ -67,3 +67,18 @@ def test_export_writes_the_onnx_form_and_the_registry_checks_it(exported, tmp_pa
         handle.write(b"\x00" * 8)
     with pytest.raises(ModelError, match="sha256 does not match"):
         resolve("tiny", broken)
+
+
+def test_a_checkpoint_path_says_it_predicts_with_torch(exported, synth_set, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, folder = exported
+    song = next((synth_set / "clips_45seconds").glob("*.flac"))
+    moodmap = str(Path(sys.executable).parent / "moodmap")
+    for model, says in ((folder / "tiny.pt", True), (folder / "tiny.onnx", False)):
+        done = subprocess.run([moodmap, "predict", str(song), "--model", str(model)], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert ("is a PyTorch checkpoint: predicting with torch" in done.stderr) is says, done.stderr

@@ -59,10 +59,14 @@ def predict(
         raise typer.Exit(2)
 
 
-def _say_note(resolved) -> None:
-    """What the user must know about the weights (demo weights), on stderr."""
-    if resolved.note:
-        stderr.print(f"moodmap: note: model {resolved.name!r} is {resolved.note}", markup=False, highlight=False)
+def _say_note(model) -> None:
+    """What the user must know about the weights (demo weights) and what they run on, on stderr."""
+    if model.note:
+        stderr.print(f"moodmap: note: model {model.name!r} is {model.note}", markup=False, highlight=False)
+    backend = getattr(model, "backend", None) or model.predictor.backend
+    if backend == "torch":
+        stderr.print(f"moodmap: note: {model.name} is a PyTorch checkpoint: predicting with torch; `moodmap export` "
+                     "writes its ONNX form, which predicts without torch", markup=False, highlight=False)
 
 
 def _prediction_table(predictions, model: str, description: str) -> Table:

@@ -103,6 +103,7 @@ class ModelIdentity:
     sha256: str
     note: str | None = None
     description: str = ""
+    backend: str = "onnxruntime"  # what it predicts on: a .pt path runs on torch
 
 
 def identify(name_or_path: str | Path, folder: Path | None = None) -> ModelIdentity:
@@ -111,7 +112,8 @@ def identify(name_or_path: str | Path, folder: Path | None = None) -> ModelIdent
     path = Path(name_or_path)
     if path.suffix in (".pt", ".onnx") or path.exists():
         resolved = resolve(name_or_path)
-        return ModelIdentity(resolved.name, resolved.sha256, resolved.note, resolved.description)
+        return ModelIdentity(resolved.name, resolved.sha256, resolved.note, resolved.description,
+                             resolved.predictor.backend)
     entry = _entry(str(name_or_path), _folders(folder))
     return ModelIdentity(str(name_or_path), entry["sha256"], note_for(entry), entry.get("description", ""))
 
