@@ -1,4 +1,5 @@
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -7,6 +8,8 @@ import pytest
 
 from moodmap.engines import run_tasks
 from moodmap.errors import MoodmapError
+
+from helpers import tone, write_audio
 
 
 def nap(seconds: float) -> float:
@@ -58,6 +61,33 @@ def test_moodmap_errors_survive_pickling_across_processes():
     error = pickle.loads(pickle.dumps(TruncatedAudioError("/m/a.mp3", "cut short at 12 s")))
     assert type(error) is TruncatedAudioError and (error.path, error.reason) == ("/m/a.mp3", "cut short at 12 s")
     assert str(error) == "/m/a.mp3: cut short at 12 s"
+
+
+def test_every_batch_job_reports_a_file_in_one_shape():
+    from moodmap.errors import DecodeError, Failure, crashed
+
+    assert Failure.of("/m/a.mp3", DecodeError("/m/a.mp3", "not audio")) == Failure("/m/a.mp3", "DecodeError", "not audio")
+    assert Failure.of("/m/b.mp3", KeyError("x"), "7") == Failure("/m/b.mp3", "UnexpectedError", "KeyError: 'x'", "7")
+    assert crashed("/m/c.mp3", "its worker died 3 times") == Failure("/m/c.mp3", "WorkerCrashed",
+                                                                     "its worker died 3 times")
+
+
+def test_a_crashing_file_is_a_failure_in_a_scan(tmp_path, monkeypatch):
+    from moodmap import scan
+    from moodmap.errors import Failure
+
+    music = tmp_path / "music"
+    music.mkdir()
+    for name in ("a.flac", "b.flac"):
+        write_audio(music / name, tone(12.0))
+    monkeypatch.setattr(scan, "run_tasks", lambda function, tasks, *a, on_crash, **k: (
+        (task, on_crash(task, "its worker died 3 times") if task.path.endswith("b.flac") else function(task))
+        for task in tasks))
+    summary = scan.scan_library(music, tmp_path / "lib.sqlite", jobs=1)
+    assert summary.analysed == 1 and summary.failures == [Failure(str(music / "b.flac"), "WorkerCrashed",
+                                                                  "its worker died 3 times")]
+    with sqlite3.connect(tmp_path / "lib.sqlite") as db:
+        assert db.execute("SELECT path, error FROM failures").fetchall() == [(str(music / "b.flac"), "WorkerCrashed")]
 
 
 DRIVER = """

@@ -104,7 +104,7 @@ def test_a_scan_over_the_hostile_corpus_accounts_for_every_file(corpus, tmp_path
     root, cases = corpus
     db = tmp_path / "library.sqlite"
     summary = scan_library(root, db, jobs=2)
-    failed = {f["path"]: f["error"] for f in summary.failures}
+    failed = {f.path: f.error for f in summary.failures}
     with sqlite3.connect(db) as connection:
         indexed = {row[0] for row in connection.execute("SELECT path FROM songs")}
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -136,7 +136,7 @@ def test_files_that_vanish_or_change_during_a_scan(synth_set, tmp_path):
             touched.append(True)
 
     summary = scan_library(folder, tmp_path / "library.sqlite", jobs=1, progress=meddle)
-    assert touched and [f["error"] for f in summary.failures] == ["MissingFileError"]
+    assert touched and [f.error for f in summary.failures] == ["MissingFileError"]
     again = scan_library(folder, tmp_path / "library.sqlite", jobs=1)
     assert again.pruned == 0 and again.analysed == 1  # the changed file is analysed again: its size/time moved
     with sqlite3.connect(tmp_path / "library.sqlite") as connection:

@@ -39,7 +39,7 @@ def scan(music, db, model, **kw):
 def test_scan_indexes_every_readable_song_once(music, tmp_path, exported):
     summary = scan(music, tmp_path / "lib.sqlite", exported[0])
     assert (summary.files, summary.analysed, len(summary.failures)) == (5, 4, 1)
-    assert summary.failures[0]["path"].endswith("broken.mp3")
+    assert summary.failures[0].path.endswith("broken.mp3")
     library = Library(tmp_path / "lib.sqlite")
     rows = {r["path"].split("/Music/")[1]: r for r in library.songs()}
     assert set(rows) == {"a.wav", "b.flac", "Ünïcödé – ça.ogg", "Artist/Album/d.mp3"}

@@ -6,10 +6,10 @@ from typer.testing import CliRunner
 
 from helpers import tone, write_audio
 from moodmap.cli import app
-from moodmap.errors import ModelError
+from moodmap.errors import Failure, ModelError
 from moodmap.models.card import SYNTHETIC_WARNING
 from moodmap.models.registry import available_models, load_model
-from moodmap.predict import Failed, Prediction, predict, predict_file
+from moodmap.predict import Prediction, predict, predict_file
 
 
 def test_export_writes_weights_checksum_and_card(exported):
@@ -50,7 +50,7 @@ def test_unreadable_files_are_reported_not_fatal(exported, tmp_path, synth_set):
     bad.write_bytes(b"nope" * 100)
     song = next((synth_set / "clips_45seconds").glob("*.flac"))
     results = predict([song, bad], exported[0])
-    assert isinstance(results[0], Prediction) and isinstance(results[1], Failed)
+    assert isinstance(results[0], Prediction) and isinstance(results[1], Failure)
     assert results[1].error == "DecodeError"
 
 

@@ -16,6 +16,7 @@ consolidates into a new generation and switches ``meta.json`` to it atomically.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -31,21 +32,11 @@ from .atomic import atomic_path, atomic_write_text, remove_stale_temps
 from .config import FeatureConfig, config_dict, config_hash, from_dict
 from .datasets import Dataset, Song
 from .engines import LOCAL, Engine, run_tasks
-from .errors import AudioError, CacheError
+from .errors import CacheError, Failure, crashed
 from .features import excerpt_logmel
 
 INDEX_COLUMNS = ["row", "song_id", "excerpt", "start", "valence", "arousal", "valence_sd", "arousal_sd",
                  "split", "group", "path"]
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One song that could not be turned into features."""
-
-    song_id: str
-    path: str
-    error: str
-    reason: str
 
 
 @dataclass
@@ -186,7 +177,7 @@ def prepare_cache(dataset: Dataset, out: str | Path, config: FeatureConfig = Fea
         for (_, _, song_id), outcome in run_tasks(extract_song, tasks, jobs, engine=engine, batch=4,
                                                   on_crash=_crashed):
             if isinstance(outcome, Failure):
-                failures[outcome.song_id] = outcome
+                failures[song_id] = outcome
             else:
                 _write_shard(shards / f"{keys[song_id]}.npz", outcome)
                 extracted += 1
@@ -208,17 +199,15 @@ def extract_song(task: tuple[str, FeatureConfig, str]) -> tuple[np.ndarray, np.n
     audio_path, config, song_id = task
     try:
         features, windows = excerpt_logmel(audio_path, config)
-    except AudioError as exc:
-        return Failure(song_id, audio_path, type(exc).__name__, exc.reason)
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a batch of thousands
-        return Failure(song_id, audio_path, "UnexpectedError", f"{type(exc).__name__}: {exc}")
+        return Failure.of(audio_path, exc, song_id)
     return features, np.array([w.start for w in windows])
 
 
 def _crashed(task: tuple[str, FeatureConfig, str], reason: str) -> Failure:
     """A song whose worker process died every time it was tried: recorded like any failure."""
     audio_path, _, song_id = task
-    return Failure(song_id, audio_path, "WorkerCrashed", reason)
+    return crashed(audio_path, reason, song_id)
 
 
 def _write_shard(path: Path, outcome: tuple[np.ndarray, np.ndarray]) -> None:
@@ -295,11 +284,11 @@ def read_failures(folder: Path) -> list[Failure]:
     path = folder / "failures.json"
     if not path.exists():
         return []
-    return [Failure(**item) for item in json.loads(path.read_text(encoding="utf-8"))]
+    return [Failure(**item) for item in json.loads(path.read_text(encoding="utf-8"))]  # the fields it was written with
 
 
 def write_failures(folder: Path, failures: list[Failure]) -> None:
-    atomic_write_text(folder / "failures.json", json.dumps([f.__dict__ for f in failures], indent=2))
+    atomic_write_text(folder / "failures.json", json.dumps([dataclasses.asdict(f) for f in failures], indent=2))
 
 
 def _open_old(folder: Path, meta: dict) -> tuple[np.ndarray, dict[str, list[dict]]] | None:

@@ -5,6 +5,7 @@ done about it (skip-and-report in batch jobs, exit code 2 in the CLI).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from os import PathLike
 
 
@@ -75,3 +76,43 @@ class ModelError(MoodmapError):
 
 class CancelledError(MoodmapError):
     """Work stopped on purpose before it finished (the client that asked for it has gone)."""
+
+
+class TagWriteError(MoodmapError):
+    """Mood tags could not be written into a file, or restored in it."""
+
+
+class WorkerCrashed(MoodmapError):
+    """The worker process handling a file died every time the file was tried."""
+
+
+class UnexpectedError(MoodmapError):
+    """An error moodmap did not foresee, met on one file of a batch: reported, never fatal to the batch."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file a batch job (scan, prepare, predict, tagging) could not process: reported and
+    skipped, never fatal. The one shape every such report takes.
+
+    ``error`` names the error type (an AudioError subclass, TagWriteError, WorkerCrashed,
+    UnexpectedError); ``reason`` says what is wrong in one line; ``song_id`` is the data
+    set's id of the song, when the file is one (``prepare``)."""
+
+    path: str
+    error: str
+    reason: str
+    song_id: str | None = None
+
+    @classmethod
+    def of(cls, path: str | PathLike, exc: BaseException, song_id: str | None = None) -> Failure:
+        """The record of ``exc`` met on ``path``: moodmap's errors by type and reason, any
+        other exception as an UnexpectedError naming it."""
+        if not isinstance(exc, MoodmapError):
+            exc = UnexpectedError(path, f"{type(exc).__name__}: {exc}")
+        return cls(str(path), type(exc).__name__, exc.reason, song_id)
+
+
+def crashed(path: str | PathLike, reason: str, song_id: str | None = None) -> Failure:
+    """The record of a file whose worker process died every time it was tried."""
+    return Failure.of(path, WorkerCrashed(path, reason), song_id)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import MoodmapError
+from .errors import Failure, MoodmapError
 
 if TYPE_CHECKING:
     from .song_table import SongTable
@@ -155,10 +155,11 @@ class Library:
                             list(row.values()))
             self.db.execute("DELETE FROM failures WHERE path = ?", (row["path"],))
 
-    def fail(self, path: str, size: int, mtime_ns: int, error: str, reason: str) -> None:
+    def fail(self, failure: Failure, size: int, mtime_ns: int) -> None:
+        """Remember why a file could not be indexed (skipped until it changes or --retry-failed)."""
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
-                            (path, size, mtime_ns, error, reason, timestamp()))
+                            (failure.path, size, mtime_ns, failure.error, failure.reason, timestamp()))
 
     def move(self, old: str, new: str, size: int, mtime_ns: int) -> None:
         with self.db:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .audio import normalised_blocks
 from .config import FeatureConfig
-from .errors import AudioError, CancelledError, MoodmapError
+from .errors import AudioError, CancelledError, Failure, MoodmapError
 from .features import excerpt_logmel, logmel
 from .models.predictor import Predictor
 
@@ -67,15 +67,6 @@ class Prediction:
         data = dataclasses.asdict(self)
         data["timeline"] = [dataclasses.asdict(p) for p in self.timeline]
         return data
-
-
-@dataclass(frozen=True)
-class Failed:
-    """A file that could not be analysed, and why."""
-
-    path: str
-    error: str
-    reason: str
 
 
 def tagging_config(config: FeatureConfig) -> FeatureConfig:
@@ -144,7 +135,7 @@ def _timeline_points(model: Predictor, batch: list[tuple[int, np.ndarray]]) -> l
 
 def predict(paths: Iterable[str | PathLike], model=DEFAULT_MODEL, timeline: bool = False,
             hop: float = 5.0, as_frame: bool = False):
-    """Predict many files: a list of ``Prediction`` (and ``Failed`` for unreadable files).
+    """Predict many files: a list of ``Prediction`` (and ``errors.Failure`` for unreadable files).
 
     Parameters
     ----------
@@ -156,12 +147,12 @@ def predict(paths: Iterable[str | PathLike], model=DEFAULT_MODEL, timeline: bool
     as_frame : return a pandas DataFrame (one row per file) instead
     """
     predictor, name = _model_for_prediction(model)
-    results: list[Prediction | Failed] = []
+    results: list[Prediction | Failure] = []
     for path in paths:
         try:
             results.append(predict_file(path, predictor, name, timeline, hop))
         except AudioError as exc:
-            results.append(Failed(str(path), type(exc).__name__, exc.reason))
+            results.append(Failure.of(path, exc))
     if not as_frame:
         return results
     try:

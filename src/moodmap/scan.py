@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from .engines import LOCAL, Engine, run_tasks
-from .errors import AudioError, ModelError, MoodmapError
+from .errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed
 from .library import Library, editing, in_folders, timestamp
 from .models.registry import identify, resolve
 from .presets import DEFAULT_MODEL
@@ -56,7 +56,7 @@ class ScanSummary:
     skipped_failed: int = 0
     tags_written: int = 0
     tag_changes: list[tuple[str, dict]] = field(default_factory=list)
-    failures: list[dict] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     interrupted: bool = False
     dry_run: bool = False
@@ -69,7 +69,7 @@ class ScanPlan:
     todo: list[AnalyseTask] = field(default_factory=list)
     moves: list[tuple[str, str, os.stat_result]] = field(default_factory=list)  # old path, new path, new stat
     gone: list[str] = field(default_factory=list)
-    failures: list[tuple[str, int, int, str, str]] = field(default_factory=list)  # path, size, mtime, error, reason
+    failures: list[tuple[Failure, int, int]] = field(default_factory=list)  # and the file's size and mtime
 
 
 def iter_audio_files(root: Path, exclude: Sequence[str] = ()) -> Iterator[Path]:
@@ -112,18 +112,16 @@ class AnalyseTask:
     hop: float
 
 
-def analyse(task: AnalyseTask) -> dict:
-    """Worker: tags + prediction of one file, as a row (or a failure record)."""
+def analyse(task: AnalyseTask) -> dict | Failure:
+    """Worker: tags + prediction of one file, as a row (or why there is none)."""
     from .predict import predict_file  # numpy, the decoders and the FFT: only where there is audio to analyse
 
     try:
         prediction = predict_file(task.path, resolve(task.model).predictor, task.model, task.timeline, task.hop)
-    except AudioError as exc:
-        return {"failed": True, "error": type(exc).__name__, "reason": exc.reason}
     except ModelError:
         raise  # a damaged model is not the file's fault: the scan stops with it, nothing marked failed
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a library of thousands
-        return {"failed": True, "error": "UnexpectedError", "reason": f"{type(exc).__name__}: {exc}"}
+        return Failure.of(task.path, exc)
     info = read_tags(task.path)
     return {"path": task.path, "fingerprint": task.fingerprint, "size": task.size, "mtime_ns": task.mtime_ns,
             **asdict(info), "valence": prediction.valence, "arousal": prediction.arousal,
@@ -133,9 +131,8 @@ def analyse(task: AnalyseTask) -> dict:
             "analysed_at": timestamp()}
 
 
-def crashed(task: AnalyseTask, reason: str) -> dict:
-    """The failure record of a file whose worker process died every time it was tried."""
-    return {"failed": True, "error": "WorkerCrashed", "reason": reason}
+def _crashed(task: AnalyseTask, reason: str) -> Failure:
+    return crashed(task.path, reason)
 
 
 def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, model: str = DEFAULT_MODEL,
@@ -195,11 +192,11 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
         try:
             st = path.stat()
         except OSError as exc:  # a dangling or looping symlink, a file gone since the listing
-            error = "MissingFileError" if isinstance(exc, FileNotFoundError) else "UnreadableFileError"
-            plan.failures.append((str(path), 0, 0, error, exc.strerror or str(exc)))
+            kind = MissingFileError if isinstance(exc, FileNotFoundError) else UnreadableFileError
+            plan.failures.append((Failure.of(path, kind(path, exc.strerror or str(exc))), 0, 0))
             continue
         if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
-            plan.failures.append((str(path), 0, 0, "UnreadableFileError", "not a regular file"))
+            plan.failures.append((Failure.of(path, UnreadableFileError(path, "not a regular file")), 0, 0))
             continue
         present[str(path)] = st
     # Gone: indexed under the scanned folders and no longer on disk (an excluded file is left alone).
@@ -218,7 +215,8 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
         try:
             content = fingerprint(Path(path), st.st_size)
         except OSError as exc:
-            plan.failures.append((path, st.st_size, st.st_mtime_ns, "UnreadableFileError", exc.strerror or str(exc)))
+            plan.failures.append((Failure.of(path, UnreadableFileError(path, exc.strerror or str(exc))),
+                                  st.st_size, st.st_mtime_ns))
             continue
         old = moved_from(content) if row is None else None
         if old is not None and known[old]["model_sha"] == model_sha:
@@ -229,7 +227,7 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
         plan.todo.append(AnalyseTask(path, st.st_size, st.st_mtime_ns, content, model, timeline, hop))
     plan.gone = list(gone)
     summary.pruned = len(gone)
-    summary.failures += [{"path": p, "error": e, "reason": r} for p, _, _, e, r in plan.failures]
+    summary.failures += [failure for failure, _, _ in plan.failures]
     plan.todo.sort(key=lambda t: t.size, reverse=True)
     return plan
 
@@ -271,8 +269,8 @@ def _apply(plan: ScanPlan, library: Library, roots: list[Path]) -> None:
     """Record the plan's failures, moves and removals, and the folders scanned."""
     for root in roots:
         library.add_root(root)
-    for failure in plan.failures:
-        library.fail(*failure)
+    for failure, size, mtime_ns in plan.failures:
+        library.fail(failure, size, mtime_ns)
     for old, new, st in plan.moves:
         library.move(old, new, st.st_size, st.st_mtime_ns)
     library.prune(plan.gone)
@@ -286,11 +284,11 @@ def _analyse(todo: list[AnalyseTask], library: Library, model_sha: str, jobs: in
     if progress:
         progress(done, summary.files)
     try:
-        for task, row in run_tasks(analyse, todo, jobs, engine=engine, batch=4, on_crash=crashed):
-            if row.get("failed"):
+        for task, row in run_tasks(analyse, todo, jobs, engine=engine, batch=4, on_crash=_crashed):
+            if isinstance(row, Failure):
                 if fresh is None:
-                    library.fail(task.path, task.size, task.mtime_ns, row["error"], row["reason"])
-                summary.failures.append({"path": task.path, "error": row["error"], "reason": row["reason"]})
+                    library.fail(row, task.size, task.mtime_ns)
+                summary.failures.append(row)
             else:
                 if fresh is None:
                     library.save({**row, "model_sha": model_sha})

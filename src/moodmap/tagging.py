@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mutagen import MutagenError
 
-from .errors import MoodmapError
+from .errors import Failure, MoodmapError, TagWriteError
 from .library import Library, editing, in_folders
 from .tags import mood_values, read_mood_tags, write_mood_tags
 
@@ -54,7 +54,7 @@ def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[P
             values = planned_values(row, current, library.journal(row["path"]), mood_tag)
             changes = write_mood_tags(path, values, dry_run)
         except (MoodmapError, OSError, MutagenError) as exc:
-            summary.failures.append({"path": str(path), "error": "TagWriteError", "reason": _reason(exc)})
+            summary.failures.append(Failure.of(path, TagWriteError(path, _reason(exc))))
             continue
         if not changes:
             continue
@@ -70,7 +70,7 @@ def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[P
 class UntagSummary:
     restored: list[tuple[str, dict]] = field(default_factory=list)  # path, {key: (now, restored)}
     kept: list[tuple[str, str]] = field(default_factory=list)  # path, key: changed by the user since
-    failures: list[dict] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
 
 def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool = False) -> UntagSummary:
@@ -91,7 +91,7 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
                 summary.kept += [(name, key) for key in journal if key not in restore]
                 changes = write_mood_tags(path, restore, dry_run)
             except (MoodmapError, OSError, MutagenError) as exc:
-                summary.failures.append({"path": name, "error": "TagWriteError", "reason": _reason(exc)})
+                summary.failures.append(Failure.of(name, TagWriteError(name, _reason(exc))))
                 continue
             if changes:
                 summary.restored.append((name, changes))

@@ -31,13 +31,14 @@ def predict(
     import csv as csv_module
 
     from ..models.registry import resolve
-    from ..predict import Failed, Prediction, predict as run_predict
+    from ..errors import Failure
+    from ..predict import Prediction, predict as run_predict
 
     if format not in ("table", "json", "csv"):
         raise MoodmapError(None, "--format must be table, json or csv")
     resolved = resolve(model)
     results = run_predict(files, resolved, timeline=timeline or plot is not None, hop=hop)
-    for failure in (r for r in results if isinstance(r, Failed)):
+    for failure in (r for r in results if isinstance(r, Failure)):
         stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
     good = [r for r in results if isinstance(r, Prediction)]
     if format == "json":
@@ -117,12 +118,12 @@ def scan(
         console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r}" + (f" (was {old!r})" if old is not None else "")
                                                      for k, (old, new) in changes.items()), markup=False, highlight=False)
     for failure in summary.failures:
-        stderr.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
+        stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
     console.print(_scan_line(summary, db), markup=False, highlight=False)
     if summary.interrupted:
         stderr.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
         raise typer.Exit(130)
-    if any(f["error"] == "TagWriteError" for f in summary.failures):
+    if any(f.error == "TagWriteError" for f in summary.failures):
         raise typer.Exit(2)  # the user asked for tags and did not get them all
 
 
@@ -166,7 +167,7 @@ def untag(
         stderr.print(f"moodmap: note: {path}: {key} was changed since moodmap wrote it; left as it is",
                      markup=False, highlight=False)
     for failure in summary.failures:
-        stderr.print(f"moodmap: failed {failure['path']}: {failure['reason']}", markup=False, highlight=False)
+        stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
     done = "would be restored (dry run: nothing changed)" if dry_run else "restored"
     console.print(f"{_count(len(summary.restored), 'file')} {done}")
     if summary.failures:

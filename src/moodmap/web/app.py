@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import AudioError, MoodmapError
+from ..errors import AudioError, MoodmapError, WorkerCrashed
 from ..library import open_library
 from ..scan import AUDIO_TYPES, EXTENSIONS
 from ..mood import EMOTIONS, QUADRANT_CENTERS
@@ -259,7 +259,7 @@ class AnalysisPool:
             if self.pool is pool:
                 self.pool = self._start(self.jobs)
                 pool.shutdown(wait=False, cancel_futures=True)
-            raise HTTPException(422, "the analysis of this file stopped its worker process (a decoder crash?)")
+            raise WorkerCrashed(None, "the analysis of this file stopped its worker process (a decoder crash?)")
 
     def close(self) -> None:
         """End the workers now: queued analyses are cancelled, running ones stopped."""
@@ -343,6 +343,10 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AudioError)
     async def audio_error(_request: Request, exc: AudioError) -> JSONResponse:
         return reply(422, type(exc).__name__, f"not usable audio: {exc.reason}")
+
+    @app.exception_handler(WorkerCrashed)  # the file's fault, as in a scan's failure record
+    async def worker_crashed(_request: Request, exc: WorkerCrashed) -> JSONResponse:
+        return reply(422, "WorkerCrashed", exc.reason)
 
     @app.exception_handler(MoodmapError)
     async def moodmap_error(_request: Request, exc: MoodmapError) -> JSONResponse:
