@@ -200,3 +200,16 @@ def test_a_sweep_started_locally_is_finished_by_ray_with_the_same_numbers(synth_
     assert local.keys() == mixed.keys() and len(local) == 8
     for key in local:
         assert mixed[key] == pytest.approx(local[key], abs=1e-6), key
+
+
+def test_training_runs_and_compare_run_on_ray_with_the_local_numbers(synth_cache, tmp_path):
+    from moodmap.compare import Protocol, compare_models
+    from moodmap.config import ModelConfig, TrainConfig
+    from moodmap.train import train_runs
+
+    model, train = ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8)
+    local = train_runs(synth_cache, model, train, 2, tmp_path / "local", jobs=2)
+    on_ray = train_runs(synth_cache, model, train, 2, tmp_path / "ray", engine=RAY)
+    assert [r["last_val_mae"] for r in on_ray["runs"]] == [r["last_val_mae"] for r in local["runs"]]
+    report = compare_models(synth_cache, ["paper"], tmp_path / "compare", Protocol(runs=2, epochs=1), engine=RAY)
+    assert len(report["predictors"]["paper"]["song"]["valence"]["mae"]["runs"]) == 2

@@ -1,6 +1,6 @@
 """moodmap: where a piece of music sits on the valence/arousal plane.
 
-The pipeline (DESIGN.md): audio.load_excerpts → features.logmel → cache → models →
+The pipeline (the README's Layout section): audio.load_excerpts → features.logmel → cache → models →
 mood.describe. Values are on the paper's 0–1 scale throughout.
 
 Public API: ``moodmap.predict(paths)`` → ``Prediction`` records (``as_frame=True`` for a

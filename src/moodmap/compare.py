@@ -27,10 +27,11 @@ import numpy as np
 from .atomic import atomic_write_text
 from .cache import FeatureCache
 from .config import TrainConfig, config_dict, config_hash
-from .engines import run_tasks
-from .errors import ConfigError
-from .metrics import DIMENSIONS, over_runs
+from .engines import LOCAL, Engine
+from .errors import ConfigError, MoodmapError
+from .metrics import DIMENSIONS, run_stats
 from .presets import preset
+from .run_loop import run_missing, stop_if_interrupted
 from .train import RunTask, train_run
 
 METRICS = ("mae", "rmse", "r", "r2", "ccc", "sd_ratio")
@@ -65,24 +66,25 @@ class Protocol:
 
 
 def compare_models(cache_path: str | Path, names: list[str], out: str | Path, protocol: Protocol = Protocol(),
-                   jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Train every named model on the protocol's splits (resuming finished runs), then score them all."""
+                   jobs: int = 1, progress: Callable[[int, int], None] | None = None,
+                   engine: Engine = LOCAL) -> dict:
+    """Train every named model on the protocol's splits (in ``jobs`` processes, or on Ray; resuming
+    finished runs: Ctrl-C raises ``Interrupted``), then score them all."""
     if len(set(names)) != len(names) or not names:
         raise ConfigError(None, "--models needs one or more different model names")
     cache = FeatureCache.open(cache_path)
     out = Path(out)
     folders = {name: _folder(out, name, protocol) for name in names}
     tasks = [RunTask(str(cache.path), preset(name).model, protocol.apply(preset(name).train), run,
-                     str(folders[name] / f"run-{run}"), 1 if jobs > 1 else 0)
+                     str(folders[name] / f"run-{run}"), 1 if jobs > 1 or engine.name != "local" else 0)
              for name in names for run in range(protocol.n)]
     todo = [t for t in tasks if not (Path(t.out) / "result.json").exists()]
-    done = len(tasks) - len(todo)
-    if progress:
-        progress(done, len(tasks))
-    for _task, _result in run_tasks(train_run, todo, jobs, pin=True):
-        done += 1
-        if progress:
-            progress(done, len(tasks))
+    loop = run_missing(train_run, todo, len(tasks), lambda task, result: None, jobs, progress, engine)  # runs save
+    stop_if_interrupted(loop)
+    if loop.crashed:
+        raise MoodmapError(None, f"{len(loop.crashed)} of {len(tasks)} trainings lost their worker every time they "
+                                 "were tried, and the paired tests need every run; the others are saved — rerun the "
+                                 "same command to try them again")
     results = {name: [json.loads((folders[name] / f"run-{r}" / "result.json").read_text())
                       for r in range(protocol.n)] for name in names}
     report = build_report(results, cache, protocol, names)
@@ -130,20 +132,15 @@ def _value(scores: dict, dimension: str | None, metric: str) -> float:
     return float(dim[metric])
 
 
-def _stats(values: list[float]) -> dict:
-    mean, sd = over_runs(values)
-    return {"mean": mean, "sd": sd, "runs": values}
-
-
 def summarise_predictor(runs: list[dict]) -> dict:
     """Mean, sd and per-run values of every metric, per level and dimension."""
     summary = {}
     for level in LEVELS:
         scores = [r[level] for r in runs]
-        summary[level] = {dim: {m: _stats([_value(s, dim, m) for s in scores]) for m in METRICS}
+        summary[level] = {dim: {m: run_stats([_value(s, dim, m) for s in scores]) for m in METRICS}
                           for dim in DIMENSIONS}
-        summary[level]["quadrant_accuracy"] = _stats([_value(s, None, "quadrant_accuracy") for s in scores])
-        summary[level]["mean_mae"] = _stats([_value(s, None, "mean_mae") for s in scores])
+        summary[level]["quadrant_accuracy"] = run_stats([_value(s, None, "quadrant_accuracy") for s in scores])
+        summary[level]["mean_mae"] = run_stats([_value(s, None, "mean_mae") for s in scores])
     return summary
 
 

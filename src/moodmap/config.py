@@ -1,6 +1,6 @@
 """Frozen configuration dataclasses, their stable hash, TOML files and ``--set`` overrides.
 
-Defaults equal the paper's choices (see PAPER.md): 16 kHz mono, 80 mel bands,
+Defaults equal the paper's choices (its §3): 16 kHz mono, 80 mel bands,
 librosa-default FFT/hop, 15 s excerpts, three per 45 s clip.
 """
 from __future__ import annotations

@@ -78,6 +78,10 @@ class CancelledError(MoodmapError):
     """Work stopped on purpose before it finished (the client that asked for it has gone)."""
 
 
+class Interrupted(MoodmapError):
+    """Ctrl-C stopped a resumable job: what finished is saved, and the same command resumes it."""
+
+
 class TagWriteError(MoodmapError):
     """Mood tags could not be written into a file, or restored in it."""
 

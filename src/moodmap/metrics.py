@@ -154,3 +154,9 @@ def over_runs(values: list[float]) -> tuple[float, float]:
     finite = [v for v in values if np.isfinite(v)]
     return (float(np.mean(finite)), float(np.std(finite))) if finite else (float("nan"), float("nan"))
 
+
+
+def run_stats(values: list[float]) -> dict:
+    """Mean and sd (``over_runs``) and the values themselves: how compare reports every metric."""
+    mean, sd = over_runs(values)
+    return {"mean": mean, "sd": sd, "runs": values}

@@ -28,11 +28,12 @@ import torch
 
 from .cache import FeatureCache
 from .config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
-from .engines import LOCAL, Engine, default_jobs, run_tasks
+from .engines import LOCAL, Engine, default_jobs
 from .experiments import PAPER_EXPERIMENTS, Experiment, all_settings, configs_for, select, setting_key
 from .models import build_model
 from .models.losses import LOSSES
 from .models.optimizers import make_optimizer
+from .run_loop import run_missing
 from .runtime import configure
 from .train import RunTask, make_split, train_run
 
@@ -173,34 +174,20 @@ def run_sweep(cache_path: str | Path, out: str | Path, runs: int = 10, epochs: i
                                  "provenance": cache.provenance,
                                  "runs": runs, "epochs": epochs, "split": split, "jobs": jobs,
                                  "estimated_seconds": estimated})
-        finished, crashed, interrupted = 0, 0, False
-        if progress:
-            progress(len(tasks) - len(todo), len(tasks))
         work = [(t, str(cache.path), str(out / "runs" / t.setting / f"run-{t.run}")) for t in todo]
         feature_hash, dataset = config_hash(cache.config), cache.dataset_label
-        try:
-            for (task, _, _), result in run_tasks(sweep_run, work, jobs, pin=True, engine=engine,
-                                                  on_crash=_left_for_rerun):
-                if result is None:
-                    crashed += 1
-                    continue
-                store.add(task, result, feature_hash, dataset)
-                finished += 1
-                if progress:
-                    progress(len(tasks) - len(todo) + finished, len(tasks))
-        except KeyboardInterrupt:
-            interrupted = True
+
+        def keep(item: tuple, result: dict) -> None:
+            store.add(item[0], result, feature_hash, dataset)
+
+        loop = run_missing(sweep_run, work, len(tasks), keep, jobs, progress, engine)
         actual = time.monotonic() - began
-        store.set_meta("last_session", {"finished": finished, "seconds": actual, "estimated_seconds": estimated,
-                                        "interrupted": interrupted})
-        return SweepReport(len(tasks), len(tasks) - len(todo), finished, estimated, actual, interrupted, crashed)
+        store.set_meta("last_session", {"finished": loop.finished, "seconds": actual, "estimated_seconds": estimated,
+                                        "interrupted": loop.interrupted})
+        return SweepReport(len(tasks), len(tasks) - len(todo), loop.finished, estimated, actual, loop.interrupted,
+                           len(loop.crashed))
     finally:
         store.close()
-
-
-def _left_for_rerun(task: tuple, reason: str) -> None:
-    """A run whose worker kept dying: nothing is stored, so the next rerun tries it again."""
-    return None
 
 
 def estimate_costs(cache: FeatureCache, tasks: list[SweepTask]) -> dict[str, float]:

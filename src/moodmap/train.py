@@ -30,7 +30,7 @@ from .augment import augmenter
 from .cache import FeatureCache
 from .calibration import fit_spread
 from .config import ModelConfig, TrainConfig, config_dict, config_hash
-from .engines import run_tasks
+from .engines import LOCAL, Engine
 from .errors import CacheError, ConfigError
 from .metrics import evaluate_levels, over_runs
 from .models import build_model
@@ -38,6 +38,7 @@ from .models.checkpoint import Checkpoint, save_checkpoint
 from .models.inference import predict_features
 from .models.losses import LOSSES
 from .models.optimizers import make_optimizer
+from .run_loop import run_missing, stop_if_interrupted
 from .runtime import configure
 
 
@@ -258,24 +259,28 @@ def _checkpoint(model, task: RunTask, cache: FeatureCache, split: Split, epoch: 
 
 
 def train_runs(cache_path: str | Path, model: ModelConfig, train: TrainConfig, runs: int, out: str | Path,
-               jobs: int = 1, progress=None) -> dict:
-    """Train ``runs`` runs (in ``jobs`` processes), skipping finished ones; returns the summary."""
+               jobs: int = 1, progress=None, engine: Engine = LOCAL) -> dict:
+    """Train ``runs`` runs (in ``jobs`` processes, or on Ray), skipping finished ones; returns the summary.
+
+    Each run saves its result as it finishes: Ctrl-C raises ``Interrupted`` and a rerun
+    trains only the rest. A run whose worker keeps dying is left out of the summary, which
+    names it in ``missing_runs``; a rerun tries it again.
+    """
     out = Path(out)
     cache = FeatureCache.open(cache_path)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.json", json.dumps(_provenance(cache, model, train, runs), indent=2))
     results = {r: json.loads((out / f"run-{r}" / "result.json").read_text())
                for r in range(runs) if (out / f"run-{r}" / "result.json").exists()}
-    threads = 1 if jobs > 1 else None
-    tasks = [RunTask(str(cache.path), model, train, r, str(out / f"run-{r}"), threads or 0)
+    threads = 1 if jobs > 1 or engine.name != "local" else 0  # one core per run when runs share the machine
+    tasks = [RunTask(str(cache.path), model, train, r, str(out / f"run-{r}"), threads)
              for r in range(runs) if r not in results]
-    if progress:
-        progress(len(results), runs)
-    for task, result in run_tasks(train_run, tasks, jobs):
-        results[task.run] = result
-        if progress:
-            progress(len(results), runs)
+    loop = run_missing(train_run, tasks, runs, lambda task, result: results.__setitem__(task.run, result),
+                       jobs, progress, engine)
+    stop_if_interrupted(loop)
     summary = summarise([results[r] for r in sorted(results)], cache, model, train)
+    if loop.crashed:
+        summary["missing_runs"] = sorted(task.run for task in loop.crashed)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     return summary
 

@@ -15,7 +15,7 @@ from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..errors import MoodmapError
+from ..errors import Interrupted, MoodmapError
 
 # Piped or logged output is not cut to rich's default 80 columns: the compare and report
 # tables need about 110 (COLUMNS, when set, still wins).
@@ -44,6 +44,9 @@ def fails_cleanly(command: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except Interrupted as exc:  # Ctrl-C in a resumable job: it says how to resume
+            stderr.print(f"moodmap: {exc}", markup=False, highlight=False)
+            raise typer.Exit(130) from None
         except MoodmapError as exc:
             stderr.print(f"moodmap: {exc}", markup=False, highlight=False)
             raise typer.Exit(2) from None

@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from ..atomic import atomic_write_text
-from .common import console, fails_cleanly, progress_bar
+from ..engines import Engine
+from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 
@@ -69,6 +70,8 @@ def compare(
     seed: Annotated[int, typer.Option(help="Seed of the splits (and of each run's initialisation).")] = 0,
     jobs: Annotated[int, typer.Option(help="Trainings in parallel, one core each.")] = 1,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write every figure here.")] = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Train models on identical grouped splits; every metric per dimension, the baseline, Wilcoxon tests."""
     from ..compare import Protocol, compare_models
@@ -76,7 +79,7 @@ def compare(
     protocol = Protocol(runs=runs, folds=folds, seed=seed, epochs=epochs)
     names = [n.strip() for n in models.split(",") if n.strip()]
     with progress_bar("compare: trainings") as update:
-        report = compare_models(cache, names, out, protocol, jobs, update)
+        report = compare_models(cache, names, out, protocol, jobs, update, Engine(engine, address))
     for dimension in ("valence", "arousal"):
         console.print(_dimension_table(report, dimension, "song"))
     console.print(_overall_table(report))

@@ -196,6 +196,8 @@ def train(
     split: Annotated[Optional[str], typer.Option(help="grouped (default), random (excerpts at random: leaks; our reading of the paper's) or official.")] = None,
     jobs: Annotated[int, typer.Option(help="Runs trained in parallel, one core each.")] = 1,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary here.")] = None,
+    engine: EngineOption = "local",
+    address: AddressOption = None,
 ) -> None:
     """Train the paper's CNN with its protocol; print every metric beside the constant baseline."""
     from ..train import train_runs
@@ -203,8 +205,12 @@ def train(
     overrides = list(set_ or []) + ([f"split={split}"] if split else [])
     model_config, train_config = _model_configs(config, overrides, epochs)
     with progress_bar("train runs") as update:
-        summary = train_runs(cache, model_config, train_config, runs, out, jobs, update)
+        summary = train_runs(cache, model_config, train_config, runs, out, jobs, update, Engine(engine, address))
     _print_summary(summary)
+    if summary.get("missing_runs"):
+        stderr.print(f"moodmap: runs {', '.join(map(str, summary['missing_runs']))} lost their worker every time "
+                     "they were tried and are not in this summary; rerun the same command to try them again",
+                     markup=False, highlight=False)
     if json_out:
         atomic_write_text(json_out, json.dumps(summary, indent=2))
     console.print(f"checkpoints, per-epoch metrics and summary.json in {out}")

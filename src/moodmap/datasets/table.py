@@ -1,7 +1,7 @@
 """The one table every data set loader returns, and the helpers they share.
 
 Values inside moodmap are on the paper's 0–1 scale: ratings on 1–9 are divided
-by 10 (PAPER.md: "rating 7 → 0.7"); any other declared range is mapped linearly
+by 10 (as the paper does: rating 7 → 0.7); any other declared range is mapped linearly
 onto 0–1.
 """
 from __future__ import annotations
