@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= build/demo
 DEMO_SONGS ?= 200
 
-.PHONY: demo test test-slow stress venv bench browser-deps soundfont clean paper-reproduction
+.PHONY: demo test test-slow stress venv bench browser-deps player-deps soundfont clean paper-reproduction
 
 venv: $(STAMP)
 
@@ -40,7 +40,7 @@ demo: $(STAMP)
 	$(BIN)/moodmap playlist --db $(DEMO)/library.sqlite --arousal rise --n 15 -o $(DEMO)/workout.m3u8
 	$(BIN)/moodmap map --db $(DEMO)/library.sqlite -o $(DEMO)/map.html
 
-test: $(STAMP) browser-deps soundfont
+test: $(STAMP) browser-deps player-deps soundfont
 	$(BIN)/python -m pytest -q
 
 # The whole reproduction published in docs/paper-reproduction/: 744 synthetic songs, the
@@ -68,6 +68,14 @@ browser-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver ) \
 		>/dev/null 2>&1 || echo "moodmap: could not install chromium + chromium-driver; the browser test is skipped"; \
+	fi
+
+# The MPD test starts Debian's Music Player Daemon on a private socket (never as a service);
+# install mpd + mpc when missing. Without them that test is skipped and says why.
+player-deps:
+	@if ! command -v mpd >/dev/null || ! command -v mpc >/dev/null; then \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mpd mpc ) \
+		>/dev/null 2>&1 || echo "moodmap: could not install mpd + mpc; the MPD test is skipped"; \
 	fi
 
 # Slow tests guard something essential (the model learns the synthetic set); CI runs them.

@@ -222,9 +222,12 @@ def render_playlist(playlist: Playlist, format: str, destination: str | Path | N
     raise MoodmapError(None, f"unknown playlist format {format!r}; use m3u8 or json")
 
 
-def to_m3u8(playlist: Playlist, destination: str | Path | None = None, absolute: bool = False) -> str:
-    """Extended M3U (UTF-8) text; paths relative to the playlist's folder unless ``absolute``."""
-    base = Path(destination).resolve().parent if destination and not absolute else None
+def to_m3u8(playlist: Playlist, destination: str | Path | None = None, absolute: bool = False,
+            relative_to: str | Path | None = None) -> str:
+    """Extended M3U (UTF-8) text; paths relative to the playlist's folder unless ``absolute``, or
+    to ``relative_to`` (MPD's playlist_directory wants them relative to its music folder)."""
+    base = Path(relative_to or Path(destination).resolve().parent).resolve() \
+        if (destination or relative_to) and not absolute else None
     lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(playlist.title)}"]
     for song in playlist.songs:
         seconds = -1 if song["duration"] is None else int(round(song["duration"]))

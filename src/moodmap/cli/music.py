@@ -253,8 +253,10 @@ def playlist(
     min_distance: Annotated[float, typer.Option(help="Keep every two songs at least this far apart (0–1 plane).")] = 0.0,
     exclude_artist_repeats: Annotated[bool, typer.Option(help="At most one song per artist.")] = False,
     seed: Annotated[Optional[int], typer.Option(help="Draw a varied playlist (weighted toward the best fits).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this .m3u8/.m3u or .json file.")] = None,
-    format: Annotated[Optional[str], typer.Option("--format", help="table, m3u8 or json (default: from -o).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this .m3u8/.m3u, .json or .nsp "
+                                                                    "(Navidrome smart playlist) file.")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", help="table, m3u8, json or nsp (default: from -o).")]
+    = None,
     absolute: Annotated[bool, typer.Option(help="M3U8 with absolute paths (default: relative to the playlist).")] = False,
 ) -> None:
     """A mood playlist from the library: by mood, near a song, a path between two songs, or an energy curve.
@@ -267,8 +269,11 @@ def playlist(
         return
     query = playlist_query(mood, quadrant, near, from_, to, arousal)
     format = format or _format_from_suffix(out)
+    constraints = Constraints(n, min_distance, exclude_artist_repeats, seed)
+    if format == "nsp":
+        return _write_smart_playlist(query, constraints, out)
     table = SongTable.from_library(db)
-    result = build_playlist(table, query, Constraints(n, min_distance, exclude_artist_repeats, seed), steps)
+    result = build_playlist(table, query, constraints, steps)
     if result.note:
         stderr.print(f"moodmap: note: {result.note}", markup=False, highlight=False)
     if format == "table":
@@ -290,9 +295,25 @@ def _format_from_suffix(out: Optional[Path]) -> str:
     suffix = out.suffix.lower()
     if suffix in (".m3u8", ".m3u"):
         return "m3u8"
-    if suffix == ".json":
-        return "json"
-    raise MoodmapError(out, "write playlists as .m3u8, .m3u or .json (or give --format)")
+    if suffix in (".json", ".nsp"):
+        return suffix[1:]
+    raise MoodmapError(out, "write playlists as .m3u8, .m3u, .json or .nsp (or give --format)")
+
+
+def _write_smart_playlist(query: dict, constraints, out: Optional[Path]) -> None:
+    """A Navidrome smart playlist: rules on the tags `scan --write-tags` writes, evaluated by Navidrome."""
+    from ..navidrome import to_nsp
+
+    name = out.stem if out is not None else f"{query['mood']} (moodmap)"
+    text = to_nsp(query, constraints, name)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from ..atomic import atomic_write_text
+
+    atomic_write_text(out, text)
+    console.print(f"smart playlist {name!r} → {out} (Navidrome evaluates it: put it in its music folder or "
+                  "PlaylistsPath; `moodmap integrate navidrome` shows the tags it needs)")
 
 
 def _moods_table(table, db: Path) -> Table:

@@ -16,11 +16,11 @@ from typing import Annotated
 
 import typer
 
-from . import compare, music, research
+from . import compare, music, players, research
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
-for module in (research, compare, music):  # research first: the order of --help
+for module in (research, compare, music, players):  # research first: the order of --help
     app.registered_commands += module.commands.registered_commands
     app.registered_groups += module.commands.registered_groups
 

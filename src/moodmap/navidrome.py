@@ -1,0 +1,87 @@
+"""Navidrome: mood playlists as smart playlists (``.nsp``), and the ``navidrome.toml`` lines they need.
+
+Navidrome reads the MOOD tag moodmap writes (ID3 ``TMOO``, Vorbis ``MOOD``, iTunes
+``----:com.apple.iTunes:MOOD``) into its own ``mood`` field with no configuration.
+VALENCE, AROUSAL and MOODMAP_QUADRANT become fields a smart playlist can filter on once
+``navidrome.toml`` declares them as tags (``toml_tags``). A smart playlist is rules that
+Navidrome evaluates itself, so it keeps up with the library; moodmap writes one only when
+rules on those fields select what the playlist means: a named mood (``mood is calm``) or a
+quadrant (``moodmap_quadrant is Q4``). A playlist built around particular songs (near one,
+a path between two), an energy curve (an order, not a set) or spacing and artist rules is
+refused with ``NotExpressible``, which says to write M3U8 instead.
+
+Field and operator names follow Navidrome's ``model/criteria`` (fields.go, json.go).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from .errors import MoodmapError
+from .mood import QUADRANT_CENTERS, resolve_emotion
+from .playlists import Constraints
+
+# The tags moodmap writes, as Navidrome reads them: field name → (type, aliases: ID3 TXXX,
+# Vorbis comment, iTunes freeform atom — lower case, as in Navidrome's mappings.yaml).
+CUSTOM_TAGS = {
+    "valence": ("float", ("txxx:valence", "valence", "----:com.apple.itunes:valence")),
+    "arousal": ("float", ("txxx:arousal", "arousal", "----:com.apple.itunes:arousal")),
+    "moodmap_quadrant": ("string", ("txxx:moodmap_quadrant", "moodmap_quadrant",
+                                    "----:com.apple.itunes:moodmap_quadrant")),
+}
+
+
+class NotExpressible(MoodmapError):
+    """A playlist that rules on tags cannot reproduce (it depends on particular songs or an order)."""
+
+
+def toml_tags() -> str:
+    """The ``navidrome.toml`` section that makes moodmap's tags smart-playlist fields."""
+    lines = ["# moodmap's tags as Navidrome fields (smart playlists can filter and sort on them).",
+             "# Add to navidrome.toml, restart Navidrome and run a full scan once.", ""]
+    for name, (kind, aliases) in CUSTOM_TAGS.items():
+        lines += [f"[Tags.{name}]", "Aliases = [" + ", ".join(f'"{a}"' for a in aliases) + "]"]
+        if kind != "string":
+            lines.append(f'Type = "{kind}"')
+        lines.append("")
+    return "\n".join(lines)
+
+
+def append_toml(path: Path, text: str) -> None:
+    """Add ``text`` to a navidrome.toml, keeping the original as ``.bak``; refused when the file
+    already declares moodmap's tags (a second copy would be a TOML error)."""
+    from .atomic import atomic_write_text
+
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    if any(f"[Tags.{name}]".lower() in old.lower() for name in CUSTOM_TAGS):
+        raise MoodmapError(path, "already declares moodmap's tags; nothing was changed")
+    if path.exists():
+        shutil.copy2(path, path.with_name(path.name + ".bak"))
+    atomic_write_text(path, old + ("\n" if old and not old.endswith("\n") else "") + "\n" + text)
+
+
+def smart_playlist(query: dict, constraints: Constraints, title: str) -> dict:
+    """The Navidrome smart playlist for a moodmap playlist query; ``NotExpressible`` when rules cannot say it."""
+    modes = {key: value for key, value in query.items() if value}
+    if set(modes) != {"mood"}:
+        mode = next(iter(modes), "none")
+        raise NotExpressible(None, f"a {mode!r} playlist depends on particular songs or an order, which Navidrome's "
+                                   "rules cannot express; write it as .m3u8 instead")
+    if constraints.min_distance or constraints.exclude_artist_repeats or constraints.seed is not None:
+        raise NotExpressible(None, "spacing, one-song-per-artist and seeded draws are not rules Navidrome has; "
+                                   "drop them or write .m3u8 instead")
+    mood = modes["mood"].strip()
+    if mood.upper() in QUADRANT_CENTERS:
+        rule = {"is": {"moodmap_quadrant": mood.upper()}}
+        comment = f"moodmap: songs in quadrant {mood.upper()} (the MOODMAP_QUADRANT tag)"
+    else:
+        name = resolve_emotion(mood).name
+        rule = {"is": {"mood": name}}
+        comment = f"moodmap: songs whose nearest named emotion is {name} (the MOOD tag)"
+    return {"name": title, "comment": comment, "all": [rule], "sort": "random", "limit": constraints.n}
+
+
+def to_nsp(query: dict, constraints: Constraints, title: str) -> str:
+    """The smart playlist as ``.nsp`` text (JSON)."""
+    return json.dumps(smart_playlist(query, constraints, title), ensure_ascii=False, indent=2) + "\n"
