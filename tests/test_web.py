@@ -157,6 +157,22 @@ def test_playlists_as_json_and_m3u8(client):
     assert path.headers["content-type"].startswith("audio/x-mpegurl")
 
 
+def test_an_m3u8_from_the_api_plays_from_another_device(client):
+    """URLs of this server's audio, as the client reached it — never the server's disk paths — and
+    every one of them plays."""
+    listing = client.get("/api/playlists", params={"mood": "happy", "n": 3, "format": "m3u8"})
+    assert listing.status_code == 200 and listing.headers["content-type"].startswith("audio/x-mpegurl")
+    entries = [line for line in listing.text.splitlines() if line and not line.startswith("#")]
+    base = str(client.base_url)  # the Host the client used: the server's loopback name here
+    assert entries and all(e.startswith(f"{base}/api/songs/") and e.endswith("/audio") for e in entries)
+    assert "/tmp" not in listing.text and ".flac" not in "".join(entries)
+    for entry in entries:
+        audio = client.get(entry.removeprefix(base))
+        assert audio.status_code == 200 and audio.headers["content-type"].startswith("audio/")
+    posted = client.post("/api/playlists", json={"mood": "happy", "n": 3, "format": "m3u8"})
+    assert posted.text == listing.text
+
+
 @pytest.mark.parametrize("body, status", [
     ({"mood": "grumpy"}, 400),
     ({"near": "no such song at all"}, 400),

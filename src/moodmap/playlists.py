@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -223,9 +223,10 @@ def render_playlist(playlist: Playlist, format: str, destination: str | Path | N
 
 
 def to_m3u8(playlist: Playlist, destination: str | Path | None = None, absolute: bool = False,
-            relative_to: str | Path | None = None) -> str:
+            relative_to: str | Path | None = None, locate: Callable[[dict], str] | None = None) -> str:
     """Extended M3U (UTF-8) text; paths relative to the playlist's folder unless ``absolute``, or
-    to ``relative_to`` (MPD's playlist_directory wants them relative to its music folder)."""
+    to ``relative_to`` (MPD's playlist_directory wants them relative to its music folder); or
+    whatever ``locate(song)`` says (a server's URL for the song's audio)."""
     base = Path(relative_to or Path(destination).resolve().parent).resolve() \
         if (destination or relative_to) and not absolute else None
     lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(playlist.title)}"]
@@ -233,7 +234,8 @@ def to_m3u8(playlist: Playlist, destination: str | Path | None = None, absolute:
         seconds = -1 if song["duration"] is None else int(round(song["duration"]))
         lines.append(f"#EXTINF:{seconds},{_one_line(label(song))}")
         path = Path(song["path"])
-        lines.append((os.path.relpath(path, base) if base else str(path.resolve())).replace(os.sep, "/"))
+        lines.append(locate(song) if locate else
+                     (os.path.relpath(path, base) if base else str(path.resolve())).replace(os.sep, "/"))
     return "\n".join(lines) + "\n"
 
 

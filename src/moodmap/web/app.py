@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -215,17 +215,27 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
         return map_data(library.table())
 
     @app.post("/api/playlists")
-    def playlists(request: PlaylistRequest) -> Response:
-        """A playlist, the same modes as `moodmap playlist`, as JSON or M3U8 (absolute paths)."""
-        query = playlist_query(request.mood, request.quadrant, request.near, request.from_, request.to,
-                               request.arousal)
-        constraints = Constraints(request.n, request.min_distance, request.exclude_artist_repeats, request.seed)
-        result = build_playlist(library.table(), query, constraints, request.steps)
-        if request.format == "m3u8":
-            return Response(to_m3u8(result, absolute=True), media_type="audio/x-mpegurl")
-        return Response(to_json(result), media_type="application/json")
+    def playlists(body: PlaylistRequest, request: Request) -> Response:
+        """A playlist, the same modes as `moodmap playlist`, as JSON or M3U8 whose entries are this
+        server's URLs for the songs' audio (a phone or another computer can play them)."""
+        return _playlist_response(library, body, str(request.base_url))
+
+    @app.get("/api/playlists")
+    def playlist_link(body: Annotated[PlaylistRequest, Query()], request: Request) -> Response:
+        """The same, as a link a player can open (``/api/playlists?mood=calm&format=m3u8``)."""
+        return _playlist_response(library, body, str(request.base_url))
 
     return app
+
+
+def _playlist_response(library: LibraryView, body: PlaylistRequest, base_url: str) -> Response:
+    query = playlist_query(body.mood, body.quadrant, body.near, body.from_, body.to, body.arousal)
+    constraints = Constraints(body.n, body.min_distance, body.exclude_artist_repeats, body.seed)
+    result = build_playlist(library.table(), query, constraints, body.steps)
+    if body.format == "m3u8":
+        text = to_m3u8(result, locate=lambda song: f"{base_url}api/songs/{song['id']}/audio")
+        return Response(text, media_type="audio/x-mpegurl")
+    return Response(to_json(result), media_type="application/json")
 
 
 class AnalysisPool:
