@@ -93,3 +93,25 @@ def test_map_renders_the_library_and_a_dropped_file_is_analysed(server, browser,
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def test_the_api_docs_render_with_the_network_off(server, tmp_path):
+    """Swagger UI's scripts come from the package: with every name but loopback unresolvable
+    (no CDN reachable), /docs still draws the API."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", f"--user-data-dir={tmp_path / 'offline-profile'}",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=DRIVER))
+    try:
+        driver.get(f"{server}/docs")
+        title = WebDriverWait(driver, 60).until(lambda d: d.find_element(By.CSS_SELECTOR, ".swagger-ui .info .title"))
+        assert "moodmap" in title.text
+        operations = driver.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
+        assert any("/api/playlists" in o.text for o in operations)
+        page = driver.page_source
+        assert "cdn.jsdelivr.net" not in page and "/docs-assets/swagger-ui-bundle.js" in page
+    finally:
+        driver.quit()

@@ -24,6 +24,7 @@ from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFi
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -108,6 +109,9 @@ def _stat_or_none(path: Path) -> tuple | None:
     return st.st_mtime_ns, st.st_size
 
 
+DOCS_ASSETS = "/docs-assets"
+
+
 class PlaylistRequest(BaseModel):
     """A playlist query: exactly one of mood, quadrant, near, from+to, arousal."""
 
@@ -129,9 +133,11 @@ class PlaylistRequest(BaseModel):
 
 def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     """The FastAPI application for one library index (or none: predictions only)."""
-    app = FastAPI(title="moodmap", version=__version__,
-                  description="Valence and arousal of music: predict files, browse a library's mood map, "
-                              "build mood playlists.")
+    # The API docs' scripts and styles come from the package (fastapi-offline), not a CDN: /docs works offline.
+    app = FastAPIOffline(title="moodmap", version=__version__, static_url=DOCS_ASSETS,
+                         swagger_ui_parameters={"validatorUrl": None},  # no call to an online validator
+                         description="Valence and arousal of music: predict files, browse a library's mood map, "
+                                     "build mood playlists.")
     library = LibraryView(settings.db, settings.library_root)
     analyses = AnalysisPool(settings.inference_workers)
     uploads = Path(tempfile.mkdtemp(prefix="moodmap-uploads-"))

@@ -28,7 +28,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
            (b"referrer-policy", b"no-referrer"), (b"cross-origin-resource-policy", b"same-origin")]
-API_DOCS = ("/docs", "/redoc", "/openapi.json")
+API_DOCS = ("/docs", "/redoc", "/openapi.json")  # and /docs-assets: their scripts, served from the package
 BODY_SECONDS = 10  # the longest pause allowed between two pieces of a request body
 
 
@@ -36,7 +36,7 @@ class SlowBody(HTTPException):
     """A client stopped sending its request body (an HTTP 408, so the app's handlers reply)."""
 
     def __init__(self) -> None:
-        super().__init__(408, f"the request body stalled for {BODY_SECONDS} s")  # FastAPI's pages load their scripts from a CDN: no CSP there
+        super().__init__(408, f"the request body stalled for {BODY_SECONDS} s")
 
 
 class RequestGuard:
@@ -55,7 +55,7 @@ class RequestGuard:
         if refusal:
             await send_error(send, 403, *refusal)
             return
-        policy = not scope["path"].startswith(API_DOCS)
+        policy = not scope["path"].startswith(API_DOCS)  # the docs pages start Swagger UI with an inline script
         started, body_done = False, False
 
         async def secured(message: Message) -> None:
