@@ -248,6 +248,8 @@ def _start_worker(counter, cores: list[int], parent: int | None) -> None:
     """Ignore Ctrl-C (the parent decides how to stop); die with ``parent`` when given; take the
     next core when pinning."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.environ.get("MOODMAP_DEBUG", "") in ("", "0"):
+        _silence_native_stderr()
     if parent is not None:
         _die_with_parent(parent)
     if counter is not None and cores:
@@ -255,6 +257,16 @@ def _start_worker(counter, cores: list[int], parent: int | None) -> None:
             index = counter.value
             counter.value += 1
         os.sched_setaffinity(0, {cores[index % len(cores)]})
+
+
+def _silence_native_stderr() -> None:
+    """Decoders' C libraries (mpg123 inside libsndfile) print notes about damaged files straight
+    to file descriptor 2 ("Note: Illegal Audio-MPEG-Header …"). The parent reports every task's
+    outcome, so in a worker that output is only noise on the user's terminal and in cron mail;
+    MOODMAP_DEBUG=1 keeps it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 PR_SET_PDEATHSIG = 1

@@ -76,9 +76,12 @@ def fails_cleanly(command: Callable) -> Callable:
 
 
 @contextlib.contextmanager
-def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+def progress_bar(description: str, hidden: bool = False) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar driven by ``update(done, total)`` callbacks; it appears at the first
-    update, so work refused before it starts shows no empty bar."""
+    update, so work refused before it starts shows no empty bar (never, when ``hidden``)."""
+    if hidden:
+        yield lambda done, total: None
+        return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("•"),
                TimeElapsedColumn(), TextColumn("• ETA"), TimeRemainingColumn())
     bar = Progress(*columns, console=console)

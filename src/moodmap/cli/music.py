@@ -101,6 +101,13 @@ def scan(
     = "keep",
     engine: EngineOption = "local",
     address: AddressOption = None,
+    watch: Annotated[bool, typer.Option(help="Keep watching: index and tag files as they arrive, change or go "
+                                             "(each once it has stopped growing); Ctrl-C stops.")] = False,
+    settle: Annotated[float, typer.Option(help="With --watch: seconds a changed file must stay the same before "
+                                               "it is analysed.")] = 2.0,
+    quiet: Annotated[bool, typer.Option(help="For cron: no progress bar, no per-file lines, one summary line; "
+                                             "exit 0 all indexed, 1 some files failed, 2 the scan could not run.")]
+    = False,
 ) -> None:
     """Analyse music folders into a SQLite index: only new or changed files, moves recognised; songs are removed
     from the index only under the folders scanned."""
@@ -108,23 +115,62 @@ def scan(
     from ..scan import music_folders, scan_library
 
     roots = music_folders(folders)  # a missing folder is reported before anything starts
-    _say_note(identify(model))
-    with progress_bar("scan") as update:
-        summary = scan_library(roots, db, model, jobs, timeline, retry_failed=retry_failed, progress=update,
-                               write_tags=write_tags, dry_run=dry_run, engine=Engine(engine, address),
-                               exclude=exclude or (), prune_missing=prune_missing, mood_tag=mood_tag)
-    for path, changes in summary.tag_changes:
-        verb = "would set" if dry_run else "set"
-        console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r}" + (f" (was {old!r})" if old is not None else "")
-                                                     for k, (old, new) in changes.items()), markup=False, highlight=False)
-    for failure in summary.failures:
-        stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
-    console.print(_scan_line(summary, db), markup=False, highlight=False)
+    if not quiet:
+        _say_note(identify(model))
+    options = dict(model=model, jobs=jobs, timeline=timeline, retry_failed=retry_failed, write_tags=write_tags,
+                   engine=Engine(engine, address), prune_missing=prune_missing, mood_tag=mood_tag)
+    if watch:
+        return _watch(roots, db, settle, exclude or (), quiet, options)
+    with progress_bar("scan", hidden=quiet) as update:
+        summary = scan_library(roots, db, progress=update, dry_run=dry_run, exclude=exclude or (), **options)
+    _report_scan(summary, db, quiet)
     if summary.interrupted:
         stderr.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
         raise typer.Exit(130)
     if any(f.error == "TagWriteError" for f in summary.failures):
         raise typer.Exit(2)  # the user asked for tags and did not get them all
+    if quiet and summary.failures:
+        raise typer.Exit(1)
+
+
+def _report_scan(summary, db: Path, quiet: bool) -> None:
+    """What a scan did: every tag change and failure (unless quiet), then one summary line."""
+    if not quiet:
+        for path, changes in summary.tag_changes:
+            verb = "would set" if summary.dry_run else "set"
+            console.print(f"{path}: {verb} " + ", ".join(f"{k}={new!r}" + (f" (was {old!r})" if old is not None
+                                                                            else "")
+                                                         for k, (old, new) in changes.items()),
+                          markup=False, highlight=False)
+        for failure in summary.failures:
+            stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
+    console.print(_scan_line(summary, db), markup=False, highlight=False)
+
+
+def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict) -> None:
+    """`scan --watch`: one line per rescan (with the time), until Ctrl-C."""
+    import time
+
+    from ..errors import MoodmapError
+    from ..watch import watch_library
+
+    def report(outcome) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        if isinstance(outcome, MoodmapError):
+            stderr.print(f"moodmap: {stamp} rescan refused: {outcome}", markup=False, highlight=False)
+        elif outcome.analysed or outcome.moved or outcome.pruned or outcome.failures or outcome.tags_written \
+                or not quiet:
+            console.print(f"{stamp} ", end="", markup=False, highlight=False)
+            _report_scan(outcome, db, quiet)
+
+    if not quiet:
+        stderr.print(f"moodmap: watching {', '.join(map(str, roots))} (Ctrl-C stops)", markup=False,
+                     highlight=False)
+    try:
+        watch_library(roots, db, settle, report, exclude=exclude, **options)
+    except KeyboardInterrupt:
+        stderr.print("moodmap: stopped watching; the index is up to date with what had settled", markup=False,
+                     highlight=False)
 
 
 def _scan_line(summary, db: Path) -> str:
