@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -117,14 +118,52 @@ def ray_session(address: str | None, jobs: int | None, thread_variables: tuple[s
                                "runtime_env": {"env_vars": {name: "1" for name in thread_variables}}}
     if address is None:
         options["num_cpus"] = jobs or os.cpu_count() or 1
+    else:
+        _check_reachable(address)
     try:
         ray.init(**options)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise MoodmapError(None, f"cannot start or reach Ray at {address or 'this machine'}: {exc}") from None
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+        raise MoodmapError(None, _cannot_join(ray, address, exc)) from None
     try:
         yield
     finally:
         ray.shutdown()
+
+
+CONNECT_SECONDS = 5
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, not minutes, when nothing listens at a HOST:PORT address (Ray would retry for long)."""
+    if address == "auto":
+        return
+    host_port = address.removeprefix("ray://")
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        raise MoodmapError(None, f"--address {address!r}: give auto, HOST:PORT (what `ray start --head` printed) "
+                                 "or ray://HOST:10001")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise MoodmapError(None, f"nothing answers at {host_port} ({exc.strerror or exc}): is `ray start --head` "
+                                 "running there, and is this the address it printed (port 6379 by default; 10001 for ray://)?") from None
+
+
+def _cannot_join(ray, address: str | None, exc: BaseException) -> str:
+    """One line: why Ray could not be started or joined, and what to check."""
+    text = " ".join(str(exc).split())
+    first = text.split(". ")[0][:200]
+    if address is None:
+        return f"cannot start a private Ray on this machine: {first}"
+    if "could not find any running ray instance" in text.lower():
+        return (f"no Ray cluster runs on this machine for --address {address}: start one with `ray start --head` "
+                "(docs/ray.md), or give the head's HOST:PORT")
+    if "version mismatch" in text.lower():
+        return (f"cannot join the Ray cluster at {address}: {first} — install the cluster's Ray version here "
+                f"(this machine has {ray.__version__}), or the reverse")
+    return (f"cannot join the Ray cluster at {address}: {first} — check that this machine has the cluster's auth "
+            "token (~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN; docs/ray.md), that the address is the "
+            f"one `ray start --head` printed (on the head: auto), and that both run Ray {ray.__version__}")
 
 
 def _import_ray():
