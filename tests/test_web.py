@@ -171,6 +171,9 @@ def test_an_m3u8_from_the_api_plays_from_another_device(client):
         assert audio.status_code == 200 and audio.headers["content-type"].startswith("audio/")
     posted = client.post("/api/playlists", json={"mood": "happy", "n": 3, "format": "m3u8"})
     assert posted.text == listing.text
+    ids = [s["id"] for s in client.get("/api/songs", params={"limit": 2}).json()["songs"]]
+    walk = client.get("/api/playlists", params={"from": ids[0], "to": ids[1], "steps": 3, "format": "m3u8"})
+    assert walk.status_code == 200 and walk.text.count(f"{base}/api/songs/") == 3
 
 
 @pytest.mark.parametrize("body, status", [

@@ -133,7 +133,7 @@ def scan(
         raise typer.Exit(1)
 
 
-def _report_scan(summary, db: Path, quiet: bool) -> None:
+def _report_scan(summary, db: Path, quiet: bool, prefix: str = "") -> None:
     """What a scan did: every tag change and failure (unless quiet), then one summary line."""
     if not quiet:
         for path, changes in summary.tag_changes:
@@ -144,7 +144,7 @@ def _report_scan(summary, db: Path, quiet: bool) -> None:
                           markup=False, highlight=False)
         for failure in summary.failures:
             stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
-    console.print(_scan_line(summary, db), markup=False, highlight=False)
+    console.print(prefix + _scan_line(summary, db), markup=False, highlight=False)
 
 
 def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict) -> None:
@@ -160,8 +160,7 @@ def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict) 
             stderr.print(f"moodmap: {stamp} rescan refused: {outcome}", markup=False, highlight=False)
         elif outcome.analysed or outcome.moved or outcome.pruned or outcome.failures or outcome.tags_written \
                 or not quiet:
-            console.print(f"{stamp} ", end="", markup=False, highlight=False)
-            _report_scan(outcome, db, quiet)
+            _report_scan(outcome, db, quiet, prefix=f"{stamp} ")
 
     if not quiet:
         stderr.print(f"moodmap: watching {', '.join(map(str, roots))} (Ctrl-C stops)", markup=False,
