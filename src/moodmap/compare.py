@@ -31,7 +31,7 @@ from .engines import LOCAL, Engine
 from .errors import ConfigError, MoodmapError
 from .metrics import DIMENSIONS, run_stats
 from .presets import preset
-from .run_loop import run_missing, stop_if_interrupted
+from .run_loop import run_missing, stop_if_interrupted, threads_per_task
 from .train import RunTask, train_run
 
 METRICS = ("mae", "rmse", "r", "r2", "ccc", "sd_ratio")
@@ -76,7 +76,7 @@ def compare_models(cache_path: str | Path, names: list[str], out: str | Path, pr
     out = Path(out)
     folders = {name: _folder(out, name, protocol) for name in names}
     tasks = [RunTask(str(cache.path), preset(name).model, protocol.apply(preset(name).train), run,
-                     str(folders[name] / f"run-{run}"), 1 if jobs > 1 or engine.name != "local" else 0)
+                     str(folders[name] / f"run-{run}"), threads_per_task(jobs, engine))
              for name in names for run in range(protocol.n)]
     todo = [t for t in tasks if not (Path(t.out) / "result.json").exists()]
     loop = run_missing(train_run, todo, len(tasks), lambda task, result: None, jobs, progress, engine)  # runs save

@@ -56,6 +56,12 @@ def run_missing(function: Callable[[T], R], todo: Sequence[T], total: int, store
     return outcome
 
 
+def threads_per_task(jobs: int | None, engine: Engine = LOCAL) -> int:
+    """A task's own threads: 1 when tasks share the machine (several local jobs, or Ray's one CPU
+    each), else 0 (torch's default: every core for the one task)."""
+    return 1 if (jobs or 1) > 1 or engine.name != "local" else 0
+
+
 def stop_if_interrupted(outcome: LoopOutcome) -> None:
     """Raise ``Interrupted`` (exit 130 on the command line) when Ctrl-C ended the loop."""
     if outcome.interrupted:

@@ -38,7 +38,7 @@ from .models.checkpoint import Checkpoint, save_checkpoint
 from .models.inference import predict_features
 from .models.losses import LOSSES
 from .models.optimizers import make_optimizer
-from .run_loop import run_missing, stop_if_interrupted
+from .run_loop import run_missing, stop_if_interrupted, threads_per_task
 from .runtime import configure
 
 
@@ -272,8 +272,7 @@ def train_runs(cache_path: str | Path, model: ModelConfig, train: TrainConfig, r
     atomic_write_text(out / "config.json", json.dumps(_provenance(cache, model, train, runs), indent=2))
     results = {r: json.loads((out / f"run-{r}" / "result.json").read_text())
                for r in range(runs) if (out / f"run-{r}" / "result.json").exists()}
-    threads = 1 if jobs > 1 or engine.name != "local" else 0  # one core per run when runs share the machine
-    tasks = [RunTask(str(cache.path), model, train, r, str(out / f"run-{r}"), threads)
+    tasks = [RunTask(str(cache.path), model, train, r, str(out / f"run-{r}"), threads_per_task(jobs, engine))
              for r in range(runs) if r not in results]
     loop = run_missing(train_run, tasks, runs, lambda task, result: results.__setitem__(task.run, result),
                        jobs, progress, engine)
