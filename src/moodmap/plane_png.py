@@ -103,9 +103,8 @@ def _vertical_text(image: Image.Image, text: str, centre: tuple[float, float], f
 def _plane(panel: Panel, quadrant_labels: bool) -> None:
     """Centre lines, the named-emotion anchors and (optionally) the quadrants' names."""
     d = panel.draw
-    for v in (0.5,):
-        d.line((*panel.xy(v, 0), *panel.xy(v, 1)), fill=GRID, width=SCALE)
-        d.line((*panel.xy(0, v), *panel.xy(1, v)), fill=GRID, width=SCALE)
+    d.line((*panel.xy(0.5, 0), *panel.xy(0.5, 1)), fill=GRID, width=SCALE)
+    d.line((*panel.xy(0, 0.5), *panel.xy(1, 0.5)), fill=GRID, width=SCALE)
     font = _font(11)
     for emotion in EMOTIONS:
         x, y = panel.xy(emotion.valence, emotion.arousal)

@@ -12,6 +12,7 @@ and reported.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,15 +72,16 @@ def write_playlists(texts: dict[str, str], folder: Path) -> FolderSummary:
     summary, kept = FolderSummary(), {}
     for name, text in texts.items():
         path = folder / name
-        if path.exists() and not _untouched(path, ours.get(name)):
+        current, wanted = _digest(path), hashlib.sha256(text.encode("utf-8")).hexdigest()  # the bytes written
+        if current is not None and current != ours.get(name):
             summary.left_alone.append(name)
             continue
-        if path.exists() and path.read_text(encoding="utf-8") == text:
+        if current == wanted:
             summary.unchanged.append(name)
         else:
             atomic_write_text(path, text)
             summary.written.append(name)
-        kept[name] = sha256(path)
+        kept[name] = wanted
     for name, digest in ours.items():
         if name in texts:
             continue
@@ -105,5 +107,9 @@ def _manifest(folder: Path) -> dict[str, str]:
                                  "afresh (nothing was changed)") from None
 
 
+def _digest(path: Path) -> str | None:
+    return sha256(path) if path.exists() else None
+
+
 def _untouched(path: Path, digest: str | None) -> bool:
-    return digest is not None and sha256(path) == digest
+    return digest is not None and _digest(path) == digest
