@@ -32,6 +32,16 @@ if TYPE_CHECKING:
     from .predictor import Predictor
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
+MODEL_SUFFIXES = (".onnx", ".pt")
+
+
+def is_model_path(name_or_path: str | os.PathLike) -> bool:
+    """Whether a model argument is a path: only when it looks like one (a path separator, or a
+    model suffix). Anything else is a registered name, whatever the working directory holds: a
+    folder called ``improved`` next to a user's songs must not replace the model ``improved``."""
+    text = os.fspath(name_or_path)
+    separators = {os.sep, os.altsep or os.sep, "/"}
+    return any(s in text for s in separators) or text.lower().endswith(MODEL_SUFFIXES)
 
 
 def user_models() -> Path:
@@ -64,9 +74,8 @@ def _models(folders: tuple[Path, ...]) -> dict[str, dict]:
 def load_model(name_or_path: str | Path, folder: Path | None = None) -> Checkpoint:
     """A checkpoint by registered name (sha256-checked) or by file path, as trained (for
     evaluating or exporting; to predict, ``resolve``)."""
-    path = Path(name_or_path)
-    if path.suffix == ".pt" or path.exists():
-        return _load_checkpoint(path)
+    if is_model_path(name_or_path):
+        return _load_checkpoint(_model_file(name_or_path))
     return _load_named(str(name_or_path), _folders(folder))
 
 
@@ -109,8 +118,7 @@ class ModelIdentity:
 def identify(name_or_path: str | Path, folder: Path | None = None) -> ModelIdentity:
     """A model's identity: for a registered name from its entry (nothing loaded: an unchanged
     rescan never starts onnxruntime); for a path, from the loaded model."""
-    path = Path(name_or_path)
-    if path.suffix in (".pt", ".onnx") or path.exists():
+    if is_model_path(name_or_path):
         resolved = resolve(name_or_path)
         return ModelIdentity(resolved.name, resolved.sha256, resolved.note, resolved.description,
                              resolved.predictor.backend)
@@ -138,14 +146,10 @@ class ResolvedModel:
 def resolve(name_or_path: str | Path, folder: Path | None = None) -> ResolvedModel:
     """The one way to get a model for prediction: a registered name (sha256-checked) or a
     ``.onnx`` / ``.pt`` path, loaded once per process (a path again after its file changed)."""
-    path = Path(name_or_path)
-    if path.suffix in (".pt", ".onnx") or path.exists():
-        try:
-            st = path.stat()
-        except OSError:
-            st = None
-        key = (st.st_size, st.st_mtime_ns) if st else None
-        resolved = _resolve_path(str(path.resolve() if st else path), key)
+    if is_model_path(name_or_path):
+        path = _model_file(name_or_path)
+        st = path.stat()
+        resolved = _resolve_path(str(path.resolve()), (st.st_size, st.st_mtime_ns))
         return dataclasses.replace(resolved, name=str(name_or_path))
     return _resolve_named(str(name_or_path), _folders(folder))
 
@@ -164,11 +168,20 @@ def _resolve_named(name: str, folders: tuple[Path, ...]) -> ResolvedModel:
     return ResolvedModel(predictor.noted(note), name, entry["sha256"], note, entry.get("description", ""))
 
 
+def _model_file(name_or_path: str | os.PathLike) -> Path:
+    """The model file a path argument names; a one-line error naming it as given when there is none."""
+    path = Path(name_or_path).expanduser()
+    if not path.exists():
+        raise ModelError(os.fspath(name_or_path), "no such model file")
+    if not path.is_file() or path.suffix.lower() not in MODEL_SUFFIXES:
+        raise ModelError(os.fspath(name_or_path), "not a model file (give a .onnx or .pt file, or a registered "
+                                                  "model's name)")
+    return path
+
+
 @lru_cache(maxsize=8)
-def _resolve_path(path: str, stat_key: tuple | None) -> ResolvedModel:
-    if path.endswith(".onnx"):
-        if stat_key is None:
-            raise ModelError(path, "no such model file")
+def _resolve_path(path: str, stat_key: tuple) -> ResolvedModel:
+    if path.lower().endswith(".onnx"):
         predictor = _onnx_predictor(path)
     else:
         predictor = _torch_predictor(_load_checkpoint(Path(path)))
