@@ -5,6 +5,7 @@ done about it (skip-and-report in batch jobs, exit code 2 in the CLI).
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from os import PathLike
 
@@ -91,7 +92,8 @@ class WorkerCrashed(MoodmapError):
 
 
 class UnexpectedError(MoodmapError):
-    """An error moodmap did not foresee, met on one file of a batch: reported, never fatal to the batch."""
+    """An error moodmap did not foresee, met on one file of a batch: a fault in moodmap, not in
+    the file. Reported as an internal error, never fatal to the batch, never held against the file."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,18 @@ class Failure:
         if not isinstance(exc, MoodmapError):
             exc = UnexpectedError(path, f"{type(exc).__name__}: {exc}")
         return cls(str(path), type(exc).__name__, exc.reason, song_id)
+
+    @property
+    def internal(self) -> bool:
+        """Whether moodmap itself failed here (a bug, not the file's fault): such a failure is
+        reported, never recorded against the file, so that the next run tries it again."""
+        return self.error == UnexpectedError.__name__
+
+
+def debugging() -> bool:
+    """Whether an internal error should show its traceback instead of one line (``--debug`` or
+    ``MOODMAP_DEBUG=1``; workers inherit it with the environment)."""
+    return os.environ.get("MOODMAP_DEBUG", "") not in ("", "0")
 
 
 def crashed(path: str | PathLike, reason: str, song_id: str | None = None) -> Failure:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import __version__
 from .errors import Failure, MoodmapError
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ CREATE INDEX IF NOT EXISTS songs_fingerprint ON songs (fingerprint);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, scanned_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-    error TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL
+    error TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL,
+    version TEXT, model TEXT, model_sha TEXT  -- the moodmap and model it failed under; NULL: before schema 3
 );
 CREATE TABLE IF NOT EXISTS tag_journal (
     path TEXT NOT NULL, key TEXT NOT NULL,
@@ -49,7 +51,9 @@ CREATE TABLE IF NOT EXISTS tag_journal (
     PRIMARY KEY (path, key)
 );
 """
-SCHEMA_VERSION = 2  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
+# Columns later schemas added to a table CREATE … IF NOT EXISTS leaves as it was: table → (column, type).
+ADDED_COLUMNS = {"failures": [("version", "TEXT"), ("model", "TEXT"), ("model_sha", "TEXT")]}  # 2 → 3
+SCHEMA_VERSION = 3  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
 OWN_TABLES = {"songs", "roots", "failures", "tag_journal"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
 CATALOGUE_COLUMNS = ["id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
@@ -81,6 +85,11 @@ class Library:
         """Bring an index made by an older moodmap (or a new, empty one) to SCHEMA_VERSION, in place."""
         with self.db:
             self.db.executescript(SCHEMA)  # 0 → 1: a version; 1 → 2: the tag journal (CREATE … IF NOT EXISTS)
+            for table, columns in ADDED_COLUMNS.items():  # 2 → 3: what each failure happened under
+                present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+                for column, kind in columns:
+                    if column not in present:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @classmethod
@@ -155,11 +164,14 @@ class Library:
                             list(row.values()))
             self.db.execute("DELETE FROM failures WHERE path = ?", (row["path"],))
 
-    def fail(self, failure: Failure, size: int, mtime_ns: int) -> None:
-        """Remember why a file could not be indexed (skipped until it changes or --retry-failed)."""
+    def fail(self, failure: Failure, size: int, mtime_ns: int, model: str, model_sha: str) -> None:
+        """Remember why a file could not be indexed, and under which moodmap version and model: it
+        is skipped until it changes, either of those does, or --retry-failed."""
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?)",
-                            (failure.path, size, mtime_ns, failure.error, failure.reason, timestamp()))
+            self.db.execute("INSERT OR REPLACE INTO failures (path, size, mtime_ns, error, reason, at, version, model, "
+                            "model_sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            (failure.path, size, mtime_ns, failure.error, failure.reason, timestamp(),
+                             __version__, model, model_sha))
 
     def move(self, old: str, new: str, size: int, mtime_ns: int) -> None:
         with self.db:

@@ -2,9 +2,10 @@
 
 ``scan_library`` walks the folders it is given, skips files whose size, modification
 time and model are unchanged, recognises moved files by a content fingerprint (no
-re-analysis), remembers failures (skipped next time unless asked to retry), and
-analyses the rest in worker processes; each result is committed as it arrives (WAL), so
-Ctrl-C or kill -9 loses only the songs in flight and a rerun goes on.
+re-analysis), remembers each file's failure with the moodmap version and model it met
+(skipped next time under the same two, unless asked to retry), and analyses the rest in worker processes; each result is committed as it arrives (WAL), so
+Ctrl-C or kill -9 loses only the songs in flight and a rerun goes on. An error in moodmap
+itself (a bug, not the file's fault) is reported and never recorded against the file.
 
 What it removes from the index: only songs *under the scanned folders* whose files are
 gone, and not many of them at once — an empty or unmounted folder, or more than a fifth
@@ -24,8 +25,9 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 
+from . import __version__
 from .engines import LOCAL, Engine, run_tasks
-from .errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed
+from .errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed, debugging
 from .library import Library, editing, in_folders, timestamp
 from .models.registry import identify, resolve
 from .presets import DEFAULT_MODEL
@@ -56,7 +58,8 @@ class ScanSummary:
     skipped_failed: int = 0
     tags_written: int = 0
     tag_changes: list[tuple[str, dict]] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)  # the files' own: recorded in the index
+    internal: list[Failure] = field(default_factory=list)  # moodmap's errors (bugs): reported, not recorded
     seconds: float = 0.0
     interrupted: bool = False
     dry_run: bool = False
@@ -121,6 +124,8 @@ def analyse(task: AnalyseTask) -> dict | Failure:
     except ModelError:
         raise  # a damaged model is not the file's fault: the scan stops with it, nothing marked failed
     except Exception as exc:  # noqa: BLE001 — one odd file must not stop a library of thousands
+        if debugging() and not isinstance(exc, MoodmapError):
+            raise  # a bug: its traceback, not one line
         return Failure.of(task.path, exc)
     info = read_tags(task.path)
     return {"path": task.path, "fingerprint": task.fingerprint, "size": task.size, "mtime_ns": task.mtime_ns,
@@ -159,8 +164,8 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
         _refuse_mass_removal(plan, library, roots, summary, prune_missing)
         fresh: dict[str, dict] | None = {} if dry_run else None  # a dry run keeps its rows here, not in the index
         if not dry_run:
-            _apply(plan, library, roots)
-        _analyse(plan.todo, library, model_sha, jobs, engine, progress, summary, fresh)
+            _apply(plan, library, roots, model, model_sha)
+        _analyse(plan.todo, library, model, model_sha, jobs, engine, progress, summary, fresh)
         if write_tags and not summary.interrupted:
             rows = {row["path"]: row for row in library.songs()} | (fresh or {})
             write_library_tags(library, list(rows.values()), roots, summary, dry_run, mood_tag)
@@ -209,7 +214,7 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
             summary.unchanged += 1
             continue
         failure = failed.get(path)
-        if failure and not retry_failed and (failure["size"], failure["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
+        if failure and not retry_failed and _still_failing(failure, st, model_sha):
             summary.skipped_failed += 1
             continue
         try:
@@ -230,6 +235,14 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
     summary.failures += [failure for failure, _, _ in plan.failures]
     plan.todo.sort(key=lambda t: t.size, reverse=True)
     return plan
+
+
+def _still_failing(failure, st: os.stat_result, model_sha: str) -> bool:
+    """Whether a recorded failure still stands: the same file, under this moodmap version and this
+    model (a new version may have fixed what failed, another model may read the file; a failure
+    recorded before failures named their version is tried again too)."""
+    return ((failure["size"], failure["mtime_ns"], failure["version"], failure["model_sha"])
+            == (st.st_size, st.st_mtime_ns, __version__, model_sha))
 
 
 def _move_sources(known: dict, gone: dict, roots: list[Path]) -> Callable[[str], str | None]:
@@ -265,29 +278,32 @@ def _refuse_mass_removal(plan: ScanPlan, library: Library, roots: list[Path], su
                              f"{why}; nothing was changed. Rerun with --prune-missing to remove them from the index")
 
 
-def _apply(plan: ScanPlan, library: Library, roots: list[Path]) -> None:
+def _apply(plan: ScanPlan, library: Library, roots: list[Path], model: str, model_sha: str) -> None:
     """Record the plan's failures, moves and removals, and the folders scanned."""
     for root in roots:
         library.add_root(root)
     for failure, size, mtime_ns in plan.failures:
-        library.fail(failure, size, mtime_ns)
+        library.fail(failure, size, mtime_ns, model, model_sha)
     for old, new, st in plan.moves:
         library.move(old, new, st.st_size, st.st_mtime_ns)
     library.prune(plan.gone)
 
 
-def _analyse(todo: list[AnalyseTask], library: Library, model_sha: str, jobs: int | None, engine: Engine,
-             progress: Callable[[int, int], None] | None, summary: ScanSummary, fresh: dict | None) -> None:
-    """Analyse the files to do, storing each row or failure as it arrives (into ``fresh`` instead
-    of the index on a dry run); Ctrl-C stops cleanly."""
+def _analyse(todo: list[AnalyseTask], library: Library, model: str, model_sha: str, jobs: int | None,
+             engine: Engine, progress: Callable[[int, int], None] | None, summary: ScanSummary,
+             fresh: dict | None) -> None:
+    """Analyse the files to do, storing each row or the file's failure as it arrives (into ``fresh``
+    instead of the index on a dry run; an internal error only into the summary); Ctrl-C stops cleanly."""
     done = summary.files - len(todo)
     if progress:
         progress(done, summary.files)
     try:
         for task, row in run_tasks(analyse, todo, jobs, engine=engine, batch=4, on_crash=_crashed):
-            if isinstance(row, Failure):
+            if isinstance(row, Failure) and row.internal:  # moodmap's fault: the next scan tries the file again
+                summary.internal.append(row)
+            elif isinstance(row, Failure):
                 if fresh is None:
-                    library.fail(row, task.size, task.mtime_ns)
+                    library.fail(row, task.size, task.mtime_ns, model, model_sha)
                 summary.failures.append(row)
             else:
                 if fresh is None:

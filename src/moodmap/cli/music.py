@@ -127,6 +127,8 @@ def scan(
     if summary.interrupted:
         stderr.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
         raise typer.Exit(130)
+    if summary.internal:
+        raise typer.Exit(1)  # moodmap itself failed: _report_scan said so
     if any(f.error == "TagWriteError" for f in summary.failures):
         raise typer.Exit(2)  # the user asked for tags and did not get them all
     if quiet and summary.failures:
@@ -144,7 +146,14 @@ def _report_scan(summary, db: Path, quiet: bool, prefix: str = "") -> None:
                           markup=False, highlight=False)
         for failure in summary.failures:
             stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
+        for failure in summary.internal:
+            stderr.print(f"moodmap: internal error on {failure.path}: {failure.reason}", markup=False,
+                         highlight=False)
     console.print(prefix + _scan_line(summary, db), markup=False, highlight=False)
+    if summary.internal:
+        stderr.print(f"moodmap: internal error: {_count(len(summary.internal), 'file')} not analysed because of an "
+                     "error in moodmap itself, not in the files; not recorded as failed, so the next scan tries "
+                     "again — please report it; rerun with --debug for the traceback", markup=False, highlight=False)
 
 
 def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict) -> None:
