@@ -41,7 +41,7 @@ demo: $(STAMP)
 	$(BIN)/moodmap map --db $(DEMO)/library.sqlite -o $(DEMO)/map.html
 
 test: $(STAMP) browser-deps player-deps soundfont
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 # The whole reproduction published in docs/paper-reproduction/: 744 synthetic songs, the
 # paper's 280 trainings (about 80 minutes on 2 cores), the report copied into docs/.

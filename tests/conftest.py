@@ -1,6 +1,7 @@
 """Shared fixtures: tiny audio made on the fly, and a small synthetic data set."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,11 @@ import pytest
 from moodmap.datasets.synth import SynthSpec, write_synth_dataset
 
 from helpers import tone, write_audio
+
+# pytest-xdist's workers set COLUMNS=80; the installed program run by a test must see what a user's
+# pipe gives it (no COLUMNS), or its tables are cut to 80 columns under xdist only.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
 
 
 @pytest.fixture

@@ -74,7 +74,10 @@ LIBRARY = [(artist, ARTISTS[artist], title) for artist, title in zip(list(ARTIST
 SLOW = {"moodmap scan ~/Music --db library.sqlite --engine ray"}
 
 ALL = [(doc, example) for doc in DOCS for example in examples(doc, ROOT)]
-PARAMS = [pytest.param(doc, example, id=example.id, marks=[pytest.mark.slow] if example.command in SLOW else [])
+# A document's examples build on each other (a library scanned, then tagged, then listed): under
+# pytest-xdist (make test runs two workers) they stay on one worker, in order.
+PARAMS = [pytest.param(doc, example, id=example.id,
+                       marks=[pytest.mark.xdist_group(doc.name), *([pytest.mark.slow] if example.command in SLOW else [])])
           for doc, example in ALL]
 
 
