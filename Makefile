@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 DEMO   ?= build/demo
 DEMO_SONGS ?= 200
 
-.PHONY: demo test test-slow stress venv bench browser-deps player-deps soundfont clean paper-reproduction
+.PHONY: demo test test-slow stress mutation venv bench browser-deps player-deps soundfont clean paper-reproduction
 
 venv: $(STAMP)
 
@@ -87,6 +87,13 @@ test-slow: $(STAMP)
 stress: $(STAMP)
 	MOODMAP_FUZZ_EXAMPLES=1000 MOODMAP_KILLS=10 MOODMAP_LOAD_SECONDS=300 $(BIN)/python -m pytest -q -m '' \
 		tests/test_fuzz.py tests/test_hostile.py tests/test_faults.py tests/test_web_load.py
+
+# Mutation testing of the library side (mutmut; not in CI: about an hour for every module on 2 cores).
+# MODULES="navidrome web/guard" runs a subset; each module's results are kept in build/mutation/ and a
+# rerun retests only what can have changed. Writes docs/mutation.md (benchmarks/mutation.py says how).
+MODULES ?=
+mutation: $(STAMP)
+	$(BIN)/python benchmarks/mutation.py $(MODULES)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py

@@ -1,0 +1,257 @@
+"""Mutation testing of the library side with mutmut: ``make mutation`` (not in CI: it is slow).
+
+    python benchmarks/mutation.py [MODULE ...]      # default: every module of MODULES, in order
+    python benchmarks/mutation.py --report          # only re-render docs/mutation.md
+
+Each module runs in its own folder, ``build/mutation/<module>/`` (links to src/, tests/ and
+pyproject.toml, a setup.cfg for mutmut, mutmut's ``mutants/``), so a module's results are kept
+and a rerun retests only what can have changed: mutants of edited functions, and every mutant not
+yet killed (a new test may kill it). mutmut runs one worker, pytest serially (``-p no:xdist``,
+``-x``), and only the test files MODULES lists for the module.
+
+Most of moodmap's tests run the installed ``moodmap`` program, and it starts worker processes.
+Those child processes import the mutated copy because PYTHONPATH puts ``mutants/src`` first (the
+editable install's path comes later) and they inherit MUTANT_UNDER_TEST. mutmut learns which
+tests reach which function from the pytest process only; ``mutation_hooks/sitecustomize.py`` makes
+the child processes write their hits too (with the test that started them), and they are added
+to mutmut's table before any mutant runs. A function still reached by no test gets every test of
+the module, so no mutant is left untested.
+
+The report, ``docs/mutation.md``: per module mutants, killed, survived, timeouts, equivalent and
+the share of non-equivalent mutants killed; each survivor of an earlier run that a test now kills,
+with that test (found by running it, kept in ``mutation_killers.json``); each equivalent mutant
+with its reason (``mutation_equivalent.toml``, by mutant name and mutated line: if the line no
+longer matches, the entry is stale and the mutant counts as survived); every other survivor.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections import defaultdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "mutation"
+HOOKS = ROOT / "benchmarks" / "mutation_hooks"
+EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.toml"
+KILLERS = ROOT / "benchmarks" / "mutation_killers.json"
+REPORT = ROOT / "docs" / "mutation.md"
+
+# module (under src/moodmap) → the test files that concern it; missing files are left out.
+MODULES: dict[str, list[str]] = {
+    "web/guard": ["tests/test_web_guard_mutants.py", "tests/test_web_security.py"],
+    "web/limits": ["tests/test_web_guard_mutants.py", "tests/test_web_security.py"],
+    "navidrome": ["tests/test_navidrome.py", "tests/test_navidrome_rules.py"],
+    "playlist_folder": ["tests/test_mpd.py", "tests/test_playlist_folder.py"],
+    "song_table": ["tests/test_playlists.py", "tests/test_mood_map.py", "tests/test_song_table.py"],
+    "watch": ["tests/test_watch.py", "tests/test_watch_mutants.py"],
+    "tags": ["tests/test_tags.py", "tests/test_user_tags.py", "tests/test_tags_mutants.py"],
+    "scan": ["tests/test_scan_scope.py", "tests/test_library.py"],
+    "library": ["tests/test_library.py", "tests/test_index_safety.py"],
+    "tagging": ["tests/test_user_tags.py", "tests/test_tags.py"],
+    "predict": ["tests/test_predict.py"],
+}
+PYTEST_ARGS = ["-p", "no:xdist"]  # serial, whatever the Makefile's test target passes
+KILLED = ("killed", "timeout")  # a mutant that makes the tests hang is caught too
+
+
+def source_of(module: str) -> Path:
+    return Path("src/moodmap") / f"{module}.py"
+
+
+def dotted(module: str) -> str:
+    return "moodmap." + module.replace("/", ".")
+
+
+def workdir(module: str) -> Path:
+    return WORK / module.replace("/", ".")
+
+
+# ----------------------------------------------------------------------------- the outside
+def run_module(module: str) -> None:
+    """Prepare the module's folder and run mutmut there (in a fresh process: mutmut keeps state)."""
+    work = workdir(module)
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("src", "tests", "pyproject.toml"):
+        if not (work / name).is_symlink():
+            (work / name).symlink_to(ROOT / name)
+    tests = [t for t in MODULES[module] if (ROOT / t).exists()]
+    lines = ["[mutmut]", "source_paths = src", f"only_mutate = {source_of(module)}",
+             "pytest_add_cli_args =", *(f"    {a}" for a in PYTEST_ARGS),
+             "pytest_add_cli_args_test_selection =", *(f"    {t}" for t in tests),
+             "use_git_change_detection = false", ""]
+    (work / "setup.cfg").write_text("\n".join(lines))
+    # before the process starts: a PYTHONPATH folder missing at start-up is never looked in again
+    (work / "mutants" / "src").mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HOOKS), str(work / "mutants" / "src"),
+                                                      env.get("PYTHONPATH")]))
+    env["MOODMAP_MUTATION_HITS"] = str(work / "hits")
+    print(f"== {module}: mutmut over {source_of(module)} with {' '.join(tests)}", flush=True)
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--inside", module], cwd=work, env=env,
+                   check=True)
+
+
+def diff_line(diff: str) -> str:
+    """What the mutant changed: its added lines, stripped."""
+    return " / ".join(line[1:].strip() for line in diff.splitlines()
+                      if line.startswith("+") and not line.startswith("+++"))
+
+
+def render() -> str:
+    equivalent = tomllib.loads(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+    killers = json.loads(KILLERS.read_text()) if KILLERS.exists() else {}
+    results = {m: json.loads((workdir(m) / "results.json").read_text())
+               for m in MODULES if (workdir(m) / "results.json").exists()}
+    for found in results.values():  # survivors of earlier runs that a test now kills
+        killers.update(found["killers"])
+    KILLERS.write_text(json.dumps(dict(sorted(killers.items())), indent=1, ensure_ascii=False) + "\n")
+
+    out = ["# Mutation testing of the library side", "",
+           f"Rendered {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `make mutation` "
+           "(`python benchmarks/mutation.py [MODULE ...]`; mutmut, one worker, pytest serial with `-x`).",
+           "A mutant is *killed* when a test fails with it (or it runs past mutmut's time limit: "
+           "*timeouts*, counted as killed); *equivalent* mutants behave exactly like the code "
+           "(reasons below, from `benchmarks/mutation_equivalent.toml`); the share is killed ÷ "
+           "(mutants − equivalent). Target: ≥ 85 % in each module.", "",
+           "| module | run | tests | mutants | killed | timeouts | survived | equivalent | killed of non-equivalent |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lists: dict[str, list[str]] = {"killed": [], "equivalent": [], "surviving": []}
+    for module, found in results.items():
+        status = found["status"]
+        counts = defaultdict(int)
+        for name, state in status.items():
+            entry = equivalent.get(name)
+            if state not in KILLED and entry and entry.get("mutated") == found["diffs"].get(name):
+                counts["equivalent"] += 1
+                lists["equivalent"].append(f"- `{name}`: `{found['diffs'][name]}` — {entry['reason']}")
+            elif state in KILLED:
+                counts[state] += 1
+                if name in killers:
+                    lists["killed"].append(f"- `{name}`: `{killers[name]['mutated']}` — "
+                                           f"`{killers[name]['test']}`")
+            else:
+                counts["survived"] += 1
+                stale = " (its entry in mutation_equivalent.toml is stale)" if entry else ""
+                lists["surviving"].append(f"- `{name}` ({state}): `{found['diffs'].get(name, '')}`{stale}")
+        total = len(status)
+        share = (counts["killed"] + counts["timeout"]) / max(1, total - counts["equivalent"])
+        out.append(f"| `{module}` | {found['date']} | {', '.join(Path(t).name for t in found['tests'])} | {total} "
+                   f"| {counts['killed']} | {counts['timeout']} | {counts['survived']} | {counts['equivalent']} "
+                   f"| {100 * share:.1f} % |")
+    machines = sorted({f"{r['machine']}" for r in results.values()})
+    out += ["", f"Machine: {'; '.join(machines)}.", ""]
+    out += ["## Survivors now killed, and the test that kills each", "",
+            *(lists["killed"] or ["(none)"]), "",
+            "## Equivalent mutants", "", *(lists["equivalent"] or ["(none)"]), "",
+            "## Still surviving", "", *(lists["surviving"] or ["(none)"]), ""]
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- inside the module's folder
+def inside(module: str) -> None:
+    """mutmut run, with the child processes' hits added to its table; then results.json."""
+    import mutmut.__main__ as mutmut_main
+    from mutmut.runners import harness
+    from mutmut.state import state
+    from mutmut.stats import status_by_exit_code
+
+    source = source_of(module)
+
+    def exit_codes() -> dict[str, int | None]:
+        meta = Path("mutants") / f"{source}.meta"
+        return json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+
+    before = {k for k, v in exit_codes().items() if v is not None and status_by_exit_code[v] == "survived"}
+    # mutmut keeps a result until the function changes; a mutant not yet killed is tried again.
+    mutmut_main._reset_mutant_results(lambda key, code: status_by_exit_code[code] not in KILLED)
+
+    run_stats = harness.PytestRunner.run_stats
+
+    def run_stats_with_children(self, *, tests):
+        hits = Path(os.environ["MOODMAP_MUTATION_HITS"])
+        shutil.rmtree(hits, ignore_errors=True)
+        hits.mkdir()
+        code = run_stats(self, tests=tests)
+        add_child_hits(state(), hits, dotted(module))
+        return code
+
+    harness.PytestRunner.run_stats = run_stats_with_children
+    try:
+        mutmut_main.cli(["run", "--max-children", "1"], standalone_mode=False)
+    except SystemExit as stop:
+        if stop.code:
+            raise
+    status = {k: status_by_exit_code[v] for k, v in exit_codes().items()}
+    diffs = {name: diff_line(mutmut_main.get_diff_for_mutant(name, path=source)) for name in status}
+    killers = {}
+    for name in sorted(before):
+        if status[name] in KILLED:
+            killers[name] = {"test": killing_test(state(), name), "mutated": diffs[name]}
+    tests = [t for t in MODULES[module] if (ROOT / t).exists()]
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.machine()) if Path("/proc/cpuinfo").exists() else ""
+    Path("results.json").write_text(json.dumps({
+        "module": module, "date": f"{datetime.now(timezone.utc):%Y-%m-%d}", "tests": tests,
+        "machine": f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "status": status, "diffs": diffs, "killers": killers}, indent=1, ensure_ascii=False))
+
+
+def add_child_hits(state, hits: Path, module: str) -> None:
+    """Add the child processes' hits to mutmut's test table. A process started during a test's call
+    belongs to that test; one started by a fixture (a server shared by a file's tests) to every test
+    of that file; one started outside a test, to every test."""
+    tests = set(state.duration_by_test)
+    by_file = defaultdict(set)
+    for test in tests:
+        by_file[test.split("::")[0]].add(test)
+    for found in hits.glob("*.tsv"):
+        for line in found.read_text(encoding="utf-8").splitlines():
+            current, function = line.split("\t")
+            nodeid, _, phase = current.rpartition(" (")
+            if phase == "call)" and nodeid in tests:
+                reached = {nodeid}
+            else:
+                reached = by_file.get(nodeid.split("::")[0], tests)
+            state.tests_by_mangled_function_name[function] |= reached
+    for function in state.current_function_hashes:
+        if function.startswith(module + ".") and not state.tests_by_mangled_function_name.get(function):
+            state.tests_by_mangled_function_name[function] |= tests
+
+
+def killing_test(state, name: str) -> str:
+    """The first of the mutant's tests that fails with it (run the way mutmut runs them)."""
+    from mutmut.utils.format_utils import mangled_name_from_mutant_name
+
+    tests = sorted(state.tests_by_mangled_function_name[mangled_name_from_mutant_name(name)],
+                   key=lambda t: state.duration_by_test.get(t, 0))
+    env = {**os.environ, "MUTANT_UNDER_TEST": name}
+    done = subprocess.run([sys.executable, "-m", "pytest", "--rootdir=.", "-x", "-q", "-rf", *PYTEST_ARGS, *tests],
+                          cwd="mutants", env=env, capture_output=True, text=True)
+    failed = re.search(r"^FAILED (\S+)", done.stdout, re.MULTILINE)
+    return failed.group(1) if failed else f"(no test fails with it now: exit {done.returncode})"
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["--inside"]:
+        inside(argv[1])
+        return
+    if argv[:1] != ["--report"]:
+        unknown = [m for m in argv if m not in MODULES]
+        if unknown:
+            sys.exit(f"mutation: unknown module {', '.join(unknown)}; known: {', '.join(MODULES)}")
+        for module in argv or list(MODULES):
+            run_module(module)
+    REPORT.write_text(render())
+    print(f"wrote {REPORT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
