@@ -86,6 +86,15 @@ def test_moved_and_deleted_files(music, tmp_path, exported):
     assert before[rows["Artist/moved.wav"]["fingerprint"]] == rows["Artist/moved.wav"]["valence"]
 
 
+def indexed_songs(db) -> int:
+    """Songs in the index right now (0 before it exists or while it cannot be read)."""
+    try:
+        with sqlite3.connect(db, timeout=0.1) as connection:
+            return connection.execute("SELECT COUNT(*) FROM songs").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 def test_kill_9_mid_scan_then_rerun_gives_every_file_once(tmp_path, exported):
     root = tmp_path / "Many"
     root.mkdir()
@@ -95,17 +104,18 @@ def test_kill_9_mid_scan_then_rerun_gives_every_file_once(tmp_path, exported):
     command = [sys.executable, "-m", "moodmap.cli", "scan", str(root), "--db", str(db), "--model", str(exported[0]),
                "--jobs", "1"]
     victim = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline, count = time.monotonic() + 60, 0
-    while time.monotonic() < deadline and count < 3:
-        time.sleep(0.1)
-        try:
-            count = sqlite3.connect(db).execute("SELECT COUNT(*) FROM songs").fetchone()[0] if db.exists() else 0
-        except sqlite3.OperationalError:
-            count = 0
+    deadline = time.monotonic() + 60
+    while victim.poll() is None and indexed_songs(db) < 3:
+        assert time.monotonic() < deadline, "the scan indexed fewer than 3 songs in 60 s"
+        time.sleep(0.01)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    # the kill landed mid-scan: the process was still running, with some songs indexed and some not
+    at_kill = indexed_songs(db)
+    assert victim.returncode == -signal.SIGKILL and 3 <= at_kill < 12, (victim.returncode, at_kill)
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+    assert f"12 files: {12 - at_kill} analysed, {at_kill} unchanged" in done.stdout, done.stdout
     connection = sqlite3.connect(db)
     paths = [r[0] for r in connection.execute("SELECT path FROM songs")]
     assert len(paths) == len(set(paths)) == 12
