@@ -24,6 +24,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .audio_blocks import BLOCK_FRAMES, downmix
 from .config import FeatureConfig
 from .errors import (
     DecodeError,
@@ -39,7 +40,6 @@ from .errors import (
 T = TypeVar("T")
 
 SILENCE_PEAK = 1e-4  # -80 dBFS: below this a file is treated as silent
-BLOCK_FRAMES = 1 << 16  # decode block: big enough to amortise calls, small enough for cache
 TRUNCATION_SLACK = 0.25  # seconds a decoder may fall short of the header before we call it truncated
 
 
@@ -98,7 +98,7 @@ def probe(path: str | os.PathLike) -> AudioInfo:
             _check_wav_length(path)
             return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), "soundfile")
         sf_reason = "header reports no frames"
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+    except sf.SoundFileError as exc:  # libsndfile's refusal; anything else is moodmap's own error
         sf_reason = _one_line(exc)
     return _probe_pyav(path, sf_reason)
 
@@ -247,11 +247,13 @@ def decoders_for(path: Path) -> tuple[str, str]:
 
 
 PYAV_FIRST = {".ogg", ".oga"}
-_DECODER_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, DecodeError)
+_DECODER_ERRORS = (sf.SoundFileError, DecodeError)
 
 
 def decoder_errors() -> tuple[type[BaseException], ...]:
-    """What the decoders raise for a file they cannot read (PyAV's errors once it is loaded)."""
+    """What the decoders raise for a file they cannot read (PyAV's errors once it is loaded) —
+    only theirs: a ValueError, TypeError or RuntimeError from moodmap's own code or settings
+    between decoder and samples (downmix, resampling) is a bug to report, not an undecodable file."""
     av = sys.modules.get("av")
     return _DECODER_ERRORS + ((av.FFmpegError,) if av is not None else ())
 
@@ -275,6 +277,8 @@ def _collect(source: tuple[int, Iterator[np.ndarray]], sample_rate: int | None, 
 def _resampled(native_rate: int, blocks: Iterator[np.ndarray], sample_rate: int | None,
                quality: str) -> Iterator[np.ndarray]:
     """The blocks at ``sample_rate``, through one soxr stream (so block edges leave no trace)."""
+    if native_rate <= 0:  # a damaged header; the decoder's refusal, not a resampler error
+        raise DecodeError(None, f"the stream gives no sample rate ({native_rate})")
     resampler = None
     if sample_rate is not None and sample_rate != native_rate:
         resampler = soxr.ResampleStream(native_rate, sample_rate, 1, dtype="float32", quality=quality)
@@ -332,17 +336,6 @@ def _soundfile_blocks(path: Path, start: float, duration: float | None) -> tuple
                 yield downmix(buffer[:got])
 
     return rate, blocks()
-
-
-def downmix(frames_by_channel: np.ndarray) -> np.ndarray:
-    """Average the channels of a (frames, channels) block (fast: no strided reductions)."""
-    channels = frames_by_channel.shape[1]
-    mono = frames_by_channel[:, 0].copy()
-    for c in range(1, channels):
-        mono += frames_by_channel[:, c]
-    if channels > 1:
-        mono *= np.float32(1.0 / channels)
-    return mono
 
 
 def _probe_pyav(path: Path, sf_reason: str) -> AudioInfo:

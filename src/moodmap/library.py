@@ -13,13 +13,9 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import Failure, MoodmapError
-
-if TYPE_CHECKING:
-    from .song_table import SongTable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS songs (
@@ -126,12 +122,6 @@ class Library:
         """Every song without its timeline: what playlists, maps and the web app work from."""
         columns = ", ".join(CATALOGUE_COLUMNS)
         return [dict(r) for r in self.db.execute(f"SELECT {columns} FROM songs ORDER BY id")]
-
-    def table(self) -> SongTable:
-        """Every song as the in-memory library that playlists, maps and the web app read."""
-        from .song_table import SongTable
-
-        return SongTable.from_rows(self.catalogue())
 
     def timeline(self, song_id: int) -> list[dict] | None:
         """One song's stored mood over time (``scan --timeline``), or None."""

@@ -2,7 +2,8 @@
 anything libsndfile refuses.
 
 A module of its own so that PyAV (~60 ms to import) loads only when a file needs it: a
-library of mp3 and FLAC never pays for it. ``moodmap.audio`` chooses the decoder.
+library of mp3 and FLAC never pays for it. ``moodmap.audio`` chooses the decoder;
+``moodmap.audio_blocks`` holds what both decoders share.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .audio import BLOCK_FRAMES, downmix
+from .audio_blocks import BLOCK_FRAMES, downmix
 from .errors import DecodeError
 
 ERRORS = (av.FFmpegError,)

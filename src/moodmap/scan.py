@@ -15,7 +15,6 @@ neither the index nor a file. The junk that NAS boxes and Macs leave (``._*``,
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -26,6 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from . import __version__
+from .checksums import fingerprint
 from .engines import LOCAL, Engine, run_tasks
 from .errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed, debugging
 from .library import Library, editing, in_folders, timestamp
@@ -39,7 +39,6 @@ AUDIO_TYPES = {".mp3": "audio/mpeg", ".flac": "audio/flac", ".ogg": "audio/ogg",
                ".opus": "audio/ogg", ".m4a": "audio/mp4", ".mp4": "audio/mp4", ".aac": "audio/aac",
                ".wav": "audio/wav", ".aif": "audio/aiff", ".aiff": "audio/aiff"}
 EXTENSIONS = frozenset(AUDIO_TYPES)
-FINGERPRINT_BYTES = 1 << 16
 # What file servers and desktops leave beside the music: AppleDouble forks, Synology thumbnails,
 # recycle bins and snapshots, trash folders.
 JUNK = ("._*", ".AppleDouble", "@eaDir", "#recycle", "#snapshot", ".Trash-*", ".Trashes", "$RECYCLE.BIN",
@@ -91,17 +90,6 @@ def iter_audio_files(root: Path, exclude: Sequence[str] = ()) -> Iterator[Path]:
 
 def _excluded(relative: Path, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(relative.name, p) or fnmatchcase(relative.as_posix(), p) for p in patterns)
-
-
-def fingerprint(path: Path, size: int) -> str:
-    """A content fingerprint: size plus the first and last 64 KiB (recognises a moved file)."""
-    digest = hashlib.sha1(str(size).encode())
-    with open(path, "rb") as handle:
-        digest.update(handle.read(FINGERPRINT_BYTES))
-        if size > 2 * FINGERPRINT_BYTES:
-            handle.seek(-FINGERPRINT_BYTES, os.SEEK_END)
-            digest.update(handle.read(FINGERPRINT_BYTES))
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

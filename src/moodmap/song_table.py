@@ -1,7 +1,7 @@
 """The in-memory library: a library index's songs as arrays, for every reader.
 
 Playlists, the mood map, the web app and the CLI all read the index through a
-``SongTable`` (``Library.table()`` or ``SongTable.from_library``) and select through it:
+``SongTable`` (``SongTable.from_library``: the index's catalogue) and select through it:
 ``find`` one song, ``filter`` by mood, quadrant and text, ``region_mask`` for a mood.
 
 >>> table = SongTable.from_rows([
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MoodmapError
+from .library import open_library
 from .mood import EMOTIONS, QUADRANT_CENTERS, in_quadrant, resolve_emotion
 
 SONG_FIELDS = ("id", "path", "title", "artist", "album", "duration", "valence", "arousal", "valence_spread",
@@ -52,10 +53,8 @@ class SongTable:
     @classmethod
     def from_library(cls, db_path: str | Path) -> SongTable:
         """All songs of a library index written by ``moodmap scan``."""
-        from .library import open_library
-
         with open_library(db_path) as library:
-            return library.table()
+            return cls.from_rows(library.catalogue())
 
     def __len__(self) -> int:
         return len(self.rows)

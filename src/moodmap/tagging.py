@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mutagen import MutagenError
 
+from .checksums import fingerprint
 from .errors import Failure, MoodmapError, TagWriteError
 from .library import Library, editing, in_folders
 from .tags import mood_values, read_mood_tags, write_mood_tags
@@ -43,8 +44,6 @@ def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[P
                        dry_run: bool, mood_tag: str = "keep") -> None:
     """Write each song's mood tags (a verified copy replaces the file), journal what changed and
     keep the index in step; a file that cannot be tagged is that file's failure, the rest go on."""
-    from .scan import fingerprint
-
     for row in sorted(rows, key=lambda r: r["path"]):
         path = Path(row["path"])
         if not in_folders(row["path"], roots) or not path.exists():
@@ -76,8 +75,6 @@ class UntagSummary:
 def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool = False) -> UntagSummary:
     """Put back every tag moodmap changed (files under ``roots``, default all): the value it
     replaced, or no key where there was none. A tag changed by someone else since is kept."""
-    from .scan import fingerprint
-
     summary = UntagSummary()
     with editing(db_path, dry_run, create=False) as library:
         for name in library.journaled():
