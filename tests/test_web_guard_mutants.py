@@ -1,0 +1,240 @@
+"""What the web server's guard and body limits answer, exactly: the real app (``create_app``) in
+process, so each check takes milliseconds (tests/test_web_security.py makes the same requests to a
+real ``moodmap serve``). The mutation runs of ``web/guard`` and ``web/limits`` found these unchecked
+(docs/mutation.md). Time limits are shortened here; their values are the modules' constants."""
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from helpers import free_port  # noqa: E402
+from moodmap.web import guard  # noqa: E402
+from moodmap.web.app import MAX_JSON_BODY, ServerSettings, create_app  # noqa: E402
+
+SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+            "cross-origin-resource-policy": "same-origin"}
+HOST_REFUSAL = ("this server answers only to the names it is known by (see --allowed-host); a foreign Host is how "
+                "a web page would reach it through DNS rebinding")
+ORIGIN_REFUSAL = "requests that change or cost something are accepted only from moodmap's own page"
+
+
+@pytest.fixture(scope="module")
+def client():
+    settings = ServerSettings(max_upload_bytes=2 * 2**20, allowed_hosts=("Music.LAN", "[fe80::1]", ""))
+    with TestClient(create_app(settings), raise_server_exceptions=False, base_url="http://127.0.0.1") as test_client:
+        yield test_client
+
+
+def error_of(response) -> tuple[int, str, str]:
+    body = response.json()
+    assert set(body) == {"error", "detail"}
+    return response.status_code, body["error"], body["detail"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:8000", "localhost", "LocalHost:80", " localhost ", "[::1]",
+                                  "[::1]:8000", "::1", "music.lan", "MUSIC.lan:8000", "[fe80::1]:80"])
+def test_a_known_host_is_answered_whatever_its_port_case_or_brackets(client, host):
+    assert client.get("/api/health", headers={"host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.2", "localhost.evil.example", "",
+                                  "[::1", "[::2]:80", "::2", "fe80::1:80", "lan"])
+def test_a_foreign_or_empty_host_is_refused_in_the_one_error_shape(client, host):
+    response = client.get("/api/health", headers={"host": host})
+    assert error_of(response) == (403, "ForbiddenHost", HOST_REFUSAL)
+    assert response.headers["content-type"] == "application/json"
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert {k: response.headers.get(k) for k in SECURITY} == SECURITY and "connection" not in response.headers
+
+
+@pytest.mark.parametrize("headers", [{"origin": "http://evil.example"}, {"origin": "null"},
+                                     {"origin": "http://127.0.0.1.evil.example:8000"},
+                                     {"sec-fetch-site": "cross-site"},
+                                     {"origin": "http://127.0.0.1:8000", "sec-fetch-site": "cross-site"}])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_a_costly_request_from_another_origin_is_refused(client, headers, method):
+    response = client.request(method, "/api/playlists", json={"mood": "calm"}, headers=headers)
+    assert error_of(response) == (403, "ForbiddenOrigin", ORIGIN_REFUSAL)
+
+
+@pytest.mark.parametrize("headers", [{}, {"origin": "http://127.0.0.1:8000"}, {"origin": "http://LOCALHOST"},
+                                     {"origin": "http://[::1]:8000", "sec-fetch-site": "same-origin"},
+                                     {"origin": "https://music.lan"}, {"sec-fetch-site": "same-site"},
+                                     {"sec-fetch-site": "none"}])
+def test_a_costly_request_from_moodmaps_own_page_goes_through(client, headers):
+    response = client.post("/api/playlists", json={"mood": "calm"}, headers=headers)
+    assert response.status_code not in (403, 413), response.text
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS"])
+def test_reading_is_allowed_from_any_origin(client, method):
+    response = client.request(method, "/api/health", headers={"origin": "http://evil.example",
+                                                              "sec-fetch-site": "cross-site"})
+    assert response.status_code != 403
+
+
+@pytest.mark.parametrize("path, policy", [("/", True), ("/api/health", True), ("/static/app.js", True),
+                                          ("/docs", False), ("/redoc", False), ("/openapi.json", False),
+                                          ("/no-such-page", True)])
+def test_every_answer_is_marked_and_pages_get_the_content_policy(client, path, policy):
+    response = client.get(path)
+    assert {k: response.headers.get(k) for k in SECURITY} == SECURITY
+    assert response.headers.get("content-security-policy") == (guard.CSP if policy else None)
+    assert response.headers.get_list("x-frame-options") == ["DENY"]
+
+
+def test_the_app_keeps_its_own_headers_beside_the_guards(client):
+    response = client.get("/api/health")
+    assert response.headers["content-type"] == "application/json" and response.json()["status"] == "ok"
+
+
+# ------------------------------------------------------------------ the body limits
+@pytest.mark.parametrize("path, limit, size", [("/api/playlists", "0.0625", MAX_JSON_BODY),
+                                               ("/api/predict", "2", 2 * 2**20)])
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(client, path, limit, size):
+    slack = 64 * 1024
+    response = client.post(path, content=b"{}", headers={"content-length": str(size + slack + 1),
+                                                         "content-type": "application/json"})
+    assert error_of(response) == (413, "PayloadTooLarge", f"request body larger than the limit of {limit} MB")
+    assert response.headers["connection"] == "close"
+    # the guard marks the limits' answer too (so each header comes twice; harmless)
+    assert {k: set(response.headers.get(k).split(", ")) for k in SECURITY} == {k: {v} for k, v in SECURITY.items()}
+
+
+def run_asgi(app, method: str, path: str, headers: dict, chunks: list[bytes], stall: bool = False) -> list[dict]:
+    """One request straight into the app: the body in ``chunks`` (``stall``: and then nothing more)."""
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(k.encode(), v.encode()) for k, v in {"host": "127.0.0.1", **headers}.items()],
+             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
+    pending = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1 or stall}
+               for i, chunk in enumerate(chunks)]
+    sent: list[dict] = []
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        await asyncio.sleep(30)
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 20))
+    return sent
+
+
+def answer(sent: list[dict]) -> tuple[int, dict, dict]:
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    return start["status"], headers, json.loads(body)
+
+
+@pytest.mark.parametrize("extra, status", [(0, 422), (1, 413)])
+def test_a_streamed_body_is_cut_off_as_soon_as_it_passes_the_limit(client, extra, status):
+    total = MAX_JSON_BODY + 64 * 1024 + extra
+    body = b'{"mood": "calm", "pad": "' + b"x" * (total - 27) + b'"}'
+    chunks = [body[:1000], body[1000:]]
+    assert len(body) == total
+    got = answer(run_asgi(client.app, "POST", "/api/playlists", {"content-type": "application/json"}, chunks))
+    assert got[0] == status
+    if status == 413:  # raised inside the app, so the app's handler answers
+        assert got[2]["detail"] == "request body larger than the limit of 0.0625 MB"
+
+
+@pytest.mark.parametrize("length", ["12x", "-1", "1e3"])
+def test_a_content_length_that_is_not_a_number_is_a_bad_request(client, length):
+    got = answer(run_asgi(client.app, "POST", "/api/playlists", {"content-length": length}, [b"{}"]))
+    assert got[0] == 400 and got[2] == {"error": "BadRequest", "detail": "invalid Content-Length header"}
+    assert got[1]["connection"] == "close"
+
+
+def test_an_upload_is_measured_against_the_upload_limit_not_the_json_one(client):
+    body = b"x" * (MAX_JSON_BODY + 64 * 1024 + 1000)
+    response = client.post("/api/predict", files={"file": ("a.wav", body)}, data={"model": "no-such-model"})
+    assert response.status_code not in (403, 413) and response.status_code < 500, response.text
+
+
+def test_a_stalled_body_is_answered_408_and_the_connection_closed(client, monkeypatch):
+    monkeypatch.setattr(guard, "BODY_SECONDS", 0.3)
+    began = time.monotonic()
+    got = answer(run_asgi(client.app, "POST", "/api/playlists", {"content-type": "application/json",
+                                                                 "content-length": "100"}, [b'{"mo'], stall=True))
+    assert got[0] == 408 and got[2]["detail"] == "the request body stalled for 0.3 s"
+    assert time.monotonic() - began < 5
+
+
+def test_a_body_sent_in_time_piece_by_piece_is_read_whole(client, monkeypatch):
+    monkeypatch.setattr(guard, "BODY_SECONDS", 0.5)
+    pieces = [b'{"mood"', b': "calm"', b', "n": 3}']
+    got = answer(run_asgi(client.app, "POST", "/api/playlists", {"content-type": "application/json"}, pieces))
+    assert got[0] == 400 and got[2]["detail"] == "the library index has no songs; run `moodmap scan` first"
+
+
+# ------------------------------------------------------------------ the deadline for request heads
+@pytest.fixture
+def server(monkeypatch):
+    """uvicorn with moodmap's HTTP protocol, heads due within 0.5 s."""
+    import uvicorn
+
+    monkeypatch.setattr(guard, "HEADER_SECONDS", 0.5)
+    port = free_port()
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="error", lifespan="off",
+                            http=guard.header_deadline_protocol())
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    while not running.started:
+        time.sleep(0.02)
+    yield port
+    running.should_exit = True
+    thread.join(10)
+
+
+HEALTH = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def read_answer(connection: socket.socket) -> bytes:
+    """One whole answer (head and a Content-Length body) from a kept-alive connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += connection.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head
+
+
+def closed_after(connection: socket.socket) -> float:
+    """Seconds until the server closes the connection (reading and dropping any answer)."""
+    began = time.monotonic()
+    while connection.recv(65536):
+        pass
+    return time.monotonic() - began
+
+
+def test_a_head_dribbled_past_the_deadline_is_cut_off(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as connection:
+        connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        assert 0.3 < closed_after(connection) < 3
+
+
+def test_a_head_sent_in_time_is_answered_and_an_idle_connection_closed_a_deadline_later(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=10) as connection:
+        time.sleep(0.2)
+        connection.sendall(HEALTH)
+        assert read_answer(connection).startswith(b"HTTP/1.1 200")
+        time.sleep(0.4)  # past the first deadline: the answer re-armed it
+        connection.sendall(HEALTH)
+        assert read_answer(connection).startswith(b"HTTP/1.1 200")
+        assert 0.3 < closed_after(connection) < 3
