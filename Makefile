@@ -12,11 +12,13 @@ DEMO_SONGS ?= 200
 
 venv: $(STAMP)
 
-# torch first and pinned, so pip takes the CPU wheel on disk, never a CUDA build.
+# torch first and pinned, with pip, so it takes the CPU wheel on disk, never a CUDA build; the rest
+# with uv (from PyPI, into the venv), which keeps that torch (the extras pin the same version) and
+# installs the other ~110 packages in seconds instead of pip's ~100 s.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q torch==2.13.0 uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]'
 	touch $@
 
 demo: $(STAMP)
