@@ -188,12 +188,14 @@ def server(monkeypatch):
 
     monkeypatch.setattr(guard, "HEADER_SECONDS", 0.5)
     port = free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="error", lifespan="off",
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="error",
                             http=guard.header_deadline_protocol())
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()
+    deadline = time.monotonic() + 10
     while not running.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.02)
     yield port
     running.should_exit = True
