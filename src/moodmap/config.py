@@ -1,18 +1,22 @@
 """Frozen configuration dataclasses, their stable hash, TOML files and ``--set`` overrides.
 
 Defaults equal the paper's choices (its §3): 16 kHz mono, 80 mel bands,
-librosa-default FFT/hop, 15 s excerpts, three per 45 s clip.
+librosa-default FFT/hop, 15 s excerpts, three per 45 s clip. Every setting is checked when a
+config is made (each class's RULES), so a bad ``--set`` or TOML value is one line naming the key
+and what it may be, before any work starts — never a failure of every file later.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from .errors import ConfigError
@@ -21,6 +25,46 @@ C = TypeVar("C")
 
 EXCERPT_ANCHORS = ("start", "center")
 SHORT_POLICIES = ("pad", "reject")
+RESAMPLE_QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")  # soxr's, from quick to very high
+ARCHITECTURES = ("paper_cnn", "moodnet")
+
+# A rule: the setting, whether a value is allowed (given the whole config), what is allowed (text,
+# or a function of the config when it depends on other settings).
+Rule = tuple[str, Callable[[Any, Any], bool], "str | Callable[[Any], str]"]
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _at_least(low: float) -> Callable[[Any, Any], bool]:
+    return lambda value, _config: _finite(value) and value >= low
+
+
+def _above(low: float) -> Callable[[Any, Any], bool]:
+    return lambda value, _config: _finite(value) and value > low
+
+
+def _optional(allowed: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    return lambda value, config: value is None or allowed(value, config)
+
+
+def _one_of(options: tuple[str, ...]) -> Callable[[Any, Any], bool]:
+    return lambda value, _config: value in options
+
+
+def _check(config: Any, rules: tuple[Rule, ...]) -> None:
+    """Refuse the first setting of ``config`` its rule does not allow, in one line naming the
+    key, the value and what is allowed."""
+    for key, allowed, says in rules:
+        value = getattr(config, key)
+        if not allowed(value, config):
+            text = says(config) if callable(says) else says
+            raise ConfigError(None, f"{key}={value!r} is not allowed: {key} must be {text}")
+
+
+def _nyquist(config: FeatureConfig) -> float:
+    return config.sample_rate / 2.0
 
 
 @dataclass(frozen=True)
@@ -50,15 +94,32 @@ class FeatureConfig:
     tail_tolerance_seconds: float = 1.0
     resample_quality: str = "HQ"
 
+    # What each setting feeds decides what it may be: soxr's qualities and rates, an STFT whose
+    # centred frames the excerpt length predicts (even n_fft), mel bands within the spectrum.
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        ("sample_rate", lambda v, c: _finite(v) and 1000 <= v <= 384000, "an integer from 1000 to 384000 (Hz)"),
+        ("n_fft", lambda v, c: _finite(v) and v >= 16 and v % 2 == 0, "an even integer >= 16"),
+        ("hop_length", _at_least(1), "an integer >= 1"),
+        ("n_mels", lambda v, c: _finite(v) and 1 <= v <= 1 + c.n_fft // 2,
+         lambda c: f"an integer from 1 to {1 + c.n_fft // 2} (1 + n_fft / 2)"),
+        ("fmin", lambda v, c: _finite(v) and 0 <= v < _nyquist(c),
+         lambda c: f"a number from 0 to below {_nyquist(c):g} (half the sample rate)"),
+        ("fmax", _optional(lambda v, c: _finite(v) and c.fmin < v <= _nyquist(c)),
+         lambda c: f"none (half the sample rate) or a number above fmin ({c.fmin:g}) up to {_nyquist(c):g}"),
+        ("top_db", _optional(_above(0)), "none (no floor) or a number > 0"),
+        ("excerpt_seconds", _above(0), "a number > 0"),
+        ("excerpts", _at_least(1), "an integer >= 1"),
+        ("excerpt_hop_seconds", _optional(_above(0)), "none (back to back) or a number > 0"),
+        ("anchor", _one_of(EXCERPT_ANCHORS), f"one of {', '.join(EXCERPT_ANCHORS)}"),
+        ("short_policy", _one_of(SHORT_POLICIES), f"one of {', '.join(SHORT_POLICIES)}"),
+        ("min_seconds", _at_least(0), "a number >= 0"),
+        ("tail_tolerance_seconds", _at_least(0), "a number >= 0"),
+        ("resample_quality", _one_of(RESAMPLE_QUALITIES),
+         f"one of {', '.join(RESAMPLE_QUALITIES)} (soxr's resampling qualities)"),
+    )
+
     def __post_init__(self) -> None:
-        if self.anchor not in EXCERPT_ANCHORS:
-            raise ConfigError(None, f"anchor must be one of {EXCERPT_ANCHORS}, not {self.anchor!r}")
-        if self.short_policy not in SHORT_POLICIES:
-            raise ConfigError(None, f"short_policy must be one of {SHORT_POLICIES}, not {self.short_policy!r}")
-        if self.excerpts < 1 or self.excerpt_seconds <= 0:
-            raise ConfigError(None, "excerpts must be >= 1 and excerpt_seconds > 0")
-        if self.n_mels < 1 or self.n_fft < 16 or self.hop_length < 1 or self.sample_rate < 1000:
-            raise ConfigError(None, "n_mels, n_fft, hop_length or sample_rate out of range")
+        _check(self, self.RULES)
 
     @property
     def hop_seconds(self) -> float:
@@ -97,14 +158,16 @@ class ModelConfig:
     dense_units: int = 8
     dropout: float = 0.2
 
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        ("architecture", _one_of(ARCHITECTURES), f"one of {', '.join(ARCHITECTURES)}"),
+        *((name, _at_least(1), "an integer >= 1") for name in ("filters", "kernel", "pool", "dense_units")),
+        *((name, _one_of(ACTIVATIONS), f"one of {', '.join(ACTIVATIONS)}")
+          for name in ("conv_activation", "dense_activation", "output_activation")),
+        ("dropout", lambda v, c: _finite(v) and 0.0 <= v < 1.0, "a number in [0, 1)"),
+    )
+
     def __post_init__(self) -> None:
-        for name in ("conv_activation", "dense_activation", "output_activation"):
-            if getattr(self, name) not in ACTIVATIONS:
-                raise ConfigError(None, f"{name} must be one of {', '.join(ACTIVATIONS)}, not {getattr(self, name)!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(None, f"dropout must be in [0, 1), not {self.dropout}")
-        if min(self.filters, self.kernel, self.pool, self.dense_units) < 1:
-            raise ConfigError(None, "filters, kernel, pool and dense_units must be >= 1")
+        _check(self, self.RULES)
 
 
 @dataclass(frozen=True)
@@ -152,23 +215,24 @@ class TrainConfig:
     LATER_FIELDS: ClassVar[tuple[str, ...]] = ("standardize_targets", "crop_frames", "spec_augment",
                                                 "calibrate_spread", "folds", "lr_schedule")
 
+    RULES: ClassVar[tuple[Rule, ...]] = (
+        ("optimizer", _one_of(OPTIMIZERS), f"one of {', '.join(OPTIMIZERS)}"),
+        ("learning_rate", _optional(_above(0)), "none (the optimizer's default) or a number > 0"),
+        ("batch_size", _at_least(2), "an integer >= 2"),
+        ("epochs", _at_least(1), "an integer >= 1"),
+        ("loss", _one_of(LOSSES), f"one of {', '.join(LOSSES)}"),
+        ("validation_fraction", lambda v, c: _finite(v) and 0.0 < v < 1.0, "a number between 0 and 1"),
+        ("split", _one_of(SPLITS), f"one of {', '.join(SPLITS)}"),
+        ("excerpts", _optional(_at_least(1)), "none (all of a song's) or an integer >= 1"),
+        ("seed", _at_least(0), "an integer >= 0"),
+        ("crop_frames", _optional(_at_least(16)), "none (whole excerpts) or an integer >= 16"),
+        ("folds", _optional(lambda v, c: v >= 2 and c.split == "grouped"),
+         "none or an integer >= 2, with split=grouped"),
+        ("lr_schedule", _one_of(LR_SCHEDULES), f"one of {', '.join(LR_SCHEDULES)}"),
+    )
+
     def __post_init__(self) -> None:
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(None, f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, not {self.lr_schedule!r}")
-        if self.folds is not None and (self.folds < 2 or self.split != "grouped"):
-            raise ConfigError(None, "folds needs at least 2 parts and the grouped split")
-        if self.crop_frames is not None and self.crop_frames < 16:
-            raise ConfigError(None, "crop_frames must be at least 16 (or unset for whole excerpts)")
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(None, f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
-        if self.loss not in LOSSES:
-            raise ConfigError(None, f"loss must be one of {', '.join(LOSSES)}, not {self.loss!r}")
-        if self.split not in SPLITS:
-            raise ConfigError(None, f"split must be one of {', '.join(SPLITS)}, not {self.split!r}")
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ConfigError(None, "validation_fraction must be between 0 and 1")
-        if self.batch_size < 2 or self.epochs < 1:
-            raise ConfigError(None, "batch_size must be >= 2 and epochs >= 1")
+        _check(self, self.RULES)
 
 
 def config_dict(config: Any) -> dict[str, Any]:
@@ -187,14 +251,24 @@ def config_hash(config: Any) -> str:
 
 
 def from_dict(cls: type[C], values: dict[str, Any], source: str | None = None) -> C:
-    """Build ``cls`` from a dict, rejecting unknown keys and coercing types."""
+    """Build ``cls`` from a dict, rejecting unknown keys, coercing types and checking every value
+    (a refusal names ``source``, the file the values came from, when there is one)."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise ConfigError(source, f"unknown {cls.__name__} keys: {', '.join(unknown)}")
+        raise ConfigError(source, f"unknown setting(s) {', '.join(unknown)}; the {SETTING_KINDS[cls.__name__]} "
+                                  f"settings are: {', '.join(sorted(names))}")
     hints = typing.get_type_hints(cls)
     coerced = {k: _coerce(hints[k], v, k, source) for k, v in values.items()}
-    return cls(**coerced)
+    try:
+        return cls(**coerced)
+    except ConfigError as exc:
+        if source is None or exc.path is not None:
+            raise
+        raise ConfigError(source, exc.reason) from None
+
+
+SETTING_KINDS = {"FeatureConfig": "feature", "ModelConfig": "model", "TrainConfig": "train"}
 
 
 def load_toml(cls: type[C], path: str | Path, table: str | None = None) -> C:
@@ -249,7 +323,11 @@ def _coerce(hint: Any, value: Any, key: str, source: str | None) -> Any:
             return _convert(option, value)
         except (TypeError, ValueError):
             continue
-    raise ConfigError(source, f"{key}={value!r} is not a valid {hint}")
+    kinds = [KIND_NAMES.get(option, getattr(option, "__name__", str(option))) for option in options]
+    raise ConfigError(source, f"{key}={value!r} is not allowed: {key} must be {' or '.join(kinds)}")
+
+
+KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "text", type(None): "none"}
 
 
 def _convert(kind: Any, value: Any) -> Any:

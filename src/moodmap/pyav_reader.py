@@ -50,6 +50,8 @@ def blocks(path: Path, start: float, duration: float | None) -> tuple[int, Itera
                 if frame.time is not None:
                     position = int(round(frame.time * rate))
                 samples = frame_samples(frame)
+                if pending and samples.shape[0] != pending[0].shape[0]:  # damage, read as a new layout
+                    raise DecodeError(path, "the channel count changes mid-stream")
                 skip = max(0, first - position)
                 position += samples.shape[1]
                 samples = samples[:, skip:] if remaining is None else samples[:, skip:skip + remaining - held]
@@ -87,6 +89,8 @@ def audio_stream(container, path: Path):
     if not container.streams.audio:
         raise DecodeError(path, "no audio stream")
     stream = container.streams.audio[0]
+    if stream.codec_context is None:  # a damaged header: FFmpeg found no codec to open
+        raise DecodeError(path, "audio stream has no decoder")
     stream.thread_type = "AUTO"
     return stream
 

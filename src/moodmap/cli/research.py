@@ -200,10 +200,10 @@ def train(
     address: AddressOption = None,
 ) -> None:
     """Train the paper's CNN with its protocol; print every metric beside the constant baseline."""
+    overrides = list(set_ or []) + ([f"split={split}"] if split else [])
+    model_config, train_config = _model_configs(config, overrides, epochs)  # checked before torch loads
     from ..train import train_runs
 
-    overrides = list(set_ or []) + ([f"split={split}"] if split else [])
-    model_config, train_config = _model_configs(config, overrides, epochs)
     with progress_bar("train runs") as update:
         summary = train_runs(cache, model_config, train_config, runs, out, jobs, update, Engine(engine, address))
     _print_summary(summary)

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..config import ModelConfig
+from ..config import ARCHITECTURES, ModelConfig
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import nn
-
-ARCHITECTURES = ("paper_cnn", "moodnet")
 
 
 def build_model(config: ModelConfig, input_shape: tuple[int, int]) -> "nn.Module":
