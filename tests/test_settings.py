@@ -133,3 +133,15 @@ def test_a_wav_of_zero_bit_samples_is_not_decodable(tmp_path):
                      + fmt + b"data" + struct.pack("<I", len(data)) + data)
     with pytest.raises(DecodeError, match="not a decodable audio file"):
         load_audio(path)
+
+
+def test_a_stream_that_gives_no_sample_rate_is_not_decodable(tmp_path):
+    """One byte named .flac: FFmpeg's probe finds a stream at 0 Hz, which is the file's damage,
+    not a resampler error."""
+    from moodmap.audio import load_audio
+    from moodmap.errors import DecodeError
+
+    path = tmp_path / "one byte.flac"
+    path.write_bytes(b"f")
+    with pytest.raises(DecodeError, match="no sample rate"):
+        load_audio(path)
