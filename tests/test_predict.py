@@ -31,12 +31,30 @@ def test_registered_model_loads_by_name_and_checks_its_sha(exported):
         load_model("evil", weights)
 
 
-def test_prediction_averages_centred_excerpts(exported, synth_set):
-    checkpoint = load_model(exported[0])
-    song = next((synth_set / "clips_45seconds").glob("*.flac"))
-    p = predict_file(song, checkpoint, "tiny")
-    assert 0 < p.valence < 1 and 0 < p.arousal < 1 and p.excerpts == 3
-    assert p.valence_9 == pytest.approx(10 * p.valence) and p.quadrant in ("Q1", "Q2", "Q3", "Q4")
+def test_prediction_averages_centred_excerpts(tmp_path):
+    import dataclasses
+
+    from moodmap.features import excerpt_logmel
+    from moodmap.models.registry import resolve
+    from moodmap.mood import describe
+    from moodmap.presets import DEFAULT_MODEL
+
+    # 60 s in three chords: the centred windows (7.5, 22.5, 37.5 s) hear other music than 0, 15, 30 s
+    chords = [(220.0, 277.2, 329.6), (130.8, 155.6, 196.0), (440.0, 554.4, 659.3)]
+    song = write_audio(tmp_path / "song.flac", np.concatenate([tone(20.0, 16000, freqs=f) for f in chords]), 16000)
+    predictor = resolve(DEFAULT_MODEL).predictor  # the shipped model: the tiny one's outputs are all held at 0.1
+    p = predict_file(song, predictor, DEFAULT_MODEL)
+    centred = dataclasses.replace(predictor.feature_config, anchor="center")
+    features, windows = excerpt_logmel(song, centred)
+    assert [w.start for w in windows] == [7.5, 22.5, 37.5]
+    per_excerpt = np.clip(predictor.predict(features).astype(np.float64), 0.1, 0.9)  # (valence, arousal) rows
+    valence, arousal = per_excerpt.mean(axis=0)
+    assert (p.valence, p.arousal) == pytest.approx((valence, arousal), abs=1e-6) and p.excerpts == 3
+    assert (p.valence_spread, p.arousal_spread) == pytest.approx(tuple(per_excerpt.std(axis=0)), abs=1e-6)
+    assert (p.valence_9, p.arousal_9) == pytest.approx((10 * valence, 10 * arousal), abs=1e-5)
+    assert (p.quadrant, p.emotion) == (describe(valence, arousal).quadrant, describe(valence, arousal).emotion)
+    from_start = np.clip(predictor.predict(excerpt_logmel(song, predictor.feature_config)[0]), 0.1, 0.9).mean(axis=0)
+    assert np.abs(from_start - (valence, arousal)).max() > 1e-4  # the file tells centred from start windows
 
 
 def test_timeline_slides_over_the_whole_track(exported, tmp_path):

@@ -6,6 +6,7 @@ model: every test had given its own checkpoint. Nothing here does.
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -44,6 +45,30 @@ def music(home) -> list[Path]:
     return sorted((home / "Music").rglob("*.*"))
 
 
+@pytest.fixture(scope="module")
+def expected(home) -> dict[str, object]:
+    """What this process predicts for each song (file name → Prediction) with the shipped default model:
+    what every command must print, store or serve for that song."""
+    from moodmap.models.registry import resolve
+    from moodmap.predict import predict_file
+
+    predictor = resolve(DEFAULT_MODEL).predictor
+    return {p.name: predict_file(p, predictor, DEFAULT_MODEL) for p in sorted((home / "Music").rglob("*.*"))}
+
+
+def assert_predicted(expected, name: str, valence: float, arousal: float, tolerance: float = 1e-4) -> None:
+    """The values a command gave for song ``name`` are its own (not another song's, not swapped, not rounded off)."""
+    want = expected[name]
+    assert abs(valence - want.valence) <= tolerance and abs(arousal - want.arousal) <= tolerance, \
+        f"{name}: got ({valence}, {arousal}), predicted ({want.valence}, {want.arousal})"
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """The cells of a printed table's rows, by their first cell."""
+    cells = [[cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+    return {row[0]: row for row in cells}
+
+
 def moodmap(*args: str, cwd: Path, ok: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the installed program; by default require exit 0, no traceback and nothing on stderr
     but notes (the demo-weights one, a short playlist's)."""
@@ -78,7 +103,7 @@ def test_the_help_of_the_installed_program(tmp_path):
 
 @pytest.mark.parametrize("options", [(), ("--format", "json"), ("--format", "csv"), ("--timeline",),
                                      ("--plot", "mood.png")], ids=lambda o: " ".join(o) or "table")
-def test_predict_every_format_with_the_default_model(home, music, tmp_path, options):
+def test_predict_every_format_with_the_default_model(home, music, expected, tmp_path, options):
     assert sorted(p.suffix[1:] for p in music) == sorted(FORMATS)
     done = moodmap("predict", *map(str, music), *options, cwd=tmp_path)
     assert NOTE in done.stderr  # the weights say what they are
@@ -86,13 +111,20 @@ def test_predict_every_format_with_the_default_model(home, music, tmp_path, opti
         rows = json.loads(done.stdout)
         assert [r["path"] for r in rows] == [str(p) for p in music]
         assert {r["model"] for r in rows} == {DEFAULT_MODEL}
-        assert all(0.1 <= r["valence"] <= 0.9 and 0.1 <= r["arousal"] <= 0.9 for r in rows)
+        for row in rows:
+            assert_predicted(expected, Path(row["path"]).name, row["valence"], row["arousal"])
+            assert (row["quadrant"], row["emotion"]) == (expected[Path(row["path"]).name].quadrant,
+                                                         expected[Path(row["path"]).name].emotion)
     elif options[:2] == ("--format", "csv"):
         lines = done.stdout.splitlines()
         assert lines[0].startswith("path,valence,arousal") and len(lines) == 1 + len(music)
+        for row in csv.DictReader(lines):
+            assert_predicted(expected, Path(row["path"]).name, float(row["valence"]), float(row["arousal"]))
     else:
-        for path in music:
-            assert path.name in done.stdout
+        rows = table_rows(done.stdout)  # file │ valence │ arousal │ …, three decimals
+        assert set(rows) == {path.name for path in music}, done.stdout
+        for name, cells in rows.items():
+            assert_predicted(expected, name, float(cells[1]), float(cells[2]), tolerance=5e-4 + 1e-6)
         assert f"model {DEFAULT_MODEL}" in done.stdout
     if "--plot" in options:
         assert (tmp_path / "mood.png").stat().st_size > 10_000
@@ -104,7 +136,7 @@ def test_predict_a_file_that_is_not_there_says_so_in_one_line(tmp_path):
     assert [line for line in done.stderr.splitlines() if line != NOTE] == ["moodmap: failed song.mp3: no such file"]
 
 
-def test_scan_library_playlist_and_map_with_their_defaults(home, music, tmp_path):
+def test_scan_library_playlist_and_map_with_their_defaults(home, music, expected, tmp_path):
     user = tmp_path / "user"
     shutil.copytree(home, user)
     before = {p: p.read_bytes() for p in (user / "Music").rglob("*.*")}
@@ -117,6 +149,8 @@ def test_scan_library_playlist_and_map_with_their_defaults(home, music, tmp_path
     assert f"{len(music)} songs, 0 failures" in moodmap("library", "stats", cwd=user).stdout
     export = moodmap("library", "export", cwd=user).stdout.splitlines()
     assert len(export) == 1 + len(music) and "Song 2" in "\n".join(export)
+    for row in csv.DictReader(export):  # what the index stored for each song
+        assert_predicted(expected, Path(row["path"]).name, float(row["valence"]), float(row["arousal"]))
     listing = moodmap("playlist", cwd=user).stdout
     assert f"{len(music)} songs in library.sqlite" in listing
     mood = next(line.split("sqlite --mood ")[1].split()[0] for line in listing.splitlines() if "sqlite --mood " in line)
@@ -173,7 +207,7 @@ def stop_server(server: subprocess.Popen, how: int = signal.SIGTERM) -> tuple[st
 
 
 @pytest.mark.parametrize("with_db", [False, True], ids=["predictions only", "with a library"])
-def test_serve_with_its_defaults_answers_uploads_of_every_format(home, music, tmp_path, with_db):
+def test_serve_with_its_defaults_answers_uploads_of_every_format(home, music, expected, tmp_path, with_db):
     cwd, args = tmp_path, []
     if with_db:
         shutil.copytree(home, cwd := tmp_path / "user")
@@ -184,7 +218,8 @@ def test_serve_with_its_defaults_answers_uploads_of_every_format(home, music, tm
         assert health["default_model"] == DEFAULT_MODEL and health["songs"] == (len(music) if with_db else 0)
         for path in music:
             result = _upload(f"{base}/api/predict", path)
-            assert result["model"] == DEFAULT_MODEL and 0.1 <= result["valence"] <= 0.9, result
+            assert result["model"] == DEFAULT_MODEL and result["filename"] == path.name, result
+            assert_predicted(expected, path.name, result["valence"], result["arousal"])
             assert result["note"] == "demo weights, trained on synthetic music"
         assert b"<html" in _get(base + "/").lower()
     finally:

@@ -54,13 +54,25 @@ def test_health_lists_models_moods_and_songs(client):
     assert any(m["name"] == "paper" for m in health["models"])
 
 
-def test_predict_an_uploaded_wav(client, exported):
-    response = client.post("/api/predict", files={"file": ("song.wav", wav_bytes(), "audio/wav")},
-                           data={"model": str(exported[0]), "timeline": "true", "hop": "2"})
+def test_predict_an_uploaded_wav(client, tmp_path):
+    from moodmap.models.registry import resolve
+    from moodmap.predict import predict_file
+    from moodmap.presets import DEFAULT_MODEL
+
+    upload = tmp_path / "song.wav"
+    upload.write_bytes(wav_bytes(seconds=20.0))  # timeline windows at 0, 2 and 4 s
+    response = client.post("/api/predict", files={"file": ("song.wav", upload.read_bytes(), "audio/wav")},
+                           data={"model": DEFAULT_MODEL, "timeline": "true", "hop": "2"})
     assert response.status_code == 200, response.text
     body = response.json()
-    assert 0 <= body["valence"] <= 1 and 0 <= body["arousal"] <= 1 and body["emotion"]
-    assert body["filename"] == "song.wav" and body["path"] is None and len(body["timeline"]) >= 1
+    # what this process predicts for the same file with the same (shipped) model
+    expected = predict_file(upload, resolve(DEFAULT_MODEL).predictor, DEFAULT_MODEL, timeline=True, hop=2.0)
+    assert (body["valence"], body["arousal"]) == pytest.approx((expected.valence, expected.arousal), abs=1e-4)
+    assert (body["quadrant"], body["emotion"], body["model"]) == (expected.quadrant, expected.emotion, DEFAULT_MODEL)
+    assert [p["start"] for p in body["timeline"]] == [p.start for p in expected.timeline] == [0.0, 2.0, 4.0]
+    assert [v for p in body["timeline"] for v in (p["valence"], p["arousal"])] == pytest.approx(
+        [v for p in expected.timeline for v in (p.valence, p.arousal)], abs=1e-4)
+    assert body["filename"] == "song.wav" and body["path"] is None
 
 
 @pytest.mark.parametrize("name, content, status", [
