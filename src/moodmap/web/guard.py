@@ -4,8 +4,9 @@ A page anywhere can make the browser send requests to 127.0.0.1; it cannot read 
 answers unless the server lets it. So the server:
 
 - answers only to a ``Host`` it is known by (loopback names, the address it is bound to,
-  ``--allowed-host`` names): a page whose DNS name is re-pointed at 127.0.0.1 (DNS
-  rebinding) is refused, so it cannot read the library;
+  ``--allowed-host`` names; in any case, with any port; one Host header, no userinfo): a page
+  whose DNS name is re-pointed at 127.0.0.1 (DNS rebinding) is refused, so it cannot read the
+  library;
 - refuses requests that change or cost something (POST …) from another origin: a foreign
   ``Origin`` or ``Sec-Fetch-Site: cross-site`` — a page cannot spend the server's CPU;
 - marks every answer ``nosniff`` (audio is never run as HTML), forbids framing, and gives
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -51,7 +53,8 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = self._refusal(scope["method"], headers)
+        hosts = [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"]
+        refusal = self._refusal(scope["method"], headers, hosts)
         if refusal:
             await send_error(send, 403, *refusal)
             return
@@ -85,9 +88,10 @@ class RequestGuard:
             if not started:
                 await send_error(send, 408, "RequestTimeout", f"the request body stalled for {BODY_SECONDS} s", close=True)
 
-    def _refusal(self, method: str, headers: dict[str, str]) -> tuple[str, str] | None:
+    def _refusal(self, method: str, headers: dict[str, str], hosts: list[str]) -> tuple[str, str] | None:
         """Why this request is refused (error, detail), or None. Neither names what was sent."""
-        if _hostname(headers.get("host", "")) not in self.hosts:
+        # Exactly one Host: of two, the check and whatever reads the request later could each take another.
+        if len(hosts) != 1 or _hostname(hosts[0]) not in self.hosts:
             return "ForbiddenHost", ("this server answers only to the names it is known by (see --allowed-host); "
                                      "a foreign Host is how a web page would reach it through DNS rebinding")
         if method.upper() in SAFE_METHODS:
@@ -100,12 +104,16 @@ class RequestGuard:
         return None
 
 
+# A Host header or an origin's netloc: [IPv6][:port], name[:port], or a bare IPv6 address; the port digits only.
+HOST_FORM = re.compile(r"\[(?P<bracketed>[^\[\]]*)\](?::\d*)?|(?P<name>[^\[\]@:/\\\s]*)(?::\d*)?|(?P<bare>[0-9a-f:.]*)")
+
+
 def _hostname(host: str) -> str:
-    """The name part of a Host header or an origin's netloc (no port, no IPv6 brackets), lower-case."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[1:host.find("]")] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    """The name part of a Host header or an origin's netloc (no port, no IPv6 brackets), lower-case;
+    "" (a name no server is known by) for anything else: userinfo, text after ``]``, a port that
+    is not a number."""
+    form = HOST_FORM.fullmatch(host.strip().lower())
+    return next(name for name in form.groups() if name is not None) if form else ""
 
 
 async def send_error(send: Send, status: int, error: str, detail: str, close: bool = False) -> None:
