@@ -14,8 +14,9 @@ Those child processes import the mutated copy because PYTHONPATH puts ``mutants/
 editable install's path comes later) and they inherit MUTANT_UNDER_TEST. mutmut learns which
 tests reach which function from the pytest process only; ``mutation_hooks/sitecustomize.py`` makes
 the child processes write their hits too (with the test that started them), and they are added
-to mutmut's table before any mutant runs. A function still reached by no test gets every test of
-the module, so no mutant is left untested.
+to mutmut's table before any mutant runs. Each function is then tried on every test of each file
+that reaches it (mutmut credits a function only to the test it first ran in, and an app built by a
+shared fixture runs once), and a function reached by no test on every test: no mutant goes untested.
 
 The report, ``docs/mutation.md``: per module mutants, killed, survived, timeouts, equivalent and
 the share of non-equivalent mutants killed; each survivor of an earlier run that a test now kills,
@@ -182,10 +183,18 @@ def inside(module: str) -> None:
         shutil.rmtree(hits, ignore_errors=True)
         hits.mkdir()
         code = run_stats(self, tests=tests)
-        add_child_hits(state(), hits, dotted(module))
+        add_child_hits(state(), hits)
         return code
 
+    collect_or_load_stats = mutmut_main.collect_or_load_stats
+
+    def whole_files(*args, **kwargs):
+        collect_or_load_stats(*args, **kwargs)
+        widen(state(), dotted(module))
+        mutmut_main.save_stats()
+
     harness.PytestRunner.run_stats = run_stats_with_children
+    mutmut_main.collect_or_load_stats = whole_files
     try:
         mutmut_main.cli(["run", "--max-children", "1"], standalone_mode=False)
     except SystemExit as stop:
@@ -206,7 +215,7 @@ def inside(module: str) -> None:
         "status": status, "diffs": diffs, "killers": killers}, indent=1, ensure_ascii=False))
 
 
-def add_child_hits(state, hits: Path, module: str) -> None:
+def add_child_hits(state, hits: Path) -> None:
     """Add the child processes' hits to mutmut's test table. A process started during a test's call
     belongs to that test; one started by a fixture (a server shared by a file's tests) to every test
     of that file; one started outside a test, to every test."""
@@ -223,9 +232,21 @@ def add_child_hits(state, hits: Path, module: str) -> None:
             else:
                 reached = by_file.get(nodeid.split("::")[0], tests)
             state.tests_by_mangled_function_name[function] |= reached
+
+
+def widen(state, module: str) -> None:
+    """Each function of the module gets every test of each test file that reached it, and a function
+    no test reached gets every test: mutmut credits a function to the test during which it first ran,
+    so one called from a shared fixture (an app built once per file) would be tried on one test only."""
+    tests = set(state.duration_by_test)
+    by_file = defaultdict(set)
+    for test in tests:
+        by_file[test.split("::")[0]].add(test)
     for function in state.current_function_hashes:
-        if function.startswith(module + ".") and not state.tests_by_mangled_function_name.get(function):
-            state.tests_by_mangled_function_name[function] |= tests
+        if function.startswith(module + "."):
+            reached = state.tests_by_mangled_function_name.get(function) or tests
+            files = {test.split("::")[0] for test in reached}
+            state.tests_by_mangled_function_name[function] = set().union(*(by_file[f] for f in files)) or set(reached)
 
 
 def killing_test(state, name: str) -> str:

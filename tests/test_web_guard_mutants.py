@@ -28,7 +28,7 @@ ORIGIN_REFUSAL = "requests that change or cost something are accepted only from 
 
 @pytest.fixture(scope="module")
 def client():
-    settings = ServerSettings(max_upload_bytes=2 * 2**20, allowed_hosts=("Music.LAN", "[fe80::1]", ""))
+    settings = ServerSettings(max_upload_bytes=2 * 2**20, allowed_hosts=("Music.LAN", "[fe80::1]", "Xylo.lan", ""))
     with TestClient(create_app(settings), raise_server_exceptions=False, base_url="http://127.0.0.1") as test_client:
         yield test_client
 
@@ -40,7 +40,7 @@ def error_of(response) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.1:8000", "localhost", "LocalHost:80", " localhost ", "[::1]",
-                                  "[::1]:8000", "::1", "music.lan", "MUSIC.lan:8000", "[fe80::1]:80"])
+                                  "[::1]:8000", "::1", "music.lan", "MUSIC.lan:8000", "[fe80::1]:80", "xylo.lan"])
 def test_a_known_host_is_answered_whatever_its_port_case_or_brackets(client, host):
     assert client.get("/api/health", headers={"host": host}).status_code == 200
 
@@ -240,3 +240,64 @@ def test_a_head_sent_in_time_is_answered_and_an_idle_connection_closed_a_deadlin
         connection.sendall(HEALTH)
         assert read_answer(connection).startswith(b"HTTP/1.1 200")
         assert 0.3 < closed_after(connection) < 3
+
+
+# ------------------------------------------------------------------ the guard around any ASGI app
+def guarded(app, method: str, body_parts: list[bytes], later: list[dict], more: bool = False) -> list[dict]:
+    """``app`` behind the guard; the client sends ``body_parts`` (``more``: promising more) and then,
+    ``later`` (after 0.6 s each), further messages (a disconnect); nothing more after that."""
+    scope = {"type": "http", "method": method, "path": "/x", "headers": [(b"host", b"127.0.0.1")]}
+    pending = [{"type": "http.request", "body": part, "more_body": more or i < len(body_parts) - 1}
+               for i, part in enumerate(body_parts)]
+    sent: list[dict] = []
+
+    async def receive():
+        if pending:
+            return pending.pop(0)
+        await asyncio.sleep(0.6)
+        return later.pop(0) if later else await asyncio.sleep(30)
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(guard.RequestGuard(app, ())(scope, receive, send), 10))
+    return sent
+
+
+def test_a_bare_app_whose_body_stalls_gets_the_guards_own_408(monkeypatch):
+    monkeypatch.setattr(guard, "BODY_SECONDS", 0.3)
+
+    async def app(scope, receive, send):
+        while (await receive()).get("more_body"):
+            pass
+
+    sent = guarded(app, "POST", [b"a"], [], more=True)  # one piece and more promised: then silence
+    status = next(m for m in sent if m["type"] == "http.response.start")
+    assert status["status"] == 408 and (b"connection", b"close") in status["headers"]
+    assert json.loads(sent[-1]["body"]) == {"error": "RequestTimeout", "detail": "the request body stalled for 0.3 s"}
+
+
+def test_a_stall_after_the_answer_began_is_not_answered_twice(monkeypatch):
+    monkeypatch.setattr(guard, "BODY_SECONDS", 0.3)
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200})  # ASGI: headers may be left out
+        while (await receive()).get("more_body"):
+            pass
+
+    sent = guarded(app, "POST", [b"a"], [], more=True)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [200]
+    assert {k.decode(): v.decode() for k, v in sent[0]["headers"]}["x-frame-options"] == "DENY"
+
+
+def test_waiting_for_a_disconnect_after_the_body_is_not_timed(monkeypatch):
+    monkeypatch.setattr(guard, "BODY_SECONDS", 0.3)
+
+    async def app(scope, receive, send):
+        assert (await receive())["more_body"] is False
+        assert (await receive())["type"] == "http.disconnect"  # 0.6 s later: a long answer's listener
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent = guarded(app, "POST", [b"all of it"], [{"type": "http.disconnect"}])
+    assert sent[0]["status"] == 204
