@@ -1,0 +1,224 @@
+"""Promises of docs/guarantees.md that no other test held: each test here fails when the line
+that keeps its promise is deleted. Run as a user runs moodmap: the installed ``moodmap``
+program, the shipped default model, a library of real files in six formats (tests/userlib.py).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from userlib import make_user_library
+
+MOODMAP = str(Path(sys.executable).parent / "moodmap")
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory) -> Path:
+    music = tmp_path_factory.mktemp("guarantees") / "Music"
+    make_user_library(music)
+    return music
+
+
+@pytest.fixture
+def music(pristine, tmp_path) -> Path:
+    shutil.copytree(pristine, tmp_path / "Music", symlinks=True)
+    return tmp_path / "Music"
+
+
+def moodmap(*args: str, code: int = 0) -> str:
+    """The installed program; its exit code must be ``code``; returns what it printed."""
+    done = subprocess.run([MOODMAP, *args], capture_output=True, text=True, timeout=300)
+    said = done.stdout + done.stderr
+    assert done.returncode == code, f"moodmap {' '.join(args)} → {done.returncode}\n{said}"
+    assert "Traceback" not in said
+    return said
+
+
+def files_of(folder: Path) -> dict[Path, tuple[str, int]]:
+    """Every file under ``folder``: its bytes' sha256 and its modification time."""
+    return {p: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def indexed(db: Path) -> list[tuple]:
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute("SELECT id, path, valence, arousal FROM songs ORDER BY id").fetchall()
+    finally:
+        connection.close()
+
+
+def mood_tags(path: Path) -> dict[str, str]:
+    from moodmap.tags import read_mood_tags
+
+    return read_mood_tags(path)
+
+
+# Files ---------------------------------------------------------------------------------------
+
+def test_a_scan_without_write_tags_changes_no_file(music, tmp_path):
+    before = files_of(music)
+    moodmap("scan", str(music), "--db", str(tmp_path / "lib.sqlite"), "--jobs", "1")
+    assert files_of(music) == before
+
+
+def test_tagging_keeps_each_files_permissions(music, tmp_path):
+    modes = {}
+    for i, path in enumerate(sorted(p for p in music.rglob("*") if p.is_file())):
+        path.chmod((0o640, 0o604, 0o664)[i % 3])
+        modes[path] = path.stat().st_mode
+    moodmap("scan", str(music), "--db", str(tmp_path / "lib.sqlite"), "--write-tags", "--jobs", "1")
+    assert all("VALENCE" in mood_tags(p) for p in modes)
+    assert {p: p.stat().st_mode for p in modes} == modes
+
+
+def test_a_player_reading_a_song_while_it_is_tagged_reads_the_old_file_whole(music, tmp_path):
+    songs = sorted(p for p in music.rglob("*") if p.is_file())
+    before = {p: p.read_bytes() for p in songs}
+    handles = {p: open(p, "rb") for p in songs}  # a player that opened each file before the tagging
+    try:
+        moodmap("scan", str(music), "--db", str(tmp_path / "lib.sqlite"), "--write-tags", "--jobs", "1")
+        assert all(p.read_bytes() != before[p] for p in songs)  # every file got its tags …
+        assert {p: h.read() for p, h in handles.items()} == before  # … by a new file replacing the old one
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
+def test_a_tag_write_that_would_change_the_audio_leaves_the_file_untouched(music, monkeypatch):
+    """Proof by sabotage: a tag writer that damages one audio byte is caught, the song stays as it was."""
+    from moodmap import tags
+    from moodmap.errors import MoodmapError
+
+    real_save = tags._save
+
+    def damaging_save(handle) -> None:
+        real_save(handle)
+        with open(handle.filename, "r+b") as written:  # one byte in the middle of the audio
+            written.seek(os.path.getsize(handle.filename) * 2 // 3)
+            byte = written.read(1)
+            written.seek(-1, os.SEEK_CUR)
+            written.write(bytes([byte[0] ^ 0xFF]))
+
+    monkeypatch.setattr(tags, "_save", damaging_save)
+    for song in sorted(p for p in music.rglob("*") if p.suffix in (".mp3", ".flac", ".ogg", ".m4a", ".wav")):
+        before = song.read_bytes()
+        with pytest.raises(MoodmapError, match="changed the audio payload"):
+            tags.write_mood_tags(song, {"VALENCE": "0.500", "AROUSAL": "0.500"})
+        assert song.read_bytes() == before, song
+    assert sorted(p.name for p in music.rglob(".*")) == []  # no copy left beside the songs
+
+
+# Undo ----------------------------------------------------------------------------------------
+
+def test_a_song_moved_after_tagging_can_still_be_untagged(music, tmp_path):
+    import mutagen
+
+    db = str(tmp_path / "lib.sqlite")
+    song = next(music.rglob("*.flac"))
+    before = mutagen.File(str(song)).tags.pprint()
+    moodmap("scan", str(music), "--db", db, "--write-tags", "--jobs", "1")
+    moved = music / "Artist A" / "Renamed.flac"
+    song.rename(moved)
+    assert "1 moved" in moodmap("scan", str(music), "--db", db, "--jobs", "1")
+    assert "6 files restored" in moodmap("untag", "--db", db)
+    assert mutagen.File(str(moved)).tags.pprint() == before and not mood_tags(moved)
+
+
+def test_untag_dry_run_changes_no_file_and_no_journal(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    moodmap("scan", str(music), "--db", str(db), "--write-tags", "--jobs", "1")
+    files, index = files_of(music), hashlib.sha256(db.read_bytes()).hexdigest()
+    assert "6 files would be restored (dry run: nothing changed)" in moodmap("untag", "--db", str(db), "--dry-run")
+    assert files_of(music) == files and hashlib.sha256(db.read_bytes()).hexdigest() == index
+    assert "6 files restored" in moodmap("untag", "--db", str(db))
+
+
+# The index -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def two_folders(music, tmp_path) -> tuple[Path, Path, str]:
+    """``Music`` and ``Music 2`` (a sibling whose name starts with the first's), both indexed."""
+    other = tmp_path / "Music 2"
+    other.mkdir()
+    for song in sorted(p for p in music.rglob("*") if p.is_file())[:2]:
+        song.rename(other / song.name)
+    db = str(tmp_path / "lib.sqlite")
+    moodmap("scan", str(music), str(other), "--db", db, "--jobs", "1")
+    assert len(indexed(Path(db))) == 6
+    return music, other, db
+
+
+def test_a_scan_keeps_songs_of_other_folders_even_when_their_files_are_gone(two_folders):
+    music, other, db = two_folders
+    before = indexed(Path(db))
+    shutil.rmtree(other)  # another share, unmounted
+    assert "0 removed from the index" in moodmap("scan", str(music), "--db", db, "--jobs", "1")
+    assert indexed(Path(db)) == before
+
+
+def test_a_scan_tags_only_the_files_under_its_folders(two_folders):
+    music, other, db = two_folders
+    before = files_of(other)
+    assert "4 files tagged" in moodmap("scan", str(music), "--db", db, "--write-tags", "--jobs", "1")
+    assert files_of(other) == before
+
+
+def test_an_emptied_share_holding_few_songs_is_refused_all_the_same(two_folders):
+    music, other, db = two_folders
+    before = indexed(Path(db))
+    shutil.rmtree(other)
+    other.mkdir()  # the mount point of a share that is not mounted: there, and empty
+    out = moodmap("scan", str(other), "--db", db, "--jobs", "1", code=2)
+    assert "2 of the 6 indexed songs" in out and "no audio file was found there" in out
+    assert indexed(Path(db)) == before
+
+
+def test_untag_of_one_folder_restores_only_that_folder(two_folders):
+    music, other, db = two_folders
+    moodmap("scan", str(music), str(other), "--db", db, "--write-tags", "--jobs", "1")
+    tagged = files_of(other)
+    assert "4 files restored" in moodmap("untag", str(music), "--db", db)
+    assert files_of(other) == tagged and all("VALENCE" in mood_tags(p) for p in tagged)
+
+
+@pytest.mark.parametrize("command", [["playlist"], ["map", "-o", "map.html"], ["library", "stats"],
+                                     ["library", "check"], ["library", "prune"], ["untag"], ["serve"]])
+def test_a_command_given_an_index_that_is_not_there_creates_nothing(tmp_path, command):
+    db = tmp_path / "index" / "library.sqlite"
+    out = moodmap(*command, "--db", str(db), code=2)
+    assert "no library index here" in out
+    assert not (tmp_path / "index").exists() and not any(tmp_path.iterdir())
+
+
+def test_an_index_of_schema_2_is_upgraded_in_place_and_keeps_its_failures(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    bad = music / "broken.mp3"
+    bad.write_bytes(b"not audio at all" * 64)
+    moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
+    connection = sqlite3.connect(db)
+    with connection:  # what moodmap 2 made: failures without the version and model they happened under
+        connection.executescript("""
+            CREATE TABLE old_failures (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+                                       error TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL);
+            INSERT INTO old_failures SELECT path, size, mtime_ns, error, reason, at FROM failures;
+            DROP TABLE failures; ALTER TABLE old_failures RENAME TO failures; PRAGMA user_version = 2;""")
+    songs = connection.execute("SELECT * FROM songs ORDER BY id").fetchall()
+    connection.close()
+    out = moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
+    assert "6 unchanged" in out and "1 failed" in out  # the failure is tried again once, under this version
+    connection = sqlite3.connect(db)
+    try:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert connection.execute("SELECT * FROM songs ORDER BY id").fetchall() == songs
+        assert connection.execute("SELECT path, version IS NOT NULL FROM failures").fetchall() == [(str(bad), 1)]
+    finally:
+        connection.close()
+    assert "0 failed, 1 skipped" in moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
