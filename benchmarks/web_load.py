@@ -81,7 +81,7 @@ def main() -> None:
 
 def reference_seconds(payload: bytes, folder: Path) -> float:
     """One analysis of the same clip in this process (model loaded first)."""
-    from moodmap.models.registry import load_model
+    from moodmap.models.checkpoint import load_model
     from moodmap.predict import predict_file
 
     path = folder / "clip.mp3"

@@ -55,7 +55,7 @@ def outcome(call) -> str:
 
 
 def test_every_hostile_file_gets_a_prediction_or_its_typed_error(corpus):
-    from moodmap.models.registry import load_model
+    from moodmap.models.checkpoint import load_model
     from moodmap.predict import predict_file
 
     checkpoint = load_model("paper")
@@ -75,7 +75,7 @@ def test_every_hostile_file_gets_features_or_its_typed_error(corpus):
 
 
 def test_a_two_hour_file_is_tagged_in_bounded_memory(corpus):
-    from moodmap.models.registry import load_model
+    from moodmap.models.checkpoint import load_model
     from moodmap.predict import predict_file
 
     two_hours = next(c.path for c in corpus[1] if "2 h" in c.why)
@@ -91,7 +91,7 @@ def test_a_two_hour_file_is_tagged_in_bounded_memory(corpus):
 
 
 def test_a_two_hour_timeline_streams_in_bounded_memory(corpus):
-    from moodmap.models.registry import load_model
+    from moodmap.models.checkpoint import load_model
     from moodmap.predict import track_timeline
 
     two_hours = next(c.path for c in corpus[1] if "2 h" in c.why)

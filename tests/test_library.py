@@ -14,7 +14,7 @@ from moodmap.cli import app
 from moodmap.library import Library
 from moodmap.scan import scan_library
 from moodmap.predict import predict_file
-from moodmap.models.registry import load_model
+from moodmap.models.checkpoint import load_model
 
 
 @pytest.fixture

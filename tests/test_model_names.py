@@ -69,11 +69,27 @@ def test_an_unknown_name_lists_the_registered_ones(crowded):
 
 
 @pytest.mark.parametrize("given, says", [("./improved", "not a model file"), ("gone/model.onnx", "no such model file"),
-                                         ("gone.pt", "no such model file")])
+                                         ("gone.pt", "no such model file"), ("junk.onnx", "not a moodmap ONNX model")])
 def test_a_path_that_is_no_model_names_the_path(crowded, given, says):
+    (crowded / "junk.onnx").write_bytes(b"not a model " * 100)
     done = moodmap("predict", "song.wav", "--model", given, cwd=crowded)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert len(errors(done)) == 1 and errors(done)[0].startswith(f"moodmap: {given}: {says}"), done.stderr
+    named = (f"moodmap: {given}: {says}", f"moodmap: {crowded / given}: {says}")  # as given, or where it is
+    assert len(errors(done)) == 1 and errors(done)[0].startswith(named), done.stderr
+
+
+def test_evaluate_takes_a_name_as_a_name(crowded):
+    done = moodmap("evaluate", "improved", "no-cache", cwd=crowded)  # the registered model, then the missing cache
+    assert done.returncode == 2 and len(errors(done)) == 1 and errors(done)[0].startswith("moodmap: no-cache"), \
+        done.stderr
+
+
+@pytest.mark.parametrize("name", ["mine/model", "mine.onnx", "mine.pt", ".hidden"])
+def test_export_refuses_a_name_that_reads_as_a_path(crowded, name):
+    done = moodmap("export", "no-run", "--name", name, cwd=crowded)
+    assert done.returncode == 2 and errors(done) == [f"moodmap: {name!r} cannot name a model: a name has no path "
+                                                     "separator, no leading dot and no .onnx or .pt suffix (those are "
+                                                     "read as paths)"], done.stderr
 
 
 def test_the_rule(tmp_path, monkeypatch):

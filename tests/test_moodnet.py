@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from moodmap.config import ModelConfig, TrainConfig
-from moodmap.models import build_model
+from moodmap.models.networks import build_model
 from moodmap.models.checkpoint import load_checkpoint
 from moodmap.models.moodnet import MoodNet, weight_count
 from moodmap.predict import predict_file

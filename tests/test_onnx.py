@@ -1,17 +1,25 @@
 """Prediction runs on onnxruntime: the ONNX form of every model predicts what its PyTorch form
-predicts (within 1e-5), for both architectures, any batch and (MoodNet) any excerpt length."""
+predicts (within 1e-5), for both architectures, any batch and (MoodNet) any excerpt length. A
+registered model's checkpoint given by path runs its ONNX form; only a checkpoint with none runs
+on torch, and only where `moodmap[train]` is installed."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from moodmap.errors import ModelError
-from moodmap.models.onnx_form import torch_predictor
-from moodmap.models.registry import load_model, resolve
+from moodmap.models.checkpoint import load_model, resolve_checkpoint, torch_predictor
+from moodmap.models.registry import NoOnnxForm, resolve
 from moodmap.predict import predict_file
+
+MOODMAP = str(Path(sys.executable).parent / "moodmap")
 
 TOLERANCE = 1e-5
 
@@ -59,7 +67,9 @@ def test_export_writes_the_onnx_form_and_the_registry_checks_it(exported, tmp_pa
     resolved = resolve("tiny", folder)
     assert resolved.predictor.backend == "onnxruntime" and resolved.sha256 == entry["sha256"]
     assert resolve(str(folder / "tiny.onnx")).predictor.backend == "onnxruntime"
-    assert resolve(str(path)).predictor.backend == "torch"  # a .pt path runs on torch
+    by_path = resolve(str(path))  # a registered model's .pt: its checked ONNX form runs
+    assert by_path.predictor.backend == "onnxruntime" and by_path.sha256 == entry["sha256"]
+    assert by_path.name == str(path) and by_path.note == "demo weights, trained on synthetic music"
     broken = tmp_path / "broken"
     shutil.copytree(folder, broken)
     with open(broken / "tiny.onnx", "r+b") as handle:
@@ -69,16 +79,64 @@ def test_export_writes_the_onnx_form_and_the_registry_checks_it(exported, tmp_pa
         resolve("tiny", broken)
 
 
-def test_a_checkpoint_path_says_it_predicts_with_torch(exported, synth_set, tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
+def training_checkpoint(exported, tmp_path) -> Path:
+    """A checkpoint as `moodmap train` leaves it: no registry entry, no ONNX form beside it."""
+    run = tmp_path / "run" / "run-0"
+    run.mkdir(parents=True)
+    return Path(shutil.copyfile(exported[0], run / "last.pt"))
 
+
+def test_only_a_checkpoint_without_an_onnx_form_runs_on_torch(exported, tmp_path):
+    path, folder = exported
+    last = training_checkpoint(exported, tmp_path)
+    with pytest.raises(NoOnnxForm, match="no registered ONNX form"):
+        resolve(str(last))
+    on_torch = resolve_checkpoint(str(last))
+    assert on_torch.predictor.backend == "torch" and on_torch.note == "demo weights, trained on synthetic music"
+    copied = tmp_path / "weights"
+    shutil.copytree(folder, copied)
+    with open(copied / "tiny.pt", "ab") as handle:  # other weights than the entry (and its ONNX form) describe
+        handle.write(b"\0")
+    with pytest.raises(NoOnnxForm):
+        resolve(str(copied / "tiny.pt"))
+
+
+def predict_json(model: Path, song: Path, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([MOODMAP, "predict", str(song), "--model", str(model), "--format", "json"],
+                          capture_output=True, text=True, cwd=cwd, timeout=120, env={**os.environ, **(env or {})})
+
+
+def test_a_checkpoint_path_says_it_predicts_with_torch(exported, synth_set, tmp_path):
     _, folder = exported
     song = next((synth_set / "clips_45seconds").glob("*.flac"))
-    moodmap = str(Path(sys.executable).parent / "moodmap")
-    for model, says in ((folder / "tiny.pt", True), (folder / "tiny.onnx", False)):
-        done = subprocess.run([moodmap, "predict", str(song), "--model", str(model)], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=120)
+    values = []
+    for model, says in ((training_checkpoint(exported, tmp_path), True), (folder / "tiny.pt", False),
+                        (folder / "tiny.onnx", False)):
+        done = predict_json(model, song, tmp_path)
         assert done.returncode == 0, done.stderr
-        assert ("is a PyTorch checkpoint: predicting with torch" in done.stderr) is says, done.stderr
+        notes = [line for line in done.stderr.splitlines() if "PyTorch" in line]
+        assert notes == ([f"moodmap: note: {model} is a PyTorch checkpoint: predicting with torch; `moodmap export` "
+                          "writes its ONNX form, which predicts without torch"] if says else []), done.stderr
+        values.append([json.loads(done.stdout)[0][key] for key in ("valence", "arousal")])
+    assert np.abs(np.array(values) - values[0]).max() < TOLERANCE  # the same model on either runtime
+
+
+def test_without_torch_a_registered_checkpoint_runs_and_a_training_one_is_refused_in_one_line(exported, synth_set,
+                                                                                               tmp_path):
+    hidden = tmp_path / "no-torch" / "torch"  # what `pip install moodmap` (no [train]) gives: no torch to import
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("raise ImportError(\"No module named 'torch'\", name='torch')\n")
+    env = {"PYTHONPATH": str(hidden.parent)}
+    song = next((synth_set / "clips_45seconds").glob("*.flac"))
+    registered = predict_json(exported[0], song, tmp_path, env)
+    assert registered.returncode == 0 and json.loads(registered.stdout)[0]["model"] == str(exported[0]), \
+        registered.stderr
+    last = training_checkpoint(exported, tmp_path)
+    for args in (["predict", str(song), "--model", str(last)], ["scan", str(song.parent), "--model", str(last)]):
+        done = subprocess.run([MOODMAP, *args], capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                              env={**os.environ, **env})
+        assert done.returncode == 2 and done.stderr.splitlines() == [
+            f"moodmap: {last}: a PyTorch checkpoint with no registered ONNX form beside it: `moodmap export RUN "
+            "--name NAME` registers its run with one (`moodmap predict` runs it as it is, on torch, with "
+            "moodmap[train])"], done.stderr
+    assert not (tmp_path / "library.sqlite").exists()

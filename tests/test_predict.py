@@ -8,7 +8,8 @@ from helpers import tone, write_audio
 from moodmap.cli import app
 from moodmap.errors import Failure, ModelError
 from moodmap.models.card import SYNTHETIC_WARNING
-from moodmap.models.registry import available_models, load_model
+from moodmap.models.checkpoint import load_model
+from moodmap.models.registry import available_models
 from moodmap.predict import Prediction, predict, predict_file
 
 

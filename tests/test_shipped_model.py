@@ -3,7 +3,8 @@ import pytest
 
 from moodmap.models.card import SYNTHETIC_WARNING
 from moodmap.models.paper_cnn import keras_weight_count
-from moodmap.models.registry import WEIGHTS, available_models, load_model
+from moodmap.models.checkpoint import load_model
+from moodmap.models.registry import WEIGHTS, available_models
 from moodmap.presets import DEFAULT_MODEL
 
 

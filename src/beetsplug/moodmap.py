@@ -20,7 +20,7 @@ class MoodmapPlugin(BeetsPlugin):
 
     def __init__(self, name: str = "moodmap") -> None:
         super().__init__(name)
-        from moodmap.presets import DEFAULT_MODEL
+        from moodmap.models.registry import DEFAULT_MODEL
 
         self.config.add({"model": DEFAULT_MODEL, "force": False})
 

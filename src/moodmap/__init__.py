@@ -14,7 +14,7 @@ __all__ = ["FeatureConfig", "config_hash", "AudioError", "MoodmapError", "__vers
            "Prediction", "describe"]
 
 _LAZY = {"predict": ("predict", "predict"), "Prediction": ("predict", "Prediction"),
-         "load_model": ("models.registry", "load_model"), "describe": ("mood", "describe")}
+         "load_model": ("models.checkpoint", "load_model"), "describe": ("mood", "describe")}
 
 
 def __getattr__(name: str):

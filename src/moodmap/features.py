@@ -1,9 +1,10 @@
 """Log-mel spectrograms: the network's input.
 
 ``logmel`` is the fast batched path (float32 FFTs by ducc0 — pocketfft's successor, 5× numpy's
-rfft and a tenth of SciPy's install — framed in blocks that stay in cache); ``logmel_reference`` is the plain librosa pipeline it must match within
-0.05 dB (tests/test_features.py proves it). Both give (n_mels, frames) per signal,
-80 × 469 for a 15 s excerpt at 16 kHz.
+rfft and a tenth of SciPy's install — framed in blocks that stay in cache); it must match the
+plain librosa pipeline (``moodmap.features_reference``, research side) within 0.05 dB
+(tests/test_features.py proves it). It gives (n_mels, frames) per signal, 80 × 469 for a
+15 s excerpt at 16 kHz.
 
 Examples
 --------
@@ -115,23 +116,6 @@ def logmel(y: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndarray
     float32 array (..., n_mels, 1 + samples // hop_length)
     """
     return power_to_db(mel_power(y, config), config.top_db)
-
-
-def logmel_reference(y: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
-    """The plain librosa pipeline (melspectrogram + power_to_db), one signal at a time."""
-    import librosa
-
-    def one(signal: np.ndarray) -> np.ndarray:
-        power = librosa.feature.melspectrogram(
-            y=signal, sr=config.sample_rate, n_fft=config.n_fft, hop_length=config.hop_length,
-            n_mels=config.n_mels, fmin=config.fmin, fmax=config.fmax)
-        return librosa.power_to_db(power, ref=1.0, amin=AMIN, top_db=config.top_db)
-
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 1:
-        return one(y)
-    return np.stack([one(s) for s in y.reshape(-1, y.shape[-1])]).reshape(
-        *y.shape[:-1], config.n_mels, 1 + y.shape[-1] // config.hop_length)
 
 
 def excerpt_logmel(path: str | PathLike, config: FeatureConfig = FeatureConfig()) -> tuple[np.ndarray, list[Window]]:

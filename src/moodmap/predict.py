@@ -26,11 +26,11 @@ from .config import FeatureConfig
 from .errors import AudioError, CancelledError, Failure, MoodmapError
 from .features import excerpt_logmel, logmel
 from .models.predictor import Predictor
+from .models.registry import DEFAULT_MODEL, ResolvedModel, resolve
+from .mood import describe
 
 if TYPE_CHECKING:
     from .models.checkpoint import Checkpoint
-from .mood import describe
-from .presets import DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,9 @@ def predict(paths: Iterable[str | PathLike], model=DEFAULT_MODEL, timeline: bool
     Parameters
     ----------
     paths : audio files
-    model : a registered model name, an .onnx or .pt path, a loaded Checkpoint, a Predictor, or a
-        ``ResolvedModel`` from ``moodmap.models.registry.resolve``
+    model : a registered model name, an .onnx path (or a registered model's .pt), a Predictor, a
+        ``ResolvedModel`` from ``moodmap.models.registry.resolve``, or a Checkpoint loaded on the
+        research side (``moodmap.models.checkpoint.load_model``: it runs on torch)
     timeline : also slide a window over each whole track
     hop : seconds between timeline windows
     as_frame : return a pandas DataFrame (one row per file) instead
@@ -164,21 +165,24 @@ def predict(paths: Iterable[str | PathLike], model=DEFAULT_MODEL, timeline: bool
 
 def _model_for_prediction(model) -> tuple[Predictor, str]:
     """The model to predict with and the name predictions carry, from whatever the caller has."""
-    from .models.registry import ResolvedModel, resolve
-
-    if isinstance(model, Predictor) or type(model).__name__ == "Checkpoint":
-        return as_predictor(model), "custom"
-    resolved = model if isinstance(model, ResolvedModel) else resolve(model)
-    return resolved.predictor, resolved.name
+    if isinstance(model, (str, PathLike)):
+        model = resolve(model)
+    if isinstance(model, ResolvedModel):
+        return model.predictor, model.name
+    return as_predictor(model), "custom"
 
 
 def as_predictor(model) -> Predictor:
-    """A Predictor as it is; a torch Checkpoint a caller loaded (torch is installed, then) wrapped as one."""
+    """A Predictor as it is; anything else that can make one — a torch ``Checkpoint`` a caller
+    loaded (``moodmap[train]``) — asked for it, so that this side never imports torch."""
     if isinstance(model, Predictor):
         return model
-    from .models.onnx_form import torch_predictor
-
-    return torch_predictor(model)
+    if isinstance(model, ResolvedModel):
+        return model.predictor
+    if callable(getattr(model, "to_predictor", None)):
+        return model.to_predictor()
+    raise MoodmapError(None, f"cannot predict with a {type(model).__name__}: give a registered model's name, a model "
+                             "file, a Predictor or a checkpoint")
 
 
 RATING_RANGE = (0.1, 0.9)  # the data sets' 1–9 ratings on the 0–1 scale

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 from .config import ModelConfig, TrainConfig
 from .errors import ConfigError
+from .models.registry import DEFAULT_MODEL  # the registry's (library side); here too, as before
+
+__all__ = ["DEFAULT_MODEL", "PRESETS", "Preset", "preset"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,6 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
            TrainConfig(epochs=12, loss="mae+ccc", standardize_targets=True, crop_frames=313, spec_augment=True,
                        recalibrate_batchnorm=True, lr_schedule="cosine", calibrate_spread=True)),
 )}
-
-
-# The shipped weights predict, scan and serve use unless told otherwise (``--model paper`` for the paper's).
-DEFAULT_MODEL = "improved"
 
 
 def preset(name: str) -> Preset:

@@ -11,23 +11,41 @@ from elsewhere, or after the generated songs are deleted, says the same thing.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from pathlib import Path
 
 DEMO_NOTE = "demo weights, trained on synthetic music"
+# How each of `moodmap synth`'s renderers plays its scores, in the words a label uses.
+RENDERER_WORDS = {"numpy": "wavetable voices", "soundfont": "sampled instruments through FluidSynth"}
 
 
 def dataset_record(name: str, root: str | Path) -> dict:
     """The provenance of the data set ``name`` at ``root``: absolute root, synthetic or not (and
     then how ``moodmap synth`` made it), the moodmap version and time that recorded it."""
     from . import __version__
-    from .datasets.synth import synth_record
 
     root = Path(root).expanduser().resolve()
     synth = synth_record(root)
     record = {"name": name, "root": str(root), "synthetic": synth is not None,
               "recorded_by": f"moodmap {__version__}", "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     return {**record, "synth": synth} if synth is not None else record
+
+
+def synth_record(root: str | Path) -> dict | None:
+    """How ``moodmap synth`` made the set at ``root`` (synth.json: its settings, and its sha256),
+    or None when it did not make it. Read when a cache is prepared; afterwards the cache's record
+    counts. Here, not beside the generator, so that reading a record never loads the renderers."""
+    root = Path(root)
+    if not (root / "synth_params.csv").exists():
+        return None
+    try:
+        raw = (root / "synth.json").read_bytes()
+        spec = json.loads(raw)
+    except (OSError, ValueError):  # sets made before synth.json existed used the numpy renderer
+        return {"renderer": "numpy", "seed": None, "songs": None, "synth_json_sha256": None}
+    return {**spec, "renderer": spec.get("renderer") or "numpy", "synth_json_sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def complete(record: dict) -> dict:
@@ -41,8 +59,6 @@ def complete(record: dict) -> dict:
 
 def label(record: dict) -> str:
     """The data set's name, and how it was made when it is synthetic (every accuracy figure names its data)."""
-    from .datasets.synth import RENDERER_WORDS
-
     record = complete(record)
     if not record["synthetic"]:
         return record.get("name", "")

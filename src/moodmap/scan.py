@@ -29,8 +29,7 @@ from .checksums import fingerprint
 from .engines import LOCAL, Engine, run_tasks
 from .errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed, debugging
 from .library import Library, editing, in_folders, timestamp
-from .models.registry import identify, resolve
-from .presets import DEFAULT_MODEL
+from .models.registry import DEFAULT_MODEL, identify, resolve
 from .tagging import check_mood_policy, write_library_tags
 from .tags import read_tags
 

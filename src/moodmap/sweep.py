@@ -30,7 +30,7 @@ from .cache import FeatureCache
 from .config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
 from .engines import LOCAL, Engine, default_jobs
 from .experiments import PAPER_EXPERIMENTS, Experiment, all_settings, configs_for, select, setting_key
-from .models import build_model
+from .models.networks import build_model
 from .models.losses import LOSSES
 from .models.optimizers import make_optimizer
 from .run_loop import run_missing

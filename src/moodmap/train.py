@@ -33,7 +33,7 @@ from .config import ModelConfig, TrainConfig, config_dict, config_hash
 from .engines import LOCAL, Engine
 from .errors import CacheError, ConfigError
 from .metrics import evaluate_levels, over_runs
-from .models import build_model
+from .models.networks import build_model
 from .models.checkpoint import Checkpoint, save_checkpoint
 from .models.inference import predict_features
 from .models.losses import LOSSES
@@ -332,9 +332,9 @@ def evaluate_checkpoint(model_path: str | Path, cache_path: str | Path, rows: st
     The baseline is the checkpoint's training-set mean, so it is the same constant the
     model's training run would have had.
     """
-    from .models.checkpoint import load_checkpoint
+    from .models.checkpoint import load_model
 
-    checkpoint = load_checkpoint(model_path)
+    checkpoint = load_model(model_path)  # a registered name or a .pt path: the registry's rule
     cache = FeatureCache.open(cache_path)
     if cache.config != checkpoint.feature_config:
         raise CacheError(cache.path, "its feature config differs from the one the model was trained on")

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ..errors import MoodmapError
 from ..engines import Engine
-from ..presets import DEFAULT_MODEL
+from ..models.registry import DEFAULT_MODEL
 from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar, stderr
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
@@ -21,7 +21,8 @@ commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 @fails_cleanly
 def predict(
     files: Annotated[list[Path], typer.Argument(help="Audio files.")],
-    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = DEFAULT_MODEL,
+    model: Annotated[str, typer.Option(help="A registered model's name, or a model file: .onnx, or a .pt checkpoint "
+                                             "(one with no ONNX form runs on torch: moodmap[train]).")] = DEFAULT_MODEL,
     timeline: Annotated[bool, typer.Option(help="Also slide a 15 s window over the whole track.")] = False,
     hop: Annotated[float, typer.Option(help="Seconds between timeline windows.")] = 5.0,
     format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
@@ -30,13 +31,12 @@ def predict(
     """Valence, arousal, spread, quadrant and nearest emotion of each file."""
     import csv as csv_module
 
-    from ..models.registry import resolve
     from ..errors import Failure
     from ..predict import Prediction, predict as run_predict
 
     if format not in ("table", "json", "csv"):
         raise MoodmapError(None, "--format must be table, json or csv")
-    resolved = resolve(model)
+    resolved = _model_to_predict_with(model)
     results = run_predict(files, resolved, timeline=timeline or plot is not None, hop=hop)
     for failure in (r for r in results if isinstance(r, Failure)):
         stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
@@ -60,12 +60,28 @@ def predict(
         raise typer.Exit(2)
 
 
+def _model_to_predict_with(model: str):
+    """The registry's model (its ONNX form, on onnxruntime); a checkpoint with no ONNX form runs
+    as it is on torch, through the research side — loaded only then, and only when installed."""
+    from ..models.registry import NoOnnxForm, resolve
+
+    try:
+        return resolve(model)
+    except NoOnnxForm as refused:
+        try:
+            from ..models.checkpoint import resolve_checkpoint
+        except ImportError as missing:
+            if (missing.name or "").split(".")[0] != "torch":
+                raise
+            raise refused from None  # the library side alone (no moodmap[train]): the refusal says what to do
+        return resolve_checkpoint(model)
+
+
 def _say_note(model) -> None:
     """What the user must know about the weights (demo weights) and what they run on, on stderr."""
     if model.note:
         stderr.print(f"moodmap: note: model {model.name!r} is {model.note}", markup=False, highlight=False)
-    backend = getattr(model, "backend", None) or model.predictor.backend
-    if backend == "torch":
+    if getattr(getattr(model, "predictor", None), "backend", None) == "torch":
         stderr.print(f"moodmap: note: {model.name} is a PyTorch checkpoint: predicting with torch; `moodmap export` "
                      "writes its ONNX form, which predicts without torch", markup=False, highlight=False)
 
@@ -85,7 +101,8 @@ def _prediction_table(predictions, model: str, description: str) -> Table:
 def scan(
     folders: Annotated[list[Path], typer.Argument(help="Music folders to index (one or more).")],
     db: Annotated[Path, typer.Option(help="SQLite library index to create or update.")] = Path("library.sqlite"),
-    model: Annotated[str, typer.Option(help="A registered model name or a .pt checkpoint.")] = DEFAULT_MODEL,
+    model: Annotated[str, typer.Option(help="A registered model's name, or a model file (.onnx, or a registered "
+                                             "model's .pt).")] = DEFAULT_MODEL,
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
     timeline: Annotated[bool, typer.Option(help="Also store each song's mood over time.")] = False,
     retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
@@ -442,6 +459,9 @@ def serve(
     except ImportError as exc:
         raise MoodmapError(None, f"the web app needs its extra ({exc.name} is missing): pip install 'moodmap[web]'") \
             from None
+    from ..models.registry import identify
+
+    identify(model)  # an unknown name or a model prediction cannot run: one line now, not at the first request
     if db is not None:
         from ..library import open_library
 

@@ -219,7 +219,8 @@ def train(
 @commands.command()
 @fails_cleanly
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="A checkpoint (.pt) written by `moodmap train`.")],
+    model: Annotated[str, typer.Argument(help="A checkpoint (.pt) written by `moodmap train`, or a registered "
+                                              "model's name.")],
     cache: Annotated[Path, typer.Argument(help="Feature cache to score it on.")],
     rows: Annotated[str, typer.Option(help="validation (the model's own held-out songs), test (official) or all.")] = "validation",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report here.")] = None,

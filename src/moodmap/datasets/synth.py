@@ -16,7 +16,6 @@ dependency) and ``soundfont`` (sampled instruments through FluidSynth; soundfont
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -113,24 +112,6 @@ def write_synth_dataset(out: str | Path, spec: SynthSpec, jobs: int | None = Non
         if on_done:
             on_done(done, len(songs))
     return paths
-
-
-RENDERER_WORDS = {"numpy": "wavetable voices", "soundfont": "sampled instruments through FluidSynth"}
-
-
-def synth_record(root: str | Path) -> dict | None:
-    """How ``moodmap synth`` made the set at ``root`` (synth.json's settings and its sha256), or
-    None when it did not make it. Read when a cache is prepared; afterwards the cache's record counts."""
-    root = Path(root)
-    if not (root / "synth_params.csv").exists():
-        return None
-    try:
-        raw = (root / "synth.json").read_bytes()
-        spec = json.loads(raw)
-    except (OSError, ValueError):  # sets made before synth.json existed used the numpy renderer
-        return {"renderer": "numpy", "seed": None, "songs": None, "synth_json_sha256": None}
-    return {**{k: spec.get(k) for k in SynthSpec.__dataclass_fields__}, "renderer": spec.get("renderer") or "numpy",
-            "synth_json_sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def _check_provenance(out: Path, spec: SynthSpec) -> None:

@@ -1,29 +1,8 @@
-"""Models built by name from a ModelConfig: the paper's CNN and MoodNet, the improved model.
+"""Models: the two sides of one package.
 
-Importing this package does not import PyTorch (prediction runs without it); building a
-network does."""
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from ..config import ARCHITECTURES, ModelConfig
-from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from torch import nn
-
-
-def build_model(config: ModelConfig, input_shape: tuple[int, int]) -> "nn.Module":
-    """A fresh, initialised network for ``config`` and (n_mels, frames) inputs."""
-    if config.architecture not in ARCHITECTURES:
-        raise ConfigError(None, f"unknown architecture {config.architecture!r}; one of {', '.join(ARCHITECTURES)}")
-    if config.architecture == "moodnet":
-        from .moodnet import MoodNet
-
-        return MoodNet(config, input_shape)
-    from .paper_cnn import PaperCNN
-
-    return PaperCNN(config, input_shape)
-
-
-__all__ = ["ARCHITECTURES", "build_model"]
+Library side (no PyTorch): ``predictor`` (a model as prediction sees it, on onnxruntime) and
+``registry`` (named models, ``resolve``). Research side (``moodmap[train]``): ``networks``
+(``build_model``: the paper's CNN, MoodNet), ``checkpoint`` (the training form, on torch),
+``onnx_form`` and ``card`` (export), losses and optimizers. Importing this package imports
+neither side.
+"""

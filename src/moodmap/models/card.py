@@ -1,16 +1,21 @@
 """Exporting a training run as a named model, with a model card that says what it is and is not."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 from .. import provenance
+from ..atomic import atomic_write_text
 from ..cache import FeatureCache
 from ..config import config_dict, config_hash
 from ..errors import ModelError
+from ..provenance import DEMO_NOTE
+from . import registry
 from .checkpoint import load_checkpoint, sha256
+from .onnx_form import write_onnx
 from .paper_cnn import PaperCNN, keras_weight_count
-from .registry import register
 
 SYNTHETIC_WARNING = ("**Demo weights, trained on synthetic music.** They have learned how moodmap's generator "
                      "maps tempo, density, loudness, brightness, mode, consonance and register to mood; they have "
@@ -20,6 +25,7 @@ SYNTHETIC_WARNING = ("**Demo weights, trained on synthetic music.** They have le
 def export_run(run_dir: str | Path, name: str, folder: Path | None = None) -> Path:
     """Register the run's best last-epoch checkpoint as ``name`` (in ``folder``, default the
     user's models); returns the weights path."""
+    registry.valid_name(name)  # before any work: a name that reads as a path could never be found again
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
     if not summary_path.exists():
@@ -36,6 +42,32 @@ def export_run(run_dir: str | Path, name: str, folder: Path | None = None) -> Pa
     description = (f"{checkpoint.model_config.architecture} trained on {record.get('name') or 'unknown data'}"
                    + (" (synthetic music: demo weights)" if synthetic else ""))
     return register(checkpoint_path, name, description, card, folder, record)
+
+
+def register(checkpoint_path: Path, name: str, description: str, card: str, folder: Path | None = None,
+             record: dict | None = None) -> Path:
+    """Copy a checkpoint in as ``name`` with its ONNX form (what prediction runs), its checksum
+    entry (and the training data's provenance ``record``) and model card, into ``folder``
+    (default: the user's models; a shipped model's name is refused there)."""
+    registry.valid_name(name)
+    if folder is None:
+        folder = registry.user_models()
+        if name in registry.available_models(registry.WEIGHTS):
+            raise ModelError(None, f"{name!r} is the name of a model shipped with moodmap; choose another name "
+                                   "(or --to FOLDER)")
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.pt"
+    shutil.copyfile(checkpoint_path, target)
+    checkpoint = load_checkpoint(target)
+    note = DEMO_NOTE if record and record.get("synthetic") else checkpoint.meta.get("note")
+    onnx_sha = write_onnx(dataclasses.replace(checkpoint, meta={**checkpoint.meta, "note": note}),
+                          folder / f"{name}.onnx")
+    entry = {"name": name, "sha256": sha256(target), "onnx_sha256": onnx_sha, "description": description,
+             "note": note, "file": target.name, "synthetic": bool(record and record.get("synthetic")), "provenance": record}
+    atomic_write_text(folder / f"{name}.json", json.dumps(entry, indent=2) + "\n")
+    atomic_write_text(folder / f"{name}.md", card)
+    registry.forget()
+    return target
 
 
 def _provenance(checkpoint, summary: dict) -> dict:

@@ -1,21 +1,32 @@
-"""Checkpoints that load safely: tensors and plain values only, read with weights_only=True.
+"""A model in its training form: checkpoints that load safely, by path or registered name, and
+run on torch.
 
 A checkpoint holds the weights and everything needed to use them again: the model,
 training and feature configs, how raw outputs map onto the 0–1 scale, the training
-set's mean (the baseline) and which songs were held out for validation.
+set's mean (the baseline) and which songs were held out for validation. It is read with
+weights_only=True (tensors and plain values only). Prediction on the library side runs a
+model's ONNX form (``models.registry``); here a checkpoint predicts on torch, for whoever
+has it: ``moodmap predict --model run/last.pt``, evaluation, tests.
 """
 from __future__ import annotations
 
+import dataclasses
+import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from .. import provenance
 from ..atomic import atomic_path
 from ..checksums import sha256
 from ..config import FeatureConfig, ModelConfig, TrainConfig, config_dict, from_dict
 from ..errors import ModelError
-from . import build_model
+from .networks import build_model
+from .predictor import Predictor
+from .registry import ResolvedModel, is_model_path, model_entry, model_file, note_for
 
 FORMAT = "moodmap-checkpoint"
 VERSION = 1
@@ -33,6 +44,10 @@ class Checkpoint:
     target_scale: tuple[float, float] = (1.0, 1.0)
     train_mean: tuple[float, float] = (0.5, 0.5)
     meta: dict = field(default_factory=dict)
+
+    def to_predictor(self) -> Predictor:
+        """This model as prediction sees it, on torch (what ``predict_file`` makes of a checkpoint)."""
+        return torch_predictor(self)
 
 
 def save_checkpoint(path: str | Path, checkpoint: Checkpoint) -> str:
@@ -76,3 +91,56 @@ def load_checkpoint(path: str | Path, expected_sha256: str | None = None) -> Che
     return Checkpoint(model, model_config, feature_config, from_dict(TrainConfig, train, str(path)) if train else None,
                       tuple(payload["target_offset"]), tuple(payload["target_scale"]), tuple(payload["train_mean"]),
                       payload.get("meta", {}))
+
+
+def load_model(name_or_path: str | os.PathLike, folder: Path | None = None) -> Checkpoint:
+    """A model in its training form: a registered model's checkpoint by name (sha256-checked), or
+    a ``.pt`` file by path (the registry's rule tells which), for evaluating, exporting, or
+    predicting on torch."""
+    if not is_model_path(name_or_path):
+        entry = model_entry(str(name_or_path), folder)
+        return _load_checked(str(Path(entry["folder"]) / f"{name_or_path}.pt"), entry["sha256"])
+    path = model_file(name_or_path)
+    if path.suffix.lower() != ".pt":
+        raise ModelError(os.fspath(name_or_path), "an ONNX model has no training form: give its .pt checkpoint")
+    return load_checkpoint(path)
+
+
+@lru_cache(maxsize=4)
+def _load_checked(path: str, expected_sha256: str) -> Checkpoint:
+    return load_checkpoint(path, expected_sha256)
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike, folder: Path | None = None) -> ResolvedModel:
+    """A model in its training form, ready to predict on torch, with what to say about it: what
+    ``moodmap predict`` runs for a checkpoint that has no registered ONNX form (a run's last.pt)."""
+    checkpoint = load_model(name_or_path, folder)
+    if is_model_path(name_or_path):
+        note = checkpoint.meta.get("note") or provenance.note(checkpoint.meta.get("provenance"))
+        digest, description = sha256(model_file(name_or_path)), ""
+    else:
+        entry = model_entry(str(name_or_path), folder)
+        note, digest, description = (note_for(entry) or checkpoint.meta.get("note"), entry["sha256"],
+                                     entry.get("description", ""))
+    return ResolvedModel(torch_predictor(checkpoint).noted(note), os.fspath(name_or_path), digest, note, description)
+
+
+def inference_form(checkpoint: Checkpoint) -> Checkpoint:
+    """The checkpoint with its network in its fastest inference form (MoodNet: BatchNorm folded
+    into the convolutions); the same predictions. Idempotent. Never save or train the result."""
+    fused = getattr(checkpoint.model, "fused", None)
+    if fused is None or getattr(checkpoint.model, "inference_only", False):
+        return checkpoint
+    return dataclasses.replace(checkpoint, model=fused())
+
+
+def torch_predictor(checkpoint: Checkpoint) -> Predictor:
+    """A checkpoint as a ``Predictor`` running on torch (its inference form, one call per batch)."""
+    model = inference_form(checkpoint).model.eval()
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(batch)).numpy()
+
+    return Predictor(checkpoint.feature_config, checkpoint.model_config, forward, tuple(checkpoint.target_offset),
+                     tuple(checkpoint.target_scale), tuple(checkpoint.train_mean), dict(checkpoint.meta), "torch")

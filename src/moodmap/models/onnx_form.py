@@ -1,32 +1,19 @@
-"""A checkpoint's network in its two prediction forms: as ONNX for onnxruntime (what a library
-owner's moodmap runs, without PyTorch), and wrapped as a ``Predictor`` on torch (a checkpoint
-given by path, when torch is installed)."""
+"""A checkpoint's ONNX form: what a library owner's moodmap runs on onnxruntime, without PyTorch
+(``moodmap export`` writes it beside the checkpoint; its metadata carries what prediction needs)."""
 from __future__ import annotations
 
 import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..atomic import atomic_path
 from ..config import config_dict
-from .checkpoint import Checkpoint, sha256
-from .predictor import METADATA_KEY, Predictor
+from .checkpoint import Checkpoint, inference_form, sha256
+from .predictor import METADATA_KEY
 
 OPSET = 17
-
-
-def inference_form(checkpoint: Checkpoint) -> Checkpoint:
-    """The checkpoint with its network in its fastest inference form (MoodNet: BatchNorm folded
-    into the convolutions); the same predictions. Idempotent. Never save or train the result."""
-    import dataclasses
-
-    fused = getattr(checkpoint.model, "fused", None)
-    if fused is None or getattr(checkpoint.model, "inference_only", False):
-        return checkpoint
-    return dataclasses.replace(checkpoint, model=fused())
 
 
 def write_onnx(checkpoint: Checkpoint, path: str | Path) -> str:
@@ -60,14 +47,3 @@ def _attach_metadata(path: Path, checkpoint: Checkpoint) -> None:
     graph.producer_name = "moodmap"
     onnx.save(graph, str(path))
 
-
-def torch_predictor(checkpoint: Checkpoint) -> Predictor:
-    """A checkpoint as a ``Predictor`` running on torch (its inference form, one call per batch)."""
-    model = inference_form(checkpoint).model.eval()
-
-    def forward(batch: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return model(torch.from_numpy(batch)).numpy()
-
-    return Predictor(checkpoint.feature_config, checkpoint.model_config, forward, tuple(checkpoint.target_offset),
-                     tuple(checkpoint.target_scale), tuple(checkpoint.train_mean), dict(checkpoint.meta), "torch")

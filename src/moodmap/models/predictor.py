@@ -59,15 +59,19 @@ def load_onnx(path: str | Path, threads: int = 1) -> Predictor:
     process, as scan and serve run them)."""
     try:
         import onnxruntime
+        from onnxruntime.capi import onnxruntime_pybind11_state as runtime_errors
     except ImportError:
         raise ModelError(path, "predicting with an ONNX model needs onnxruntime: pip install onnxruntime") from None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    unloadable = (OSError, KeyError, ValueError, RuntimeError, runtime_errors.Fail, runtime_errors.InvalidArgument,
+                  runtime_errors.InvalidGraph, runtime_errors.InvalidProtobuf, runtime_errors.NoSuchFile,
+                  runtime_errors.NotImplemented)  # onnxruntime's own errors are no RuntimeErrors
     try:
         session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         fields = json.loads(session.get_modelmeta().custom_metadata_map[METADATA_KEY])
-    except (OSError, KeyError, ValueError, RuntimeError) as exc:  # onnxruntime's own errors are RuntimeErrors
+    except unloadable as exc:
         raise ModelError(path, f"not a moodmap ONNX model ({str(exc).splitlines()[0][:200]})") from None
     name = session.get_inputs()[0].name
 

@@ -33,10 +33,10 @@ from ..errors import AudioError, MoodmapError, WorkerCrashed
 from ..library import open_library
 from ..scan import AUDIO_TYPES, EXTENSIONS
 from ..mood import EMOTIONS, QUADRANT_CENTERS
+from ..models.registry import DEFAULT_MODEL
 from ..mood_map import map_data
 from ..playlists import Constraints, build_playlist, playlist_query, to_json, to_m3u8
 from ..song_table import SongTable
-from ..presets import DEFAULT_MODEL
 from .guard import RequestGuard
 from .limits import BodyLimit
 
