@@ -1,10 +1,13 @@
 """A real player reads what moodmap writes: Debian's Music Player Daemon, started on a private
 config over a tagged test library, loads every mood playlist with every song resolved, and
-reads the mood tags. Needs `mpd` and `mpc` (the Makefile installs them, like chromium)."""
+reads the mood tags. Those tests need `mpd` and `mpc` (the Makefile installs them, like chromium);
+what moodmap writes for it (relative playlist entries, each song in its moods' playlists, the
+tags) is checked everywhere."""
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -15,8 +18,7 @@ import pytest
 from userlib import make_user_library
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
-pytestmark = pytest.mark.skipif(not (shutil.which("mpd") and shutil.which("mpc")),
-                                reason="needs Debian's mpd and mpc (make test installs them)")
+HAVE_MPD = bool(shutil.which("mpd") and shutil.which("mpc"))
 
 
 def moodmap(*args: str, cwd: Path) -> str:
@@ -42,6 +44,8 @@ def tagged(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def mpd(tagged):
     """MPD on a unix socket in the test folder, null audio output; stopped (and checked gone) after."""
+    if not HAVE_MPD:
+        pytest.skip("needs Debian's mpd and mpc (make test installs them)")
     conf = tagged / "mpd.conf"
     conf.write_text("\n".join([f'music_directory "{tagged / "music"}"', f'playlist_directory "{tagged / "playlists"}"',
                                f'db_file "{tagged / "mpd.db"}"', f'state_file "{tagged / "mpd.state"}"',
@@ -63,6 +67,52 @@ def mpd(tagged):
 
 def entries(playlist: Path) -> list[str]:
     return [line for line in playlist.read_text().splitlines() if line and not line.startswith("#")]
+
+
+def indexed(tagged: Path) -> dict[str, tuple[float, float, str, str | None]]:
+    """The index's songs: path relative to the music folder → (valence, arousal, emotion, quadrant)."""
+    with sqlite3.connect(tagged / "lib.sqlite") as connection:
+        rows = connection.execute("SELECT path, valence, arousal, emotion, quadrant FROM songs").fetchall()
+    music = (tagged / "music").resolve()
+    return {str(Path(path).relative_to(music)): (v, a, emotion, quadrant) for path, v, a, emotion, quadrant in rows}
+
+
+def moods(tagged: Path, folder: str, suffix: str) -> dict[str, list[str]]:
+    """Each ``moodmap - MOOD`` playlist of ``folder``: mood → its entries."""
+    return {p.stem.removeprefix("moodmap - "): entries(p) for p in sorted((tagged / folder).glob(f"moodmap - *{suffix}"))}
+
+
+def test_playlists_name_every_song_by_a_relative_path_that_resolves(tagged):
+    songs = indexed(tagged)
+    assert len(songs) == 12
+    beside = moods(tagged, "music/Playlists", ".m3u8")  # relative to the playlist's own folder
+    in_mpd = moods(tagged, "playlists", ".m3u")  # relative to the music folder (--music-dir)
+    assert set(beside) == set(in_mpd) and len(beside) >= 2  # the synthetic songs fall into several moods
+    for mood, listed in beside.items():
+        assert listed and not any(Path(e).is_absolute() for e in listed + in_mpd[mood]), mood
+        resolved = [str((tagged / "music" / "Playlists" / e).resolve().relative_to((tagged / "music").resolve()))
+                    for e in listed]
+        assert set(resolved) <= set(songs), mood
+        assert in_mpd[mood] == resolved, mood  # the same songs in the same order, each written for its reader
+
+
+def test_each_song_is_in_its_moods_playlist_and_its_quadrants_and_no_other(tagged):
+    songs = indexed(tagged)
+    playlists = moods(tagged, "playlists", ".m3u")
+    named = {mood: set(listed) for mood, listed in playlists.items() if not mood.startswith("Q")}
+    quadrants = {mood: set(listed) for mood, listed in playlists.items() if mood.startswith("Q")}
+    for song, (_, _, emotion, quadrant) in songs.items():
+        assert [m for m, listed in named.items() if song in listed] == [emotion], song
+        assert [q for q, listed in quadrants.items() if song in listed] == ([quadrant] if quadrant else []), song
+
+
+def test_every_file_carries_its_index_values_as_tags(tagged):
+    from moodmap.tags import read_mood_tags
+
+    for song, (valence, arousal, emotion, quadrant) in indexed(tagged).items():
+        tags = read_mood_tags(tagged / "music" / song)
+        assert (tags["VALENCE"], tags["AROUSAL"]) == (f"{valence:.3f}", f"{arousal:.3f}"), song
+        assert (tags["MOOD"], tags["MOODMAP_QUADRANT"]) == (emotion, quadrant or "neutral"), song
 
 
 def loaded(mpc, name: str) -> list[str]:
@@ -87,12 +137,6 @@ def test_mpd_loads_every_playlist_from_its_playlist_directory(tagged, mpd):
     assert {p.stem for p in playlists} <= stored and playlists
     for playlist in playlists:
         assert loaded(mpd, playlist.stem) == entries(playlist), playlist.name
-
-
-def test_every_song_lands_in_exactly_one_quadrant_playlist(tagged):
-    quadrants = [e for q in ("Q1", "Q2", "Q3", "Q4") if (tagged / "playlists" / f"moodmap - {q}.m3u").exists()
-                 for e in entries(tagged / "playlists" / f"moodmap - {q}.m3u")]
-    assert len(quadrants) == len(set(quadrants)) <= 12
 
 
 def ask(tagged: Path, command: str) -> list[tuple[str, str]]:
@@ -122,14 +166,10 @@ def test_mpd_reads_the_tags_of_every_file_moodmap_tagged_and_the_mood_where_it_c
             current[key] = value
     assert len(songs) == 12  # tags intact after moodmap's writes (MPD 0.23 reads none from a WAV's ID3 chunk)
     assert all(tags.get("Title", "").startswith("Song ") for song, tags in songs.items() if not song.endswith(".wav"))
-    by_playlist = {}
-    for playlist in (tagged / "playlists").glob("moodmap - *.m3u"):
-        mood = playlist.stem.removeprefix("moodmap - ")
-        if not mood.startswith("Q"):
-            by_playlist.update({song: mood for song in entries(playlist)})
-    assert len(by_playlist) == 12  # every song is in its named mood's playlist
+    by_index = {song: emotion for song, (_, _, emotion, _) in indexed(tagged).items()}
+    assert set(by_index) == set(songs)
     if "Mood" in {value for _, value in ask(tagged, "tagtypes")}:  # MPD 0.24 and later
-        assert all(songs[song]["Mood"] == mood for song, mood in by_playlist.items())
+        assert all(songs[song]["Mood"] == mood for song, mood in by_index.items())
     else:  # Debian 12's MPD 0.23 has no mood tag: the playlists are how MPD users get moods (docs/mpd.md)
         assert not any("Mood" in tags for tags in songs.values())
 
