@@ -132,6 +132,17 @@ def test_a_song_moved_after_tagging_can_still_be_untagged(music, tmp_path):
     assert mutagen.File(str(moved)).tags.pprint() == before and not mood_tags(moved)
 
 
+def test_a_moved_song_keeps_its_id_and_its_mood(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
+    song = next(music.rglob("*.ogg"))
+    before = {Path(path).name: (song_id, valence, arousal) for song_id, path, valence, arousal in indexed(db)}
+    song.rename(music / "Artist B" / song.name)
+    assert "0 analysed, 5 unchanged, 1 moved" in moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
+    after = {Path(path).name: (song_id, valence, arousal) for song_id, path, valence, arousal in indexed(db)}
+    assert after == before and str(music / "Artist B" / song.name) in {row[1] for row in indexed(db)}
+
+
 def test_untag_dry_run_changes_no_file_and_no_journal(music, tmp_path):
     db = tmp_path / "lib.sqlite"
     moodmap("scan", str(music), "--db", str(db), "--write-tags", "--jobs", "1")
@@ -222,3 +233,24 @@ def test_an_index_of_schema_2_is_upgraded_in_place_and_keeps_its_failures(music,
     finally:
         connection.close()
     assert "0 failed, 1 skipped" in moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
+
+
+# Playlists -----------------------------------------------------------------------------------
+
+def test_all_moods_removes_its_own_playlist_of_a_vanished_mood_but_not_one_the_user_edited(tmp_path):
+    from helpers import write_library_db
+
+    db = write_library_db(tmp_path, songs=120)
+    folder = tmp_path / "Playlists"
+    first = moodmap("playlists", "--all-moods", "--db", str(db), "--to", str(folder))
+    assert "12 written" in first
+    edited, untouched = folder / "moodmap - calm.m3u8", folder / "moodmap - sad.m3u8"
+    edited.write_text(edited.read_text(encoding="utf-8") + "# my favourite\n", encoding="utf-8")
+    mine = edited.read_text(encoding="utf-8")
+    connection = sqlite3.connect(db)
+    with connection:  # the library no longer has a calm or a sad song
+        connection.execute("DELETE FROM songs WHERE emotion IN ('calm', 'sad')")
+    connection.close()
+    out = moodmap("playlists", "--all-moods", "--db", str(db), "--to", str(folder))
+    assert "1 removed" in out and "1 left alone" in out, out
+    assert not untouched.exists() and edited.read_text(encoding="utf-8") == mine
