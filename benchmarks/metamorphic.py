@@ -28,23 +28,29 @@ DRIVE_GAIN = 6.0  # tanh(gain · x) on the peak-normalised excerpt: heavy soft c
 
 
 @dataclass(frozen=True)
-class AudioRelation:
-    """An audio edit and the move it should cause: ``expected`` sign of Δ ``dimension``."""
+class Relation:
+    """An edit and the move it should cause: Δ = prediction(``variant``) − prediction(``against``)
+    of ``dimension`` should have the sign ``expected`` (+1 up, −1 down)."""
 
-    name: str  # the variant's key
+    name: str  # the row's key
     label: str  # what the report says
     dimension: str  # "valence" or "arousal"
-    expected: int  # +1: up, -1: down
+    expected: int
+    variant: str
+    against: str = "original"
 
 
 AUDIO_RELATIONS = (
-    AudioRelation("faster", f"faster (time-stretch ×{FASTER}, pitch kept) → arousal ↑", "arousal", +1),
-    AudioRelation("slower", f"slower (time-stretch ×{SLOWER}, pitch kept) → arousal ↓", "arousal", -1),
-    AudioRelation("darker", f"darker (low-pass {LOWPASS_HZ / 1000:g} kHz) → arousal ↓", "arousal", -1),
-    AudioRelation("driven", f"driven (tanh clip, gain {DRIVE_GAIN:g}; same peak as loaded) → arousal ↑",
-                  "arousal", +1),
-    AudioRelation("driven_rms", "driven, same RMS at the model's input → arousal ↑", "arousal", +1),
+    Relation("faster", f"faster (time-stretch ×{FASTER}, pitch kept) → arousal ↑", "arousal", +1, "faster"),
+    Relation("slower", f"slower (time-stretch ×{SLOWER}, pitch kept) → arousal ↓", "arousal", -1, "slower"),
+    Relation("faster_vs_slower", f"faster vs slower (both stretched: ×{FASTER} − ×{SLOWER}) → arousal ↑",
+             "arousal", +1, "faster", "slower"),
+    Relation("darker", f"darker (low-pass {LOWPASS_HZ / 1000:g} kHz) → arousal ↓", "arousal", -1, "darker"),
+    Relation("driven", f"driven (tanh clip, gain {DRIVE_GAIN:g}; same peak as loaded) → arousal ↑",
+             "arousal", +1, "driven"),
+    Relation("driven_rms", "driven, same RMS at the model's input → arousal ↑", "arousal", +1, "driven_rms"),
 )
+AUDIO_VARIANTS = ("original", "faster", "slower", "darker", "driven", "driven_rms")
 
 
 def centred(audio: np.ndarray, samples: int) -> np.ndarray:
@@ -113,22 +119,18 @@ MAJOR_DEGREES, MINOR_DEGREES = (4, 9, 11), (3, 8, 10)  # scale degrees 3, 6, 7 a
 DISSONANT_FROM = 48  # notes from C3 up get a clashing neighbour; the bass below stays clean
 
 
-@dataclass(frozen=True)
-class MidiRelation:
-    name: str
-    label: str
-    dimension: str
-    expected: int
-    against: str = "original"  # Δ = prediction(name) − prediction(against)
-
-
 MIDI_RELATIONS = (
-    MidiRelation("major", "major vs parallel minor (degrees 3, 6, 7 moved) → valence ↑", "valence", +1, "minor"),
-    MidiRelation("dissonant", "dissonant (minor 2nd / tritone added above notes ≥ C3) → valence ↓", "valence", -1),
-    MidiRelation("octave_down", "an octave lower (all non-drum notes −12) → valence ↓", "valence", -1),
-    MidiRelation("faster", f"faster (tempo ×{FASTER}) → arousal ↑", "arousal", +1),
-    MidiRelation("slower", f"slower (tempo ×{SLOWER}) → arousal ↓", "arousal", -1),
+    Relation("major", "MIDI: major vs parallel minor (degrees 3, 6, 7 moved) → valence ↑", "valence", +1,
+             "major", "minor"),
+    Relation("dissonant", "MIDI: dissonant (minor 2nd / tritone added above notes ≥ C3) → valence ↓", "valence", -1,
+             "dissonant"),
+    Relation("octave_down", "MIDI: an octave lower (all non-drum notes −12) → valence ↓", "valence", -1, "octave_down"),
+    Relation("faster", f"MIDI: faster (tempo ×{FASTER}) → arousal ↑", "arousal", +1, "faster"),
+    Relation("slower", f"MIDI: slower (tempo ×{SLOWER}) → arousal ↓", "arousal", -1, "slower"),
+    Relation("faster_vs_slower", f"MIDI: faster vs slower (tempo ×{FASTER} − ×{SLOWER}) → arousal ↑", "arousal", +1,
+             "faster", "slower"),
 )
+MIDI_VARIANTS = ("original", "major", "minor", "dissonant", "octave_down", "faster", "slower")
 
 
 def pitch_class_durations(midi) -> np.ndarray:
@@ -201,6 +203,13 @@ def midi_variants(midi) -> tuple[dict, dict]:
                 "octave_down": edited(midi, lambda c, p: [p - 12] if p >= 12 else [p]),
                 "faster": edited(midi, tempo_factor=FASTER), "slower": edited(midi, tempo_factor=SLOWER)}
     return variants, {"tonic": tonic, "mode": mode, "key_r": r}
+
+
+def deltas(measured: dict, relation: Relation, model: str) -> np.ndarray:
+    """Per piece Δ of a relation from {piece: {variant: {model: (valence, arousal)}}}."""
+    dim = 0 if relation.dimension == "valence" else 1
+    return np.array([per[relation.variant][model][dim] - per[relation.against][model][dim]
+                     for per in measured.values()], dtype=np.float64)
 
 
 # --- statistics --------------------------------------------------------------------------------

@@ -213,15 +213,16 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
     return path
 
 
-def measure_audio(tracks: list[Track], models: Models, workdir: Path) -> dict:
-    """{track name: {variant: {model: [valence, arousal]}}} for the audio relations."""
-    variants = ["original", *(r.name for r in mm.AUDIO_RELATIONS)]
+def measure_audio(tracks: list[Track], models: Models, workdir: Path, seconds: float = SECONDS) -> dict:
+    """{track name: {variant: {model: [valence, arousal]}}} for the audio relations (each variant
+    ``seconds`` long)."""
+    variants = mm.AUDIO_VARIANTS
     out = {}
     for i, track in enumerate(tracks, 1):
         results = {v: {m: models.cached(m, track.identity, v) for m in models.resolved} for v in variants}
         if any(value is None for per in results.values() for value in per.values()):
-            span = track.read_span(SECONDS * mm.FASTER + 0.5, workdir)
-            audio = mm.audio_variants(span, WORK_RATE, SECONDS)
+            span = track.read_span(seconds * mm.FASTER + 0.5, workdir)
+            audio = mm.audio_variants(span, WORK_RATE, seconds)
             wavs = {v: write_wav(workdir / f"{v}.wav", a, WORK_RATE) for v, a in audio.items()}
             for model in models.resolved:
                 windows = {v: models.windows(model, wav) for v, wav in wavs.items()}
@@ -316,7 +317,7 @@ def measure_midi(pieces: list[tuple[str, Path]], models: Models, workdir: Path, 
     """({piece: {variant: {model: [v, a]}}}, {piece: key found}) for the MIDI relations."""
     import mido
 
-    variants = ["original", "major", "minor", "dissonant", "octave_down", "faster", "slower"]
+    variants = mm.MIDI_VARIANTS
     out, keys = {}, {}
     font_id = f"{soundfont}|{soundfont.stat().st_size}|{MIDI_SECONDS}|{MIDI_RATE}"
     for i, (package, path) in enumerate(pieces, 1):
@@ -396,11 +397,9 @@ def synth_spread(models: Models, songs: int) -> dict:
 def relation_table(measured: dict, relations, model: str, seed: int) -> list[dict]:
     rows = []
     for k, relation in enumerate(relations):
-        dim = 0 if relation.dimension == "valence" else 1
-        against = getattr(relation, "against", "original")
-        deltas = np.array([per[relation.name][model][dim] - per[against][model][dim] for per in measured.values()])
         rows.append({"relation": relation.name, "label": relation.label, "dimension": relation.dimension,
-                     "expected": relation.expected, **mm.summarize(deltas, relation.expected, seed + k)})
+                     "expected": relation.expected, "variant": relation.variant, "against": relation.against,
+                     **mm.summarize(mm.deltas(measured, relation, model), relation.expected, seed + k)})
     return rows
 
 
