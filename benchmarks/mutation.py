@@ -124,8 +124,8 @@ def render() -> str:
            "*timeouts*, counted as killed); *equivalent* mutants behave exactly like the code "
            "(reasons below, from `benchmarks/mutation_equivalent.toml`); the share is killed ÷ "
            "(mutants − equivalent). Target: ≥ 85 % in each module.", "",
-           "| module | run | tests | mutants | killed | timeouts | survived | equivalent | killed of non-equivalent |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+           "| module | run | tests | mutants | killed | timeouts | survived | equivalent | not run yet | killed of non-equivalent (run) |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     lists: dict[str, list[str]] = {"killed": [], "equivalent": [], "surviving": []}
     for module, found in results.items():
         status = found["status"]
@@ -140,15 +140,21 @@ def render() -> str:
                 if name in killers:
                     lists["killed"].append(f"- `{name}`: `{killers[name]['mutated']}` — "
                                            f"`{killers[name]['test']}`")
+            elif state == "not checked":
+                counts["not checked"] += 1
             else:
                 counts["survived"] += 1
                 stale = " (its entry in mutation_equivalent.toml is stale)" if entry else ""
                 lists["surviving"].append(f"- `{name}` ({state}): `{found['diffs'].get(name, '')}`{stale}")
         total = len(status)
-        share = (counts["killed"] + counts["timeout"]) / max(1, total - counts["equivalent"])
+        share = (counts["killed"] + counts["timeout"]) / max(1, total - counts["equivalent"] - counts["not checked"])
         out.append(f"| `{module}` | {found['date']} | {', '.join(Path(t).name for t in found['tests'])} | {total} "
                    f"| {counts['killed']} | {counts['timeout']} | {counts['survived']} | {counts['equivalent']} "
-                   f"| {100 * share:.1f} % |")
+                   f"| {counts['not checked']} | {100 * share:.1f} % |")
+    for module in MODULES:
+        if module not in results:
+            out.append(f"| `{module}` | not run yet | {', '.join(Path(t).name for t in MODULES[module])} "
+                       "| | | | | | | |")
     machines = sorted({f"{r['machine']}" for r in results.values()})
     out += ["", f"Machine: {'; '.join(machines)}.", ""]
     out += ["## Survivors now killed, and the test that kills each", "",
@@ -200,7 +206,21 @@ def inside(module: str) -> None:
     except SystemExit as stop:
         if stop.code:
             raise
-    status = {k: status_by_exit_code[v] for k, v in exit_codes().items()}
+    write_results(module, before)
+
+
+def write_results(module: str, before: set[str]) -> None:
+    """results.json from mutmut's files in the module's folder (also for a run that was stopped:
+    mutants not run yet are "not checked")."""
+    import mutmut.__main__ as mutmut_main
+    from mutmut.state import state
+    from mutmut.stats import load_stats, status_by_exit_code
+
+    source = source_of(module)
+    meta = Path("mutants") / f"{source}.meta"
+    status = {k: status_by_exit_code[v] for k, v in json.loads(meta.read_text())["exit_code_by_key"].items()}
+    if not state().duration_by_test:
+        load_stats()
     diffs = {name: diff_line(mutmut_main.get_diff_for_mutant(name, path=source)) for name in status}
     killers = {}
     for name in sorted(before):
@@ -265,6 +285,9 @@ def killing_test(state, name: str) -> str:
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--inside"]:
         inside(argv[1])
+        return
+    if argv[:1] == ["--collect"]:  # in the module's folder: results.json from a stopped run
+        write_results(argv[1], set())
         return
     if argv[:1] != ["--report"]:
         unknown = [m for m in argv if m not in MODULES]
