@@ -15,6 +15,7 @@ is installed — the network itself.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -57,6 +58,10 @@ class Predictor:
 def load_onnx(path: str | Path, threads: int = 1) -> Predictor:
     """The ONNX form of a model on onnxruntime (``threads`` intra-op threads: one per worker
     process, as scan and serve run them)."""
+    # Official onnxruntime builds keep telemetry on POSIX too: importing them writes a device id and
+    # queues events under ~/.cache/Microsoft. An offline tagger stores and sends none, so it is
+    # switched off before the first import (the variable is read then; a user's own setting wins).
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     try:
         import onnxruntime
         from onnxruntime.capi import onnxruntime_pybind11_state as runtime_errors
