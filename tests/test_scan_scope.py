@@ -69,6 +69,31 @@ def test_an_empty_or_missing_folder_removes_nothing(music, tmp_path, how):
         assert indexed(Path(db)) == []
 
 
+@pytest.mark.parametrize("how", ["emptied", "unmounted"])
+def test_an_empty_or_missing_folder_among_several_removes_nothing(music, tmp_path, how):
+    """`moodmap scan Music nas` with the share unmounted: each folder is judged alone, so the
+    music found under the other one does not let the share's songs go."""
+    nas = tmp_path / "nas"
+    shutil.move(str(music / "Artist B"), nas)  # three songs on the share, three at home
+    db = str(tmp_path / "lib.sqlite")
+    scan(str(music), str(nas), "--db", db)
+    before = indexed(Path(db))
+    assert len(before) == 6
+    shutil.rmtree(nas)
+    if how == "emptied":  # the mount point is there, empty
+        nas.mkdir()
+        out = scan(str(music), str(nas), "--db", db, code=2)
+        said = [line for line in out.splitlines() if not line.startswith("moodmap: note:")]
+        assert len(said) == 1 and f"3 of the 6 indexed songs under {nas.resolve()} are missing" in said[0], out
+        assert "not mounted?" in said[0] and "--prune-missing" in said[0]
+    else:
+        assert "not a folder" in scan(str(music), str(nas), "--db", db, code=2)
+    assert indexed(Path(db)) == before
+    if how == "emptied":
+        assert "3 removed from the index" in scan(str(music), str(nas), "--db", db, "--prune-missing")
+        assert len(indexed(Path(db))) == 3
+
+
 def test_many_songs_missing_at_once_need_prune_missing_but_a_few_do_not(music, tmp_path):
     db = str(tmp_path / "lib.sqlite")
     scan(str(music), "--db", db)

@@ -71,6 +71,7 @@ class ScanPlan:
     moves: list[tuple[str, str, os.stat_result]] = field(default_factory=list)  # old path, new path, new stat
     gone: list[str] = field(default_factory=list)
     failures: list[tuple[Failure, int, int]] = field(default_factory=list)  # and the file's size and mtime
+    found: dict[Path, int] = field(default_factory=dict)  # audio files found under each scanned folder
 
 
 def iter_audio_files(root: Path, exclude: Sequence[str] = ()) -> Iterator[Path]:
@@ -179,8 +180,9 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
     known, failed = library.known(), library.failures()
     plan = ScanPlan()
     present: dict[str, os.stat_result] = {}
-    for path in (p for root in roots for p in iter_audio_files(root, exclude)):
+    for root, path in ((root, p) for root in roots for p in iter_audio_files(root, exclude)):
         summary.files += 1
+        plan.found[root] = plan.found.get(root, 0) + 1
         try:
             st = path.stat()
         except OSError as exc:  # a dangling or looping symlink, a file gone since the listing
@@ -256,13 +258,18 @@ def _refuse_mass_removal(plan: ScanPlan, library: Library, roots: list[Path], su
     if not plan.gone or prune_missing:
         return
     indexed = library.count()
-    if summary.files and (len(plan.gone) <= PRUNE_ALWAYS or len(plan.gone) <= PRUNE_SHARE * indexed):
-        return
-    why = "no audio file was found there (not mounted?)" if not summary.files else \
-        f"more than {PRUNE_SHARE:.0%} of the index at once"
-    folders = ", ".join(map(str, roots))
-    raise MoodmapError(None, f"{len(plan.gone)} of the {indexed} indexed songs under {folders} are missing — "
-                             f"{why}; nothing was changed. Rerun with --prune-missing to remove them from the index")
+    for root in roots:  # each folder alone: one unmounted share among several is still refused
+        gone_here = [p for p in plan.gone if in_folders(p, [root])]
+        if gone_here and not plan.found.get(root):
+            _refuse(len(gone_here), indexed, [root], "no audio file was found there (not mounted?)")
+    if len(plan.gone) > PRUNE_ALWAYS and len(plan.gone) > PRUNE_SHARE * indexed:
+        _refuse(len(plan.gone), indexed, roots, f"more than {PRUNE_SHARE:.0%} of the index at once")
+
+
+def _refuse(missing: int, indexed: int, folders: list[Path], why: str) -> None:
+    raise MoodmapError(None, f"{missing} of the {indexed} indexed songs under {', '.join(map(str, folders))} are "
+                             f"missing — {why}; nothing was changed. Rerun with --prune-missing to remove them "
+                             "from the index")
 
 
 def _apply(plan: ScanPlan, library: Library, roots: list[Path], model: str, model_sha: str) -> None:
