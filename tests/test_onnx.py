@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import free_port
 from moodmap.errors import ModelError
 from moodmap.models.checkpoint import load_model, resolve_checkpoint, torch_predictor
 from moodmap.models.registry import NoOnnxForm, resolve
@@ -132,7 +133,8 @@ def test_without_torch_a_registered_checkpoint_runs_and_a_training_one_is_refuse
     assert registered.returncode == 0 and json.loads(registered.stdout)[0]["model"] == str(exported[0]), \
         registered.stderr
     last = training_checkpoint(exported, tmp_path)
-    for args in (["predict", str(song), "--model", str(last)], ["scan", str(song.parent), "--model", str(last)]):
+    for args in (["predict", str(song), "--model", str(last)], ["scan", str(song.parent), "--model", str(last)],
+                 ["serve", "--model", str(last), "--port", str(free_port())]):
         done = subprocess.run([MOODMAP, *args], capture_output=True, text=True, cwd=tmp_path, timeout=120,
                               env={**os.environ, **env})
         assert done.returncode == 2 and done.stderr.splitlines() == [
