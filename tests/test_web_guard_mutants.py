@@ -243,10 +243,13 @@ def test_a_head_sent_in_time_is_answered_and_an_idle_connection_closed_a_deadlin
 
 
 # ------------------------------------------------------------------ the guard around any ASGI app
-def guarded(app, method: str, body_parts: list[bytes], later: list[dict], more: bool = False) -> list[dict]:
+def guarded(app, method: str, body_parts: list[bytes], later: list[dict], more: bool = False,
+            headers: dict[str, str] | None = None, allowed_hosts: tuple[str, ...] = ()) -> list[dict]:
     """``app`` behind the guard; the client sends ``body_parts`` (``more``: promising more) and then,
     ``later`` (after 0.6 s each), further messages (a disconnect); nothing more after that."""
-    scope = {"type": "http", "method": method, "path": "/x", "headers": [(b"host", b"127.0.0.1")]}
+    sent_headers = {"host": "127.0.0.1", **(headers or {})}
+    scope = {"type": "http", "method": method, "path": "/x",
+             "headers": [(k.encode(), v.encode()) for k, v in sent_headers.items()]}
     pending = [{"type": "http.request", "body": part, "more_body": more or i < len(body_parts) - 1}
                for i, part in enumerate(body_parts)]
     sent: list[dict] = []
@@ -260,7 +263,7 @@ def guarded(app, method: str, body_parts: list[bytes], later: list[dict], more: 
     async def send(message):
         sent.append(message)
 
-    asyncio.run(asyncio.wait_for(guard.RequestGuard(app, ())(scope, receive, send), 10))
+    asyncio.run(asyncio.wait_for(guard.RequestGuard(app, allowed_hosts)(scope, receive, send), 10))
     return sent
 
 
@@ -301,3 +304,44 @@ def test_waiting_for_a_disconnect_after_the_body_is_not_timed(monkeypatch):
 
     sent = guarded(app, "POST", [b"all of it"], [{"type": "http.disconnect"}])
     assert sent[0]["status"] == 204
+
+
+def test_a_body_message_without_more_body_is_the_last_one(monkeypatch):
+    """ASGI: ``more_body`` left out means False (a server may omit it), so waiting for the disconnect
+    after that message is not timed either."""
+    monkeypatch.setattr(guard, "BODY_SECONDS", 0.3)
+    messages = [{"type": "http.request", "body": b"all of it"}, {"type": "http.disconnect"}]
+
+    async def receive():
+        message = messages.pop(0)
+        if message["type"] == "http.disconnect":
+            await asyncio.sleep(0.6)
+        return message
+
+    async def app(scope, receive, send):
+        assert "more_body" not in await receive()
+        assert (await receive())["type"] == "http.disconnect"
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/x", "headers": [(b"host", b"127.0.0.1")]}
+    asyncio.run(asyncio.wait_for(guard.RequestGuard(app, ())(scope, receive, send), 10))
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [204]
+
+
+@pytest.mark.parametrize("allowed", [(), ("music.lan",), ("[]",)])
+def test_a_null_origin_is_refused_whatever_names_the_server_allows(allowed):
+    """A sandboxed frame or a local file sends ``Origin: null``; it is not moodmap's page, even on a
+    server told to allow an empty bracketed name (whose hostname is the null origin's empty one)."""
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    sent = guarded(app, "POST", [b"{}"], [], headers={"origin": "null"}, allowed_hosts=allowed)
+    status, _, body = answer(sent)
+    assert (status, body) == (403, {"error": "ForbiddenOrigin", "detail": ORIGIN_REFUSAL})
