@@ -7,6 +7,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -15,6 +16,7 @@ from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from ..atomic import TEMP_SUFFIX
 from ..errors import Interrupted, MoodmapError
 
 # Piped or logged output is not cut to rich's default 80 columns: the compare and report
@@ -65,6 +67,11 @@ def fails_cleanly(command: Callable) -> Callable:
             stderr.print(f"moodmap: the index could not be read or written ({exc}): is it damaged, or its disk full? "
                          "Nothing more was changed", markup=False, highlight=False)
             raise typer.Exit(2) from None
+        except OSError as exc:  # the system said no: a read-only folder, a path through a file, a full disk
+            if debugging():
+                raise
+            stderr.print(f"moodmap: {os_error(exc)}", markup=False, highlight=False)
+            raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 — the last place a user can be spared a traceback
             if debugging():
                 raise
@@ -73,6 +80,18 @@ def fails_cleanly(command: Callable) -> Callable:
                          "rerun with --debug for the traceback", markup=False, highlight=False)
             raise typer.Exit(1) from None
     return wrapper
+
+
+def os_error(exc: OSError) -> str:
+    """What the system refused, in one line naming the path (the file the user named, not the
+    temporary file beside it that an atomic write was making)."""
+    path, name = exc.filename, Path(exc.filename or "").name
+    if name.startswith(".") and name.endswith(TEMP_SUFFIX):  # .NAME.PID.RANDOM.partial → NAME
+        path = Path(path).with_name(name[1:-len(TEMP_SUFFIX)].rsplit(".", 2)[0])
+    reason = exc.strerror or " ".join(str(exc).split())
+    if isinstance(exc, FileExistsError) and path is not None and not Path(path).is_dir():
+        reason = "a file is in the way of a folder"  # an output path through a file: makedirs says "File exists"
+    return f"{path}: {reason}" if path is not None else f"could not write the output: {reason}"
 
 
 @contextlib.contextmanager
