@@ -8,6 +8,8 @@ Mood goes where players and taggers already read it: ID3 ``TXXX:VALENCE`` /
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -103,9 +105,14 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
         return changes
     before = audio_digest(path)
     remove_stale_temps(path.parent, path.name)  # a copy a killed earlier write left beside the file
-    linked = path.stat().st_nlink > 1  # replacing the file would cut its hard links: write it in place
-    with (in_place_path if linked else atomic_path)(path) as temp:
-        shutil.copy2(path, temp)
+    st = path.stat()
+    # Replacing the file would cut its hard links, or hand it to this user (a root cron job, another
+    # owner's file): then it is written in place, keeping its inode and so its owner, group and mode.
+    in_place = st.st_nlink > 1 or not _can_give_back(st)
+    with (in_place_path if in_place else atomic_path)(path) as temp:
+        shutil.copy2(path, temp)  # the mode and times; the owner and group just below
+        if not in_place and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            os.chown(temp, st.st_uid, st.st_gid)
         handle = mutagen.File(str(temp))
         if handle is None:
             raise MoodmapError(path, "mutagen cannot write tags to this format")
@@ -117,6 +124,13 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
         if audio_digest(temp, path.suffix) != before:
             raise MoodmapError(path, "tag write changed the audio payload; original left untouched")
     return changes
+
+
+def _can_give_back(st: os.stat_result) -> bool:
+    """Whether a new file made by this process can be given the owner and group of ``st``'s file."""
+    if os.geteuid() == 0:
+        return True
+    return st.st_uid == os.geteuid() and st.st_gid in (os.getegid(), *os.getgroups())
 
 
 def _is_id3(handle) -> bool:
