@@ -116,6 +116,17 @@ def test_a_tag_write_that_would_change_the_audio_leaves_the_file_untouched(music
     assert sorted(p.name for p in music.rglob(".*")) == []  # no copy left beside the songs
 
 
+def test_tagging_removes_only_its_own_leftover_copies(music, tmp_path):
+    song = next(music.rglob("*.flac"))
+    theirs = [song.parent / ".mix.partial", song.parent / f".{song.name}.partial.txt"]  # another program's
+    for path in theirs:
+        path.write_bytes(b"a download in progress")
+    ours = song.parent / f".{song.name}.999999999.abc123.partial"  # what a killed moodmap left beside the song
+    ours.write_bytes(b"a copy")
+    moodmap("scan", str(music), "--db", str(tmp_path / "lib.sqlite"), "--write-tags", "--jobs", "1")
+    assert all(path.read_bytes() == b"a download in progress" for path in theirs) and not ours.exists()
+
+
 # Undo ----------------------------------------------------------------------------------------
 
 def test_a_song_moved_after_tagging_can_still_be_untagged(music, tmp_path):
@@ -150,6 +161,56 @@ def test_untag_dry_run_changes_no_file_and_no_journal(music, tmp_path):
     assert "6 files would be restored (dry run: nothing changed)" in moodmap("untag", "--db", str(db), "--dry-run")
     assert files_of(music) == files and hashlib.sha256(db.read_bytes()).hexdigest() == index
     assert "6 files restored" in moodmap("untag", "--db", str(db))
+
+
+def test_watch_never_reads_a_song_still_being_copied(tmp_path):
+    import threading
+    import time
+
+    import numpy as np
+
+    from helpers import tone, write_audio
+
+    music, db = tmp_path / "music", tmp_path / "lib.sqlite"
+    music.mkdir()
+    write_audio(music / "first.flac", tone(12.0))
+    data = write_audio(tmp_path / "slow.wav", tone(12.0, freqs=(260.0,))).read_bytes()
+    log = open(tmp_path / "watch.out", "w+")
+    watcher = subprocess.Popen([MOODMAP, "scan", str(music), "--db", str(db), "--watch", "--settle", "2", "--jobs", "1"],
+                               stdout=log, stderr=subprocess.STDOUT)
+
+    def indexed_names() -> set[str]:
+        try:
+            return {Path(row[1]).name for row in indexed(db)}
+        except sqlite3.OperationalError:  # not made yet
+            return set()
+
+    def wait_for(name: str) -> None:
+        deadline = time.monotonic() + 60
+        while name not in indexed_names():
+            assert time.monotonic() < deadline and watcher.poll() is None, Path(log.name).read_text()
+            time.sleep(0.2)
+
+    try:
+        wait_for("first.flac")
+
+        def copy_slowly() -> None:  # 3 s for the whole file, in ten pieces: a NAS over Wi-Fi
+            with open(music / "slow.wav", "wb") as handle:
+                for piece in np.array_split(np.frombuffer(data, np.uint8), 10):
+                    handle.write(piece.tobytes())
+                    handle.flush()
+                    time.sleep(0.3)
+
+        copier = threading.Thread(target=copy_slowly)
+        copier.start()
+        copier.join()
+        wait_for("slow.wav")
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=30)
+        log.close()
+    said = (tmp_path / "watch.out").read_text()
+    assert "moodmap: failed" not in said and " 1 failed" not in said and " 1 analysed" in said, said
 
 
 # The index -----------------------------------------------------------------------------------
