@@ -143,17 +143,6 @@ def test_a_song_moved_after_tagging_can_still_be_untagged(music, tmp_path):
     assert mutagen.File(str(moved)).tags.pprint() == before and not mood_tags(moved)
 
 
-def test_a_moved_song_keeps_its_id_and_its_mood(music, tmp_path):
-    db = tmp_path / "lib.sqlite"
-    moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
-    song = next(music.rglob("*.ogg"))
-    before = {Path(path).name: (song_id, valence, arousal) for song_id, path, valence, arousal in indexed(db)}
-    song.rename(music / "Artist B" / song.name)
-    assert "0 analysed, 5 unchanged, 1 moved" in moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
-    after = {Path(path).name: (song_id, valence, arousal) for song_id, path, valence, arousal in indexed(db)}
-    assert after == before and str(music / "Artist B" / song.name) in {row[1] for row in indexed(db)}
-
-
 def test_untag_dry_run_changes_no_file_and_no_journal(music, tmp_path):
     db = tmp_path / "lib.sqlite"
     moodmap("scan", str(music), "--db", str(db), "--write-tags", "--jobs", "1")
@@ -161,56 +150,6 @@ def test_untag_dry_run_changes_no_file_and_no_journal(music, tmp_path):
     assert "6 files would be restored (dry run: nothing changed)" in moodmap("untag", "--db", str(db), "--dry-run")
     assert files_of(music) == files and hashlib.sha256(db.read_bytes()).hexdigest() == index
     assert "6 files restored" in moodmap("untag", "--db", str(db))
-
-
-def test_watch_never_reads_a_song_still_being_copied(tmp_path):
-    import threading
-    import time
-
-    import numpy as np
-
-    from helpers import tone, write_audio
-
-    music, db = tmp_path / "music", tmp_path / "lib.sqlite"
-    music.mkdir()
-    write_audio(music / "first.flac", tone(12.0))
-    data = write_audio(tmp_path / "slow.wav", tone(12.0, freqs=(260.0,))).read_bytes()
-    log = open(tmp_path / "watch.out", "w+")
-    watcher = subprocess.Popen([MOODMAP, "scan", str(music), "--db", str(db), "--watch", "--settle", "2", "--jobs", "1"],
-                               stdout=log, stderr=subprocess.STDOUT)
-
-    def indexed_names() -> set[str]:
-        try:
-            return {Path(row[1]).name for row in indexed(db)}
-        except sqlite3.OperationalError:  # not made yet
-            return set()
-
-    def wait_for(name: str) -> None:
-        deadline = time.monotonic() + 60
-        while name not in indexed_names():
-            assert time.monotonic() < deadline and watcher.poll() is None, Path(log.name).read_text()
-            time.sleep(0.2)
-
-    try:
-        wait_for("first.flac")
-
-        def copy_slowly() -> None:  # 3 s for the whole file, in ten pieces: a NAS over Wi-Fi
-            with open(music / "slow.wav", "wb") as handle:
-                for piece in np.array_split(np.frombuffer(data, np.uint8), 10):
-                    handle.write(piece.tobytes())
-                    handle.flush()
-                    time.sleep(0.3)
-
-        copier = threading.Thread(target=copy_slowly)
-        copier.start()
-        copier.join()
-        wait_for("slow.wav")
-    finally:
-        watcher.terminate()
-        watcher.wait(timeout=30)
-        log.close()
-    said = (tmp_path / "watch.out").read_text()
-    assert "moodmap: failed" not in said and " 1 failed" not in said and " 1 analysed" in said, said
 
 
 # The index -----------------------------------------------------------------------------------
@@ -270,30 +209,65 @@ def test_a_command_given_an_index_that_is_not_there_creates_nothing(tmp_path, co
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_index_of_schema_2_is_upgraded_in_place_and_keeps_its_failures(music, tmp_path):
+def test_a_moved_song_keeps_its_id_and_its_mood(music, tmp_path):
     db = tmp_path / "lib.sqlite"
-    bad = music / "broken.mp3"
-    bad.write_bytes(b"not audio at all" * 64)
     moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
-    connection = sqlite3.connect(db)
-    with connection:  # what moodmap 2 made: failures without the version and model they happened under
-        connection.executescript("""
-            CREATE TABLE old_failures (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-                                       error TEXT NOT NULL, reason TEXT NOT NULL, at TEXT NOT NULL);
-            INSERT INTO old_failures SELECT path, size, mtime_ns, error, reason, at FROM failures;
-            DROP TABLE failures; ALTER TABLE old_failures RENAME TO failures; PRAGMA user_version = 2;""")
-    songs = connection.execute("SELECT * FROM songs ORDER BY id").fetchall()
-    connection.close()
-    out = moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
-    assert "6 unchanged" in out and "1 failed" in out  # the failure is tried again once, under this version
-    connection = sqlite3.connect(db)
+    song = next(music.rglob("*.ogg"))
+    before = {Path(path).name: (song_id, valence, arousal) for song_id, path, valence, arousal in indexed(db)}
+    song.rename(music / "Artist B" / song.name)
+    assert "0 analysed, 5 unchanged, 1 moved" in moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
+    after = {Path(path).name: (song_id, valence, arousal) for song_id, path, valence, arousal in indexed(db)}
+    assert after == before and str(music / "Artist B" / song.name) in {row[1] for row in indexed(db)}
+
+
+def test_watch_never_reads_a_song_still_being_copied(tmp_path):
+    import threading
+    import time
+
+    import numpy as np
+
+    from helpers import tone, write_audio
+
+    music, db = tmp_path / "music", tmp_path / "lib.sqlite"
+    music.mkdir()
+    write_audio(music / "first.flac", tone(12.0))
+    data = write_audio(tmp_path / "slow.wav", tone(12.0, freqs=(260.0,))).read_bytes()
+    log = open(tmp_path / "watch.out", "w+")
+    watcher = subprocess.Popen([MOODMAP, "scan", str(music), "--db", str(db), "--watch", "--settle", "2", "--jobs", "1"],
+                               stdout=log, stderr=subprocess.STDOUT)
+
+    def indexed_names() -> set[str]:
+        try:
+            return {Path(row[1]).name for row in indexed(db)}
+        except sqlite3.OperationalError:  # not made yet
+            return set()
+
+    def wait_for(name: str) -> None:
+        deadline = time.monotonic() + 60
+        while name not in indexed_names():
+            assert time.monotonic() < deadline and watcher.poll() is None, Path(log.name).read_text()
+            time.sleep(0.2)
+
     try:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
-        assert connection.execute("SELECT * FROM songs ORDER BY id").fetchall() == songs
-        assert connection.execute("SELECT path, version IS NOT NULL FROM failures").fetchall() == [(str(bad), 1)]
+        wait_for("first.flac")
+
+        def copy_slowly() -> None:  # 3 s for the whole file, in ten pieces: a NAS over Wi-Fi
+            with open(music / "slow.wav", "wb") as handle:
+                for piece in np.array_split(np.frombuffer(data, np.uint8), 10):
+                    handle.write(piece.tobytes())
+                    handle.flush()
+                    time.sleep(0.3)
+
+        copier = threading.Thread(target=copy_slowly)
+        copier.start()
+        copier.join()
+        wait_for("slow.wav")
     finally:
-        connection.close()
-    assert "0 failed, 1 skipped" in moodmap("scan", str(music), "--db", str(db), "--jobs", "1")
+        watcher.terminate()
+        watcher.wait(timeout=30)
+        log.close()
+    said = (tmp_path / "watch.out").read_text()
+    assert "moodmap: failed" not in said and " 1 failed" not in said and " 1 analysed" in said, said
 
 
 # Playlists -----------------------------------------------------------------------------------
