@@ -345,3 +345,15 @@ def test_a_null_origin_is_refused_whatever_names_the_server_allows(allowed):
     sent = guarded(app, "POST", [b"{}"], [], headers={"origin": "null"}, allowed_hosts=allowed)
     status, _, body = answer(sent)
     assert (status, body) == (403, {"error": "ForbiddenOrigin", "detail": ORIGIN_REFUSAL})
+
+
+@pytest.mark.parametrize("host", ["", "[]", "user@127.0.0.1", "127.0.0.1:http", "[::1]evil.example"])
+def test_an_allowed_name_of_only_brackets_lets_no_empty_or_malformed_host_in(host):
+    """``--allowed-host []`` names nothing: an empty Host, and every Host that is not a name and a port
+    (whose hostname is the empty one), stay refused."""
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    status, _, body = answer(guarded(app, "GET", [b""], [], headers={"host": host}, allowed_hosts=("[]",)))
+    assert (status, body) == (403, {"error": "ForbiddenHost", "detail": HOST_REFUSAL})

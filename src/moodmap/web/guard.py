@@ -46,7 +46,8 @@ class RequestGuard:
 
     def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
         self.app = app
-        self.hosts = {h.strip("[]").lower() for h in (*LOOPBACK, *allowed_hosts) if h}
+        # a name empty once its brackets go ("[]") would let in an empty Host and every malformed one
+        self.hosts = {name for name in (h.strip("[]").lower() for h in (*LOOPBACK, *allowed_hosts)) if name}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
