@@ -13,6 +13,10 @@ What a shown output must match in the real one:
   at a reduced size; durations (``0:00:05``, ``1.9 s``, ``23 ms``) always match any duration;
 - lines that start with ``moodmap:`` (notes and errors) are looked for on standard error,
   everything else on standard output. A command shown without output may print anything.
+
+A ```` ```python ```` block is code a reader runs: a page's blocks run in order in one namespace
+(``python_blocks``). One that cannot run on a test machine is marked
+``<!-- example: not-run: REASON -->`` just above it, and the reason is required.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BLOCK = re.compile(r"(?:<!--\s*example:\s*(?P<directive>[^>]*?)\s*-->\s*\n)?```console\n(?P<body>.*?)```", re.S)
+PYTHON = re.compile(r"(?:<!--\s*example:\s*(?P<directive>[^>]*?)\s*-->\s*\n)?```python\n(?P<body>.*?)```", re.S)
+NOT_RUN = re.compile(r"not-run\s*:\s*(?P<reason>\S.*)", re.S)
 DURATION = re.compile(r"\b\d+:\d\d:\d\d\b|\b\d+(?:\.\d+)?\s?(?:ms|s|min)\b")
 NUMBER = re.compile(r"(?<![\w.])[-+−]?\d+(?:\.\d+)?(?![\w])")
 RULES = re.compile(r"[━─═]+")
@@ -56,6 +62,37 @@ def examples(markdown: Path, root: Path) -> list[Example]:
                 found.append(current)
             elif current is not None:
                 current.shown.append(line)
+    return found
+
+
+@dataclass
+class PythonBlock:
+    """One ```python block: its code, where it starts, and why it does not run (None: it runs)."""
+
+    source: str  # file:line of its first line of code
+    line: int
+    code: str
+    not_run: str | None = None
+
+    @property
+    def id(self) -> str:
+        return self.source
+
+
+def python_blocks(markdown: Path, root: Path) -> list[PythonBlock]:
+    """Every ```python block of ``markdown``, in order. A directive above one other than
+    ``not-run: REASON`` (with a reason) is an error: a typo must not quietly run or skip a block."""
+    text = markdown.read_text(encoding="utf-8")
+    found = []
+    for block in PYTHON.finditer(text):
+        line = text[:block.start("body")].count("\n") + 1
+        source = f"{markdown.relative_to(root)}:{line}"
+        directive = (block.group("directive") or "").strip()
+        reason = NOT_RUN.fullmatch(directive) if directive else None
+        if directive and not reason:
+            raise ValueError(f"{source}: unknown directive {directive!r} above a python block "
+                             "(only `<!-- example: not-run: REASON -->`)")
+        found.append(PythonBlock(source, line, block.group("body"), reason.group("reason").strip() if reason else None))
     return found
 
 

@@ -1,15 +1,19 @@
-"""The README and docs/ as a user follows them: every ``$`` command of every console block runs,
-in order, in one folder per document (a fresh ``$HOME`` with a ``~/Music`` library in six
-formats, ``song.mp3`` and ``other.flac`` beside it), with the shipped default model, and
-prints what the document shows (how a shown output is matched: ``readme_examples``).
+"""The README and every page under docs/ as a user follows them: every ``$`` command of every
+console block runs, in order, in one folder per document (a fresh ``$HOME`` with a ``~/Music``
+library in six formats, ``song.mp3`` and ``other.flac`` beside it), with the shipped default
+model, and prints what the document shows (how a shown output is matched: ``readme_examples``);
+then the document's ```python blocks run, in order, in one namespace, in the same folder.
 
-Commands that take minutes at the size shown run smaller here (REDUCED); the few that
-cannot run on a test machine say why (NOT_RUN). An example that drifts from the program
-fails ``make test``.
+Commands that take minutes at the size shown run smaller here (REDUCED, PYTHON_REDUCED); the
+few that cannot run on a test machine say why (NOT_RUN, or a python block's
+``<!-- example: not-run: REASON -->``). Servers run until they have shown what is shown, then
+get Ctrl-C, and must exit 0 as a stop asked for. An example that drifts from the program fails
+``make test``.
 """
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -21,11 +25,11 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from readme_examples import Example, examples, mismatch
+from readme_examples import Example, PythonBlock, examples, mismatch, python_blocks
 from userlib import RATE, make_user_library
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 BIN = Path(sys.executable).parent
 
 COMPARE = "moodmap compare build/c744 --models paper,improved --runs 10 --jobs 2 --json compare.json"
@@ -58,8 +62,14 @@ NOT_RUN = {
     "moodmap prepare /shared/data/DEAM --out /shared/cache --engine ray --address auto": "needs a Ray cluster",
     "moodmap sweep paper /shared/cache --out sweep/ --runs 10 --engine ray --address auto": "needs a Ray cluster",
 }
-# Servers: run until they have printed what is shown, then stopped with Ctrl-C.
+# Servers: run until they have printed what is shown, then stopped with Ctrl-C: a stop asked for, exit 0.
 LONG_RUNNING = {"moodmap serve --db library.sqlite"}
+# A line of a python block → what runs here instead (the same call, smaller).
+PYTHON_REDUCED = {
+    'summary = train_runs("cache/", ModelConfig(), TrainConfig(split="grouped"), runs=10, out="run/", jobs=2)':
+        'summary = train_runs("cache/", ModelConfig(), TrainConfig(split="grouped", epochs=1), runs=1, out="run/", '
+        'jobs=2)',
+}
 NEEDS_FLUIDSYNTH = "--renderer soundfont"
 
 ARTISTS = {"Nina Solé": "Blue Hours", "Low Tide": "Shorelines", "Brass Engine": "Full Steam",
@@ -75,10 +85,16 @@ SLOW = {"moodmap scan ~/Music --db library.sqlite --engine ray"}
 
 ALL = [(doc, example) for doc in DOCS for example in examples(doc, ROOT)]
 # A document's examples build on each other (a library scanned, then tagged, then listed): under
-# pytest-xdist (make test runs two workers) they stay on one worker, in order.
+# pytest-xdist (make test runs two workers) they stay on one worker, in order. (Grouped by the
+# document's path: docs/paper-reproduction/README.md is not the README.)
 PARAMS = [pytest.param(doc, example, id=example.id,
-                       marks=[pytest.mark.xdist_group(doc.name), *([pytest.mark.slow] if example.command in SLOW else [])])
+                       marks=[pytest.mark.xdist_group(str(doc.relative_to(ROOT))),
+                              *([pytest.mark.slow] if example.command in SLOW else [])])
           for doc, example in ALL]
+PYTHON = [(doc, blocks) for doc in DOCS if (blocks := python_blocks(doc, ROOT))]
+# Collected after the console examples, so on its document's worker a page's python runs after its commands.
+PYTHON_PARAMS = [pytest.param(doc, blocks, id=str(doc.relative_to(ROOT)),
+                              marks=[pytest.mark.xdist_group(str(doc.relative_to(ROOT)))]) for doc, blocks in PYTHON]
 
 
 def deam_standin(root: Path) -> None:
@@ -123,6 +139,10 @@ def sandboxes(tmp_path_factory):
             shutil.copy(next(p for p in songs if p.suffix == ".flac"), root / "other.flac")
             if "data/DEAM" in doc.read_text(encoding="utf-8"):
                 deam_standin(root / "data" / "DEAM")
+            if '"emoMusic/"' in doc.read_text(encoding="utf-8"):  # the Python API's data set, in miniature
+                from moodmap.datasets.synth import SynthSpec, write_synth_dataset
+
+                write_synth_dataset(root / "emoMusic", SynthSpec(songs=6, seed=2013, seconds=45), jobs=1)
             made[doc] = root
         return made[doc]
 
@@ -148,9 +168,11 @@ def run(command: str, cwd: Path, long_running: bool, shown: list[str]) -> tuple[
         if not line:
             break
         lines.append(line)
+    running = process.poll() is None
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=60)
-    return 0, "".join(lines) + out, err
+    assert running, f"`{command}` ended by itself (exit {process.returncode}) instead of running until Ctrl-C\n{err}"
+    return process.returncode, "".join(lines) + out, err
 
 
 @pytest.mark.parametrize("doc,example", PARAMS)
@@ -177,10 +199,62 @@ def test_console_example(doc: Path, example: Example, sandboxes):
             f"{example.source}: `{command}` did not say {line!r} on stderr:\n{err}"
 
 
+# Runs a page's python blocks in order in one namespace, as a reader would in one session; a failing
+# block's traceback names the document and its line.
+DRIVER = """
+import json, sys, traceback
+namespace = {"__name__": "__main__"}
+for source, line, code in json.loads(sys.argv[1]):
+    try:
+        exec(compile("\\n" * (line - 1) + code, source.rsplit(":", 1)[0], "exec"), namespace)
+    except BaseException:
+        traceback.print_exc()
+        sys.exit(f"the python block at {source} failed")
+"""
+
+
+@pytest.mark.parametrize("doc,blocks", PYTHON_PARAMS)
+def test_python_examples(doc: Path, blocks: list[PythonBlock], sandboxes):
+    cwd = sandboxes(doc)
+    runs = [block for block in blocks if block.not_run is None]
+    if not runs:
+        pytest.skip("not run here: " + "; ".join(f"{b.source}: {b.not_run}" for b in blocks))
+    code = [(b.source, b.line, _reduced(b.code)) for b in runs]
+    done = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(code)], cwd=cwd, env=environment(cwd),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{doc.relative_to(ROOT)}'s python:\n{done.stdout}\n{done.stderr}"
+
+
+def _reduced(code: str) -> str:
+    for shown, smaller in PYTHON_REDUCED.items():
+        code = code.replace(shown, smaller)
+    return code
+
+
 def test_every_reduced_or_skipped_command_is_still_in_the_docs():
     commands = {example.command for _, example in ALL}
     listed = set(REDUCED) | set(NOT_RUN) | set(REDUCED_WORDING) | LONG_RUNNING | SLOW
     assert listed <= commands, listed - commands
+    code = "".join(block.code for _, blocks in PYTHON for block in blocks if block.not_run is None)
+    assert all(line in code for line in PYTHON_REDUCED), [line for line in PYTHON_REDUCED if line not in code]
+
+
+def test_the_docs_are_collected_from_every_folder_under_docs():
+    assert ROOT / "docs" / "paper-reproduction" / "README.md" in DOCS
+    assert [str(doc.relative_to(ROOT)) for doc, _ in PYTHON] == ["README.md"]  # the Python API's example
+
+
+def test_a_python_block_that_does_not_run_says_why(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("text\n```python\nx = 1\n```\n<!-- example: not-run: needs a GPU -->\n```python\ngpu()\n```\n"
+                    "<!-- example: not-run -->\n```python\ny = 2\n```\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="page.md:11: unknown directive 'not-run'"):
+        python_blocks(page, tmp_path)  # no reason given
+    page.write_text(page.read_text(encoding="utf-8").replace("<!-- example: not-run -->\n", ""), encoding="utf-8")
+    blocks = python_blocks(page, tmp_path)
+    assert [(b.source, b.code, b.not_run) for b in blocks] == [("page.md:3", "x = 1\n", None),
+                                                               ("page.md:7", "gpu()\n", "needs a GPU"),
+                                                               ("page.md:10", "y = 2\n", None)]
 
 
 def test_the_matcher_catches_a_changed_example():
