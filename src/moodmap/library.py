@@ -11,10 +11,12 @@ import json
 import os
 import sqlite3
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 from . import __version__
+from .atomic import atomic_path
 from .errors import Failure, MoodmapError
 
 SCHEMA = """
@@ -50,8 +52,13 @@ CREATE TABLE IF NOT EXISTS tag_journal (
 # Columns later schemas added to a table CREATE … IF NOT EXISTS leaves as it was: table → (column, type).
 ADDED_COLUMNS = {"failures": [("version", "TEXT"), ("model", "TEXT"), ("model_sha", "TEXT")]}  # 2 → 3
 SCHEMA_VERSION = 3  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
+APPLICATION_ID = 0x6D6F6F64  # PRAGMA application_id of an index moodmap made ("mood"); 0: made before it was set
 OWN_TABLES = {"songs", "roots", "failures", "tag_journal"}
+# An index from before APPLICATION_ID is recognised by its tables (OWN_TABLES, no other) and songs' columns.
+OWN_SONG_COLUMNS = {"path", "fingerprint", "valence", "arousal", "emotion", "model", "model_sha"}
 SQLITE_MAGIC = b"SQLite format 3\x00"
+TAG_WRITE_ERROR = "TagWriteError"  # a failure row of a file that was analysed but could not be tagged
+NO_INDEX = "no library index here"
 CATALOGUE_COLUMNS = ["id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
                      "valence_spread", "arousal_spread", "quadrant", "emotion", "model"]
 EXPORT_COLUMNS = ["path", "title", "artist", "album", "genre", "duration", "valence", "arousal", "valence_spread",
@@ -65,16 +72,24 @@ class Library:
         """Open (``writable``: create or upgrade) the index at ``path``; a file that is not a moodmap
         index, or one from a newer moodmap, is refused before anything is written to it."""
         self.path = Path(path)
-        _refuse_foreign_file(self.path)
-        if writable:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(path) == ":memory:":  # a dry run's stand-in for an index not made yet
+            self.db = sqlite3.connect(":memory:")
+            self.db.row_factory = sqlite3.Row
+            self.db.executescript(SCHEMA)
+            return
+        found = index_version(self.path)  # read-only: a file that is not ours is refused untouched
+        if found is None:
+            if not writable:
+                raise MoodmapError(self.path, f"{NO_INDEX}; `moodmap scan MUSIC --db {self.path}` makes one")
+            _create(self.path)
+            found = (SCHEMA_VERSION, True)
+        version, marked = found
         self.db = sqlite3.connect(self.path, timeout=30)
         self.db.row_factory = sqlite3.Row
-        version = _schema_version(self.path, self.db)
         if writable:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            if version < SCHEMA_VERSION:
+            if version < SCHEMA_VERSION or not marked:
                 self._upgrade()
 
     def _upgrade(self) -> None:
@@ -87,6 +102,7 @@ class Library:
                     if column not in present:
                         self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")  # recognisable as moodmap's from now on
 
     @classmethod
     def read_only(cls, path: str | Path) -> Library:
@@ -94,12 +110,12 @@ class Library:
         side files where none are there (a dry run)."""
         library = cls.__new__(cls)
         library.path = Path(path)
-        _refuse_foreign_file(library.path)
+        if index_version(library.path) is None:
+            raise MoodmapError(library.path, NO_INDEX)
         pending = Path(f"{library.path}-wal").exists()  # a killed writer's log: read it, which needs the side files
         mode = "mode=ro" if pending else "mode=ro&immutable=1"
         library.db = sqlite3.connect(f"{library.path.resolve().as_uri()}?{mode}", uri=True, timeout=30)
         library.db.row_factory = sqlite3.Row
-        _schema_version(library.path, library.db)
         return library
 
     def close(self) -> None:
@@ -141,7 +157,32 @@ class Library:
             "SELECT path, size, mtime_ns, fingerprint, model_sha, timeline IS NOT NULL AS has_timeline FROM songs")}
 
     def failures(self) -> dict[str, sqlite3.Row]:
-        return {r["path"]: r for r in self.db.execute("SELECT * FROM failures")}
+        """Files that could not be analysed (what a scan skips until they change)."""
+        return {r["path"]: r for r in self.db.execute("SELECT * FROM failures WHERE error != ?", (TAG_WRITE_ERROR,))}
+
+    def failure_list(self) -> list[dict]:
+        """Every recorded failure, analysis and tag writes alike, oldest first."""
+        return [dict(r) for r in self.db.execute("SELECT * FROM failures ORDER BY at, path")]
+
+    def record_tag_failures(self, roots, failures: list[Failure]) -> None:
+        """The files under ``roots`` a scan could not tag, replacing what an earlier scan of them
+        recorded (a file since tagged is no longer a failure); an analysis failure is kept as it is."""
+        with self.db:
+            earlier = [r[0] for r in self.db.execute("SELECT path FROM failures WHERE error = ?", (TAG_WRITE_ERROR,))]
+            self.db.executemany("DELETE FROM failures WHERE path = ? AND error = ?",
+                                [(p, TAG_WRITE_ERROR) for p in earlier if in_folders(p, roots)])
+            for failure in failures:
+                try:
+                    st = os.stat(failure.path)
+                    size, mtime_ns = st.st_size, st.st_mtime_ns
+                except OSError:
+                    size, mtime_ns = 0, 0
+                self.db.execute(
+                    "INSERT INTO failures (path, size, mtime_ns, error, reason, at, version) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                    "reason = excluded.reason, at = excluded.at, version = excluded.version WHERE error = ?",
+                    (failure.path, size, mtime_ns, TAG_WRITE_ERROR, failure.reason, timestamp(), __version__,
+                     TAG_WRITE_ERROR))
 
     def save(self, row: dict) -> None:
         """Insert a song, or update it in place: a re-analysed song keeps its id, so ids a user
@@ -206,7 +247,10 @@ class Library:
             f"SELECT {column}, COUNT(*) FROM songs GROUP BY {column} ORDER BY COUNT(*) DESC")}
         return {"songs": row["n"], "mean_valence": row["v"], "mean_arousal": row["a"], "quadrants": by("quadrant"),
                 "emotions": by("emotion"), "models": by("model"),
-                "failures": self.db.execute("SELECT COUNT(*) FROM failures").fetchone()[0]}
+                "failures": self.db.execute("SELECT COUNT(*) FROM failures WHERE error != ?",
+                                            (TAG_WRITE_ERROR,)).fetchone()[0],
+                "tag_failures": self.db.execute("SELECT COUNT(*) FROM failures WHERE error = ?",
+                                                (TAG_WRITE_ERROR,)).fetchone()[0]}
 
     def check(self) -> dict:
         """What may be wrong with the index: SQLite's integrity check, songs whose files are gone,
@@ -229,49 +273,104 @@ class Library:
 def open_library(db_path: str | Path) -> Library:
     """An existing library index (use as ``with open_library(db) as library``); a clear error when
     there is none, never a new empty one by accident."""
-    if not Path(db_path).is_file():
-        raise MoodmapError(db_path, "no library index here; run `moodmap scan MUSIC --db FILE` first")
-    library = Library(db_path, writable=False)  # reading creates no table
-    if "songs" not in _tables(library.db):
-        library.close()
-        raise MoodmapError(db_path, "an empty file, not a library index; run `moodmap scan MUSIC --db FILE` first")
-    return library
+    if not Path(db_path).is_file() and index_version(Path(db_path)) is None:  # a folder is refused by the latter
+        raise MoodmapError(db_path, f"{NO_INDEX}; `moodmap scan MUSIC --db {db_path}` makes one")
+    return Library(db_path, writable=False)  # reading creates no table
 
 
-def _refuse_foreign_file(path: Path) -> None:
-    """A file that is there and not SQLite is not ours to open."""
+def index_version(path: Path) -> tuple[int, bool] | None:
+    """The schema version of the moodmap index at ``path`` and whether it carries moodmap's
+    application id (None: no file there), read without writing anything — no journal mode, no
+    lock file, no side file. Anything else (not SQLite, empty, another program's database, a
+    newer moodmap's index) is refused in one line that says what it is."""
     try:
         with open(path, "rb") as handle:
             head = handle.read(len(SQLITE_MAGIC))
     except FileNotFoundError:
-        return
+        return None
+    except IsADirectoryError:
+        raise _not_ours(path, "a folder") from None
     except OSError as exc:
         raise MoodmapError(path, f"cannot read the library index ({exc.strerror})") from None
-    if head and head != SQLITE_MAGIC:
-        raise MoodmapError(path, "not an SQLite file, so not a moodmap library index; it was not touched")
-
-
-def _tables(db: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
-def _schema_version(path: Path, db: sqlite3.Connection) -> int:
-    """The index's schema version; another program's database or a newer moodmap's index is refused."""
+    if not head:
+        raise _not_ours(path, "an empty file: moodmap never leaves one; remove it if it is yours to remove")
+    if head != SQLITE_MAGIC:
+        raise _not_ours(path, "not an SQLite file")
+    pending = Path(f"{path}-wal").exists()  # a killed writer's log: reading it needs the side files
+    uri = f"{path.resolve().as_uri()}?{'mode=ro' if pending else 'mode=ro&immutable=1'}"
     try:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        tables = _tables(db)
+        db = sqlite3.connect(uri, uri=True, timeout=30)
+        try:
+            application_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            columns = {row[1] for row in db.execute("PRAGMA table_info(songs)")}
+        finally:
+            db.close()
     except sqlite3.DatabaseError as exc:
-        db.close()
         raise MoodmapError(path, f"the library index is damaged or not a database ({exc})") from None
-    if tables - OWN_TABLES - {"sqlite_sequence"} or (tables and "songs" not in tables):
-        db.close()
-        raise MoodmapError(path, "another program's database, not a moodmap library index; it was not touched "
-                                 "(give --db a file of moodmap's own)")
+    tables -= {"sqlite_sequence"}
+    if application_id not in (0, APPLICATION_ID):
+        raise _not_ours(path, f"another program's database, application id {application_id:#x}")
+    if application_id == 0 and not (tables and tables <= OWN_TABLES and OWN_SONG_COLUMNS <= columns):
+        shown = ", ".join(sorted(tables)[:6]) + (", …" if len(tables) > 6 else "")
+        what = (f"it has tables {shown}" + (", not moodmap's columns" if tables <= OWN_TABLES else "")
+                if tables else "an SQLite database with no tables")
+        raise _not_ours(path, what)
     if version > SCHEMA_VERSION:
-        db.close()
         raise MoodmapError(path, f"made by a newer moodmap (index schema {version}; this one knows up to "
                                  f"{SCHEMA_VERSION}): upgrade moodmap; the index was not touched")
-    return version
+    return version, application_id == APPLICATION_ID
+
+
+def _not_ours(path: Path, what: str) -> MoodmapError:
+    return MoodmapError(path, f"not a moodmap index ({what}); it was not touched (give --db a moodmap index)")
+
+
+def _create(path: Path) -> None:
+    """A new, empty index, made beside ``path`` and moved there whole: moodmap never leaves an empty
+    or half-made file where its index goes."""
+    with atomic_path(path) as temp:
+        db = sqlite3.connect(temp)
+        try:
+            db.executescript(SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            db.execute("PRAGMA journal_mode=WAL")
+        finally:
+            db.close()
+
+
+def index_location(given: str | Path | None = None, environ=None) -> tuple[Path, str]:
+    """The index a command uses and where that came from: ``given`` (--db), else $MOODMAP_DB, else
+    ``library = "…"`` in $XDG_CONFIG_HOME/moodmap/config.toml (relative: to that folder), else
+    $XDG_DATA_HOME/moodmap/library.sqlite — by default ~/.local/share/moodmap/library.sqlite."""
+    environ = os.environ if environ is None else environ
+    if given is not None:
+        return Path(given), "from --db"
+    if environ.get("MOODMAP_DB"):
+        return Path(environ["MOODMAP_DB"]).expanduser(), "from $MOODMAP_DB"
+    config = _xdg(environ, "XDG_CONFIG_HOME", ".config") / "moodmap" / "config.toml"
+    try:
+        settings = tomllib.loads(config.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        settings = {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MoodmapError(config, f"not a valid TOML config file ({exc})") from None
+    except OSError as exc:
+        raise MoodmapError(config, f"cannot read the config file ({exc.strerror})") from None
+    if "library" in settings:
+        value = settings["library"]
+        if not isinstance(value, str) or not value.strip():
+            raise MoodmapError(config, 'library must be the index\'s path, in quotes: library = "~/music/library.sqlite"')
+        return config.parent / Path(value).expanduser(), f"from config {config}"
+    return _xdg(environ, "XDG_DATA_HOME", ".local/share") / "moodmap" / "library.sqlite", "default"
+
+
+def _xdg(environ, name: str, fallback: str) -> Path:
+    """An XDG base folder; a relative value is invalid by the spec and ignored."""
+    value = environ.get(name, "")
+    return Path(value) if os.path.isabs(value) else Path(environ.get("HOME") or Path.home()) / fallback
 
 
 def in_folders(path: str, folders) -> bool:
@@ -287,9 +386,10 @@ def editing(db_path: str | Path, dry_run: bool = False, create: bool = True) -> 
     if not create:
         open_library(db_path).close()
     if dry_run:
-        with Library.read_only(db_path) if Path(db_path).is_file() else Library(":memory:") as library:
+        with Library.read_only(db_path) if index_version(Path(db_path)) else Library(":memory:") as library:
             yield library
         return
+    index_version(Path(db_path))  # a file that is not an index is refused before a lock file is put beside it
     Path(db_path).parent.mkdir(parents=True, exist_ok=True)  # where the index and its lock go
     with _one_writer(db_path), Library(db_path) as library:
         yield library

@@ -28,7 +28,7 @@ from . import __version__
 from .checksums import fingerprint
 from .engines import LOCAL, Engine, run_tasks
 from .errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed, debugging
-from .library import Library, editing, in_folders, timestamp
+from .library import TAG_WRITE_ERROR, Library, editing, in_folders, timestamp
 from .models.registry import DEFAULT_MODEL, identify, resolve
 from .tagging import check_mood_policy, write_library_tags
 from .tags import read_tags
@@ -157,6 +157,8 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
         if write_tags and not summary.interrupted:
             rows = {row["path"]: row for row in library.songs()} | (fresh or {})
             write_library_tags(library, list(rows.values()), roots, summary, dry_run, mood_tag)
+            if not dry_run:  # listed by `moodmap library failures`; a rescan tries them again
+                library.record_tag_failures(roots, [f for f in summary.failures if f.error == TAG_WRITE_ERROR])
     summary.seconds = time.monotonic() - began
     return summary
 
