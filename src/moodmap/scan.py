@@ -132,13 +132,15 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
                  jobs: int | None = None, timeline: bool = False, hop: float = 5.0, retry_failed: bool = False,
                  progress: Callable[[int, int], None] | None = None, write_tags: bool = False,
                  dry_run: bool = False, engine: Engine = LOCAL, exclude: Sequence[str] = (),
-                 prune_missing: bool = False, mood_tag: str = "keep") -> ScanSummary:
+                 prune_missing: bool = False, mood_tag: str = "keep", keep_gone: bool = False) -> ScanSummary:
     """Bring the index up to date with the folders; returns what was done.
 
     Only songs under ``roots`` are looked at, moved or removed. ``write_tags`` then writes
     every indexed song's mood under ``roots`` into its file (a user's own MOOD tag by the
     ``mood_tag`` policy: ``moodmap.tagging``), journals what it changed and re-records the
-    file's size, time and fingerprint. ``dry_run`` reports what would be analysed, moved, removed and
+    file's size, time and fingerprint. ``keep_gone`` leaves the songs whose files are gone in the
+    index, still recognised as the source of a move (``scan --watch``: their files may be on their
+    way to a new name). ``dry_run`` reports what would be analysed, moved, removed and
     tagged (analysing new files to show their tags) and changes nothing. Analyses run on
     ``engine``; every row is written here.
     """
@@ -148,7 +150,7 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
     model_sha = identify(model).sha256
     summary = ScanSummary(dry_run=dry_run)
     with editing(db_path, dry_run) as library:
-        plan = _plan(library, roots, model, model_sha, timeline, hop, retry_failed, exclude, summary)
+        plan = _plan(library, roots, model, model_sha, timeline, hop, retry_failed, exclude, summary, keep_gone)
         _refuse_mass_removal(plan, library, roots, summary, prune_missing)
         fresh: dict[str, dict] | None = {} if dry_run else None  # a dry run keeps its rows here, not in the index
         if not dry_run:
@@ -177,7 +179,7 @@ def music_folders(roots: str | Path | Sequence[str | Path]) -> list[Path]:
 
 
 def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timeline: bool, hop: float,
-          retry_failed: bool, exclude: Sequence[str], summary: ScanSummary) -> ScanPlan:
+          retry_failed: bool, exclude: Sequence[str], summary: ScanSummary, keep_gone: bool = False) -> ScanPlan:
     """Sort the folders' files into unchanged, moved, known failures and work to do; find the gone."""
     known, failed = library.known(), library.failures()
     plan = ScanPlan()
@@ -221,8 +223,8 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
             summary.moved += 1
             continue
         plan.todo.append(AnalyseTask(path, st.st_size, st.st_mtime_ns, content, model, timeline, hop))
-    plan.gone = list(gone)
-    summary.pruned = len(gone)
+    plan.gone = [] if keep_gone else list(gone)
+    summary.pruned = len(plan.gone)
     summary.failures += [failure for failure, _, _ in plan.failures]
     plan.todo.sort(key=lambda t: t.size, reverse=True)
     return plan
