@@ -43,14 +43,19 @@ class Relation:
 AUDIO_RELATIONS = (
     Relation("faster", f"faster (time-stretch ×{FASTER}, pitch kept) → arousal ↑", "arousal", +1, "faster"),
     Relation("slower", f"slower (time-stretch ×{SLOWER}, pitch kept) → arousal ↓", "arousal", -1, "slower"),
-    Relation("faster_vs_slower", f"faster vs slower (both stretched: ×{FASTER} − ×{SLOWER}) → arousal ↑",
-             "arousal", +1, "faster", "slower"),
+    Relation("faster_vs_vocoded", "faster vs the vocoder at ×1 (both through the phase vocoder) → arousal ↑",
+             "arousal", +1, "faster", "vocoded"),
+    Relation("slower_vs_vocoded", "slower vs the vocoder at ×1 → arousal ↓", "arousal", -1, "slower", "vocoded"),
+    Relation("faster_vs_slower", f"faster vs slower (×{FASTER} − ×{SLOWER}) → arousal ↑", "arousal", +1,
+             "faster", "slower"),
+    Relation("vocoded", "control: the phase vocoder alone (×1) vs original → arousal ↓ if its smearing calms",
+             "arousal", -1, "vocoded"),
     Relation("darker", f"darker (low-pass {LOWPASS_HZ / 1000:g} kHz) → arousal ↓", "arousal", -1, "darker"),
     Relation("driven", f"driven (tanh clip, gain {DRIVE_GAIN:g}; same peak as loaded) → arousal ↑",
              "arousal", +1, "driven"),
     Relation("driven_rms", "driven, same RMS at the model's input → arousal ↑", "arousal", +1, "driven_rms"),
 )
-AUDIO_VARIANTS = ("original", "faster", "slower", "darker", "driven", "driven_rms")
+AUDIO_VARIANTS = ("original", "faster", "slower", "vocoded", "darker", "driven", "driven_rms")
 
 
 def centred(audio: np.ndarray, samples: int) -> np.ndarray:
@@ -63,28 +68,34 @@ def rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
 
 
-def audio_variants(source: np.ndarray, rate: int, seconds: float) -> dict[str, np.ndarray]:
-    """The original ``seconds`` from the middle of ``source`` and its edits, each ``seconds`` long.
+def audio_variants(source: np.ndarray, rate: int, seconds: float,
+                   wanted: set[str] | None = None) -> dict[str, np.ndarray]:
+    """The original ``seconds`` from the middle of ``source`` and its edits (those in ``wanted``,
+    default all), each ``seconds`` long.
 
     ``source`` should be at least ``FASTER · seconds`` long (the faster variant is the middle
     ``FASTER · seconds`` stretched to ``seconds``, so every variant covers the same middle of
-    the track and is cut into the same excerpt windows). Levels: the original, the low-pass
+    the track and is cut into the same excerpt windows); ``vocoded`` goes through the same
+    phase vocoder at rate 1, a control for its artefacts. Levels: the original, the low-pass
     and the tempo edits keep the source's level; the driven one is scaled back to the
     original's RMS (moodmap's loader then peak-normalises every file, so at the model's input
     it has the same peak and a higher RMS — the ``driven_rms`` relation undoes that)."""
     import librosa
     from scipy.signal import butter, sosfiltfilt
 
+    wanted = set(AUDIO_VARIANTS) if wanted is None else wanted
     n = int(round(seconds * rate))
     original = centred(source, n).astype(np.float32)
     out = {"original": original}
-    for name, factor in (("faster", FASTER), ("slower", SLOWER)):
-        span = centred(source, int(round(n * factor)))
-        stretched = librosa.effects.time_stretch(span.astype(np.float32), rate=factor)
-        out[name] = _fit(stretched, n)
-    sos = butter(LOWPASS_ORDER, LOWPASS_HZ, btype="lowpass", fs=rate, output="sos")
-    out["darker"] = sosfiltfilt(sos, original).astype(np.float32)
-    out["driven"] = drive(original)
+    for name, factor in (("faster", FASTER), ("slower", SLOWER), ("vocoded", 1.0)):
+        if name in wanted:
+            span = centred(source, int(round(n * factor)))
+            out[name] = _fit(librosa.effects.time_stretch(span.astype(np.float32), rate=factor), n)
+    if "darker" in wanted:
+        sos = butter(LOWPASS_ORDER, LOWPASS_HZ, btype="lowpass", fs=rate, output="sos")
+        out["darker"] = sosfiltfilt(sos, original).astype(np.float32)
+    if wanted & {"driven", "driven_rms"}:
+        out["driven"] = drive(original)
     return out
 
 
@@ -122,13 +133,14 @@ DISSONANT_FROM = 48  # notes from C3 up get a clashing neighbour; the bass below
 MIDI_RELATIONS = (
     Relation("major", "MIDI: major vs parallel minor (degrees 3, 6, 7 moved) → valence ↑", "valence", +1,
              "major", "minor"),
-    Relation("dissonant", "MIDI: dissonant (minor 2nd / tritone added above notes ≥ C3) → valence ↓", "valence", -1,
-             "dissonant"),
-    Relation("octave_down", "MIDI: an octave lower (all non-drum notes −12) → valence ↓", "valence", -1, "octave_down"),
+    Relation("dissonant", "MIDI: dissonant (minor 2nd / tritone added above notes ≥ C3) → valence ↓",
+             "valence", -1, "dissonant"),
+    Relation("octave_down", "MIDI: an octave lower (all non-drum notes −12) → valence ↓", "valence", -1,
+             "octave_down"),
     Relation("faster", f"MIDI: faster (tempo ×{FASTER}) → arousal ↑", "arousal", +1, "faster"),
     Relation("slower", f"MIDI: slower (tempo ×{SLOWER}) → arousal ↓", "arousal", -1, "slower"),
-    Relation("faster_vs_slower", f"MIDI: faster vs slower (tempo ×{FASTER} − ×{SLOWER}) → arousal ↑", "arousal", +1,
-             "faster", "slower"),
+    Relation("faster_vs_slower", f"MIDI: faster vs slower (tempo ×{FASTER} − ×{SLOWER}) → arousal ↑",
+             "arousal", +1, "faster", "slower"),
 )
 MIDI_VARIANTS = ("original", "major", "minor", "dissonant", "octave_down", "faster", "slower")
 
@@ -197,9 +209,11 @@ def midi_variants(midi) -> tuple[dict, dict]:
     tonic, mode, r = detect_key(pitch_class_durations(midi))
     moved, step = (MAJOR_DEGREES, -1) if mode == "major" else (MINOR_DEGREES, +1)
     parallel = edited(midi, lambda c, p: [p + step if (p - tonic) % 12 in moved else p])
+    def clash(channel: int, pitch: int) -> list[int]:  # a minor 2nd above even notes, a tritone above odd
+        return [pitch, pitch + (1 if pitch % 2 == 0 else 6)] if pitch >= DISSONANT_FROM else [pitch]
+
     variants = {"original": midi, "major": midi if mode == "major" else parallel,
-                "minor": midi if mode == "minor" else parallel,
-                "dissonant": edited(midi, lambda c, p: [p, p + (1 if p % 2 == 0 else 6)] if p >= DISSONANT_FROM else [p]),
+                "minor": midi if mode == "minor" else parallel, "dissonant": edited(midi, clash),
                 "octave_down": edited(midi, lambda c, p: [p - 12] if p >= 12 else [p]),
                 "faster": edited(midi, tempo_factor=FASTER), "slower": edited(midi, tempo_factor=SLOWER)}
     return variants, {"tonic": tonic, "mode": mode, "key_r": r}
@@ -230,7 +244,8 @@ def summarize(deltas: np.ndarray, expected: int, seed: int = 0, resamples: int =
     picks = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
     shares, means = right[picks].mean(axis=1), deltas[picks].mean(axis=1)
     return {"n": n, "share_right": float(right.mean()), "share_ci": _ci(shares),
-            "mean_delta": float(deltas.mean()), "mean_ci": _ci(means), "sd_delta": float(deltas.std(ddof=1)) if n > 1 else 0.0}
+            "mean_delta": float(deltas.mean()), "mean_ci": _ci(means),
+            "sd_delta": float(deltas.std(ddof=1)) if n > 1 else 0.0}
 
 
 def _ci(values: np.ndarray) -> list[float]:

@@ -220,14 +220,16 @@ def measure_audio(tracks: list[Track], models: Models, workdir: Path, seconds: f
     out = {}
     for i, track in enumerate(tracks, 1):
         results = {v: {m: models.cached(m, track.identity, v) for m in models.resolved} for v in variants}
-        if any(value is None for per in results.values() for value in per.values()):
+        missing = {v for v, per in results.items() if any(value is None for value in per.values())}
+        if missing:
             span = track.read_span(seconds * mm.FASTER + 0.5, workdir)
-            audio = mm.audio_variants(span, WORK_RATE, seconds)
+            audio = mm.audio_variants(span, WORK_RATE, seconds, missing)
             wavs = {v: write_wav(workdir / f"{v}.wav", a, WORK_RATE) for v, a in audio.items()}
             for model in models.resolved:
                 windows = {v: models.windows(model, wav) for v, wav in wavs.items()}
-                windows["driven_rms"] = mm.rms_matched(windows["driven"], windows["original"])
-                for v in variants:
+                if "driven" in windows:
+                    windows["driven_rms"] = mm.rms_matched(windows["driven"], windows["original"])
+                for v in missing:
                     value = models.score(model, windows[v])
                     models.store(value, model, track.identity, v)
                     results[v][model] = list(value)
@@ -287,7 +289,8 @@ def truncated(midi, seconds: float):
             new.append(message.copy(time=tick - previous))
             previous = tick
         for i, (channel, note) in enumerate(sorted(sounding)):
-            new.append(mido.Message("note_off", channel=channel, note=note, velocity=0, time=(cut - previous) if i == 0 else 0))
+            new.append(mido.Message("note_off", channel=channel, note=note, velocity=0,
+                                    time=(cut - previous) if i == 0 else 0))
         new.append(mido.MetaMessage("end_of_track", time=0))
         out.tracks.append(new)
     return out
@@ -404,8 +407,9 @@ def relation_table(measured: dict, relations, model: str, seed: int) -> list[dic
 
 
 def fmt_row(row: dict) -> str:
-    return (f"| {row['label']} | {row['n']} | {row['share_right']:.0%} [{row['share_ci'][0]:.0%}, "
-            f"{row['share_ci'][1]:.0%}] | {row['mean_delta']:+.3f} [{row['mean_ci'][0]:+.3f}, {row['mean_ci'][1]:+.3f}] |")
+    share, mean = row["share_ci"], row["mean_ci"]
+    return (f"| {row['label']} | {row['n']} | {row['share_right']:.0%} [{share[0]:.0%}, {share[1]:.0%}] "
+            f"| {row['mean_delta']:+.3f} [{mean[0]:+.3f}, {mean[1]:+.3f}] |")
 
 
 def markdown(result: dict) -> str:
@@ -420,7 +424,8 @@ def markdown(result: dict) -> str:
              ", ".join(f"{p} {n}" for p, n in result["midi_packages"].items()) +
              f"; detected modes: {result['modes']['major']} major, {result['modes']['minor']} minor.", ""]
     for model in result["models"]:
-        lines += [f"## `{model}`", "", "| relation | n | share right [95 % CI] | mean Δ [95 % CI] |", "|---|---:|---:|---:|"]
+        lines += [f"## `{model}`", "", "| relation | n | share right [95 % CI] | mean Δ [95 % CI] |",
+                  "|---|---:|---:|---:|"]
         lines += [fmt_row(r) for r in result["audio"][model]]
         lines += [fmt_row(r) for r in result["midi"][model]]
         lines.append("")
@@ -430,31 +435,34 @@ def markdown(result: dict) -> str:
               "| synthetic, fresh set (renderer, n) V / A | real / card |", "|---|---:|---:|---:|---:|---:|"]
     for model in result["models"]:
         s = result["spread"][model]
-        card = s["card"]
-        fresh = s.get("fresh")
-        ratio = (f"{s['real_valence'] / card[0]:.2f} / {s['real_arousal'] / card[1]:.2f}" if card else "—")
+        card, fresh = s["card"], s.get("fresh")
+        card_cell = f"{card[0]:.3f} / {card[1]:.3f}" if card else "—"
+        fresh_cell = (f"({fresh['renderer']}, {fresh['songs']}) {fresh['sd_valence']:.3f} / {fresh['sd_arousal']:.3f}"
+                      if fresh else "—")
+        ratio = f"{s['real_valence'] / card[0]:.2f} / {s['real_arousal'] / card[1]:.2f}" if card else "—"
         lines.append(f"| {model} | ({s['real_n']}) {s['real_valence']:.3f} / {s['real_arousal']:.3f} "
                      f"| ({s['midi_n']}) {s['midi_valence']:.3f} / {s['midi_arousal']:.3f} "
-                     f"| {f'{card[0]:.3f} / {card[1]:.3f}' if card else '—'} "
-                     f"| {f'''({fresh['renderer']}, {fresh['songs']}) {fresh['sd_valence']:.3f} / {fresh['sd_arousal']:.3f}''' if fresh else '—'} "
-                     f"| {ratio} |")
+                     f"| {card_cell} | {fresh_cell} | {ratio} |")
     lines += ["", "## How to read this", "",
               "- Each row is one edit of each piece whose direction music psychology predicts; Δ is the prediction "
               "of the edited version minus that of the original (for the mode row: the major rendering minus the "
               "minor one, whichever was the original), on the 0–1 scale. *Share right* counts pieces whose "
               "prediction moved the predicted way (no move counts as wrong); 50 % is a coin. Intervals: 95 % "
               "percentile bootstrap over pieces (2 000 resamples, seeded).",
-              "- Goal for later model work: every relation right on ≥ 85 % of pieces, and the real-music sd ≥ 0.8 × "
-              "the synthetic validation sd. These are not labels: a model can pass every relation and still be off "
+              "- Goal for later model work: every relation right on ≥ 85 % of pieces, and the real-music "
+              "sd ≥ 0.8 × the synthetic validation sd. These are not labels: a model can pass every relation and still be off "
               "in level, and a mean Δ of 0.01 is a real but tiny move (the models' 1–9 ratings move by 0.1).",
               "- *driven* is written at the original's RMS, but moodmap peak-normalises every file it reads, so at "
               "the model's input the driven version has the same peak and a higher RMS (it is louder, as compressed "
               "music is); *driven, same RMS* scales each of its excerpt windows back to the original window's RMS "
               "before the log-mel, which isolates the change of timbre. The low-pass and the tempo edits keep the "
               "source's level; the loader peak-normalises them too.",
-              "- The time-stretch is a phase vocoder (librosa), which smears transients a little in both "
-              "directions; the faster version covers the middle 56 s of the track squeezed into 45 s, the slower "
-              "the middle 36 s drawn out to 45 s, so all versions are cut into the same three centred 15 s windows.",
+              "- The time-stretch is librosa's phase vocoder, which smears transients whichever way it stretches. "
+              "The faster version is the middle 56 s of the track squeezed into 45 s, the slower the middle 36 s "
+              "drawn out to 45 s, so all versions are cut into the same three centred 15 s windows. The *control* "
+              "row sends the original through the same vocoder at ×1: its Δ is what the vocoder alone does, and the "
+              "*vs the vocoder at ×1* and *faster vs slower* rows compare versions that all went through it, so "
+              "only the tempo differs. (Its share is the share of tracks the vocoder alone calmed.)",
               "- MIDI: the mode is found with Krumhansl-Schmuckler profiles on the duration-weighted pitch-class "
               "histogram (drums excluded); the parallel mode moves scale degrees 3, 6 and 7 by a semitone relative "
               "to that tonic (down from major, up from minor), drums untouched. Dissonance adds, above every note "
@@ -524,7 +532,8 @@ def main() -> None:
         audio = measure_audio(tracks, models, workdir)
         midi, keys = measure_midi(pieces, models, workdir, find_soundfont()) if pieces else ({}, {})
     synth = synth_spread(models, args.synth_songs) if args.synth_songs else {}
-    result = {"date": str(datetime.date.today()), "command": "python benchmarks/real_music.py " + " ".join(sys.argv[1:]),
+    result = {"date": str(datetime.date.today()),
+              "command": "python benchmarks/real_music.py " + " ".join(sys.argv[1:]),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
               "seconds": time.time() - started, "cached": cached_before > 0, "models": names, "seed": args.seed,
               "audio_packages": audio_counts, "skipped_packages": skipped, "midi_packages": midi_counts,
