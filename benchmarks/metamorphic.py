@@ -41,21 +41,30 @@ class Relation:
 
 
 AUDIO_RELATIONS = (
-    Relation("faster", f"faster (time-stretch ×{FASTER}, pitch kept) → arousal ↑", "arousal", +1, "faster"),
-    Relation("slower", f"slower (time-stretch ×{SLOWER}, pitch kept) → arousal ↓", "arousal", -1, "slower"),
-    Relation("faster_vs_vocoded", "faster vs the vocoder at ×1 (both through the phase vocoder) → arousal ↑",
-             "arousal", +1, "faster", "vocoded"),
-    Relation("slower_vs_vocoded", "slower vs the vocoder at ×1 → arousal ↓", "arousal", -1, "slower", "vocoded"),
-    Relation("faster_vs_slower", f"faster vs slower (×{FASTER} − ×{SLOWER}) → arousal ↑", "arousal", +1,
-             "faster", "slower"),
-    Relation("vocoded", "control: the phase vocoder alone (×1) vs original → arousal ↓ if its smearing calms",
-             "arousal", -1, "vocoded"),
+    Relation("faster", f"faster (phase vocoder ×{FASTER}, pitch kept) → arousal ↑", "arousal", +1,
+             "faster"),
+    Relation("slower", f"slower (phase vocoder ×{SLOWER}, pitch kept) → arousal ↓", "arousal", -1,
+             "slower"),
+    Relation("faster_vs_slower", f"faster vs slower (phase vocoder ×{FASTER} − ×{SLOWER}) → arousal ↑",
+             "arousal", +1, "faster", "slower"),
+    Relation("vocoded", "control: the phase vocoder at ×1 vs original (share: tracks it calmed)", "arousal", -1,
+             "vocoded"),
+    Relation("faster_rb", f"faster (Rubber Band R3 ×{FASTER}, pitch kept) → arousal ↑", "arousal", +1,
+             "faster_rb"),
+    Relation("slower_rb", f"slower (Rubber Band R3 ×{SLOWER}, pitch kept) → arousal ↓", "arousal", -1,
+             "slower_rb"),
+    Relation("faster_vs_slower_rb", f"faster vs slower (Rubber Band ×{FASTER} − ×{SLOWER}) → arousal ↑",
+             "arousal", +1, "faster_rb", "slower_rb"),
+    Relation("rb_control", "control: Rubber Band at ×1 vs original (share: tracks it calmed)", "arousal", -1,
+             "rb_control"),
     Relation("darker", f"darker (low-pass {LOWPASS_HZ / 1000:g} kHz) → arousal ↓", "arousal", -1, "darker"),
     Relation("driven", f"driven (tanh clip, gain {DRIVE_GAIN:g}; same peak as loaded) → arousal ↑",
              "arousal", +1, "driven"),
     Relation("driven_rms", "driven, same RMS at the model's input → arousal ↑", "arousal", +1, "driven_rms"),
 )
-AUDIO_VARIANTS = ("original", "faster", "slower", "vocoded", "darker", "driven", "driven_rms")
+AUDIO_VARIANTS = ("original", "faster", "slower", "vocoded", "faster_rb", "slower_rb", "rb_control", "darker",
+                  "driven", "driven_rms")
+RUBBERBAND = ("faster_rb", "slower_rb", "rb_control")  # need the rubberband program (Debian rubberband-cli)
 
 
 def centred(audio: np.ndarray, samples: int) -> np.ndarray:
@@ -76,7 +85,8 @@ def audio_variants(source: np.ndarray, rate: int, seconds: float,
     ``source`` should be at least ``FASTER · seconds`` long (the faster variant is the middle
     ``FASTER · seconds`` stretched to ``seconds``, so every variant covers the same middle of
     the track and is cut into the same excerpt windows); ``vocoded`` goes through the same
-    phase vocoder at rate 1, a control for its artefacts. Levels: the original, the low-pass
+    phase vocoder at rate 1, a control for its artefacts; the ``_rb`` variants and ``rb_control``
+    are the same stretches by Rubber Band. Levels: the original, the low-pass
     and the tempo edits keep the source's level; the driven one is scaled back to the
     original's RMS (moodmap's loader then peak-normalises every file, so at the model's input
     it has the same peak and a higher RMS — the ``driven_rms`` relation undoes that)."""
@@ -91,12 +101,34 @@ def audio_variants(source: np.ndarray, rate: int, seconds: float,
         if name in wanted:
             span = centred(source, int(round(n * factor)))
             out[name] = _fit(librosa.effects.time_stretch(span.astype(np.float32), rate=factor), n)
+    for name, factor in (("faster_rb", FASTER), ("slower_rb", SLOWER), ("rb_control", 1.0)):
+        if name in wanted:
+            span = centred(source, int(round(n * factor)))
+            out[name] = _fit(rubberband(span, rate, factor), n)
     if "darker" in wanted:
         sos = butter(LOWPASS_ORDER, LOWPASS_HZ, btype="lowpass", fs=rate, output="sos")
         out["darker"] = sosfiltfilt(sos, original).astype(np.float32)
     if wanted & {"driven", "driven_rms"}:
         out["driven"] = drive(original)
     return out
+
+
+def rubberband(audio: np.ndarray, rate: int, tempo: float) -> np.ndarray:
+    """``audio`` at ``tempo`` × its speed, pitch kept, by the Rubber Band library's R3 engine (the
+    ``rubberband`` program): a second time-stretcher, which keeps transients sharper than a plain
+    phase vocoder."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import soundfile as sf
+
+    with tempfile.TemporaryDirectory(prefix="moodmap-rubberband-") as tmp:
+        source, target = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
+        sf.write(str(source), audio, rate, subtype="FLOAT")
+        subprocess.run(["rubberband", "-3", "-q", "-T", str(tempo), str(source), str(target)], check=True,
+                       capture_output=True)
+        return sf.read(str(target), dtype="float32")[0]
 
 
 def drive(audio: np.ndarray, gain: float = DRIVE_GAIN) -> np.ndarray:
@@ -223,7 +255,8 @@ def deltas(measured: dict, relation: Relation, model: str) -> np.ndarray:
     """Per piece Δ of a relation from {piece: {variant: {model: (valence, arousal)}}}."""
     dim = 0 if relation.dimension == "valence" else 1
     return np.array([per[relation.variant][model][dim] - per[relation.against][model][dim]
-                     for per in measured.values()], dtype=np.float64)
+                     for per in measured.values() if per.get(relation.variant, {}).get(model) is not None],
+                    dtype=np.float64)
 
 
 # --- statistics --------------------------------------------------------------------------------

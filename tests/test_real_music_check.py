@@ -2,6 +2,7 @@
 made here, scored by toy predictors whose answers are known: no Debian packages, no FluidSynth, no model."""
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,12 @@ def test_tempo_edits_move_a_tempo_estimator_their_way(measured):
     assert row(measured, "tempo", "faster")["share_right"] == 1.0
     assert row(measured, "tempo", "slower")["share_right"] == 1.0
     assert row(measured, "tempo", "faster_vs_slower")["mean_delta"] > 0.15  # 120 bpm × (1.25 − 0.8) / 200 ≈ 0.27
+
+
+@pytest.mark.skipif(not shutil.which("rubberband"), reason="Debian rubberband-cli is not installed")
+def test_rubber_band_tempo_edits_move_a_tempo_estimator_their_way(measured):
+    assert row(measured, "tempo", "faster_rb")["share_right"] == 1.0
+    assert row(measured, "tempo", "slower_rb")["share_right"] == 1.0
 
 
 def test_a_relation_against_the_prediction_fails_the_share():
