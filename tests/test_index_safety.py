@@ -1,10 +1,15 @@
-"""The library index is the user's: an older one is upgraded in place; a newer one, a file that is not
-SQLite, another program's database (beets' library.db) or an empty file is refused in one line and never
-written to; reading creates no table."""
+"""The library index is the user's: an older one is upgraded in place (and marked as moodmap's with
+PRAGMA application_id); a newer one, a file that is not SQLite, another program's database (beets'
+library.db, a table named songs, another application id) or an empty file is recognised read-only and
+refused in one line by every command that takes --db, before anything is written: no journal mode, no
+table, no lock file or side file beside it; reading creates no table."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +17,9 @@ from typer.testing import CliRunner
 
 from helpers import write_library_db
 from moodmap.cli import app
-from moodmap.library import SCHEMA_VERSION
+from moodmap.library import APPLICATION_ID, SCHEMA, SCHEMA_VERSION
+
+MOODMAP = str(Path(sys.executable).parent / "moodmap")
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -28,61 +35,125 @@ def test_an_index_from_before_schema_versions_is_upgraded_in_place(tmp_path):
     db = write_library_db(tmp_path, songs=20)
     with sqlite3.connect(db) as connection:
         connection.execute("PRAGMA user_version = 0")
+        connection.execute("PRAGMA application_id = 0")
         rows = connection.execute("SELECT * FROM songs ORDER BY id").fetchall()
     music = tmp_path / "empty music"
     music.mkdir()
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA application_id").fetchone()[0] == 0  # as moodmap made them then
+    connection.close()
+    assert run("library", "stats", "--db", str(db))[0] == 0  # recognised by its tables and columns
     code, out = run("scan", str(music), "--db", str(db))
     assert code == 0, out
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID  # marked from now on
         assert connection.execute("SELECT * FROM songs ORDER BY id").fetchall() == rows
 
 
-def _beets_db(path: Path) -> Path:
-    beets = pytest.importorskip("beets.library")
-    beets.Library(str(path)).items()  # creates beets' own tables
-    return path
-
-
-def _newer(path: Path) -> Path:
-    db = write_library_db(path.parent, songs=3)
-    connection = sqlite3.connect(db)
-    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    connection.close()  # the last connection folds the WAL into the file
-    return db
-
-
-@pytest.mark.parametrize("kind,says", [
-    ("beets", "another program's database"), ("newer", "made by a newer moodmap"),
-    ("text", "not an SQLite file"), ("random", "not an SQLite file")])
-@pytest.mark.parametrize("command", ["scan", "playlist", "map", "library stats"])
-def test_a_file_that_is_not_ours_is_refused_and_untouched(tmp_path, kind, says, command):
-    path = tmp_path / "library.db"
+def _foreign(kind: str, path: Path) -> Path:
+    """A file moodmap did not make, at ``path``."""
     if kind == "beets":
-        _beets_db(path)
+        beets = pytest.importorskip("beets.library")
+        beets.Library(str(path)).items()  # creates beets' own tables
+    elif kind in ("songs table", "no tables", "other application"):
+        connection = sqlite3.connect(path)
+        if kind == "songs table":  # someone's own music database, with a table of moodmap's name
+            connection.execute("CREATE TABLE songs (id INTEGER PRIMARY KEY, title TEXT, rating INTEGER)")
+            connection.execute("INSERT INTO songs (title, rating) VALUES ('Morning Light', 5)")
+            connection.commit()
+        elif kind == "no tables":
+            connection.execute("PRAGMA user_version = 7")  # a valid SQLite header, nothing in it
+        else:
+            connection.execute("PRAGMA application_id = 305419896")  # 0x12345678: another program says it is its
+            connection.executescript(SCHEMA)  # even with moodmap's tables
+        connection.close()
     elif kind == "newer":
-        path = _newer(path)
+        made = write_library_db(path.parent / "made", songs=3)
+        connection = sqlite3.connect(made)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+        connection.close()  # the last connection folds the WAL into the file
+        made.rename(path)
+        shutil.rmtree(path.parent / "made")
+    elif kind == "empty":
+        path.touch()
     elif kind == "text":
         path.write_text("my notes\n")
     else:
         path.write_bytes(bytes(range(256)) * 40)
-    before = digest(path)
-    args = {"scan": ["scan", str(tmp_path), "--db", str(path)], "playlist": ["playlist", "--db", str(path)],
-            "map": ["map", "--db", str(path), "-o", str(tmp_path / "map.html")],
-            "library stats": ["library", "stats", "--db", str(path)]}[command]
-    code, out = run(*args)
+    return path
+
+
+KINDS = {"songs table": "not a moodmap index (it has tables songs, not moodmap's columns)",
+         "beets": "not a moodmap index (it has tables ", "no tables": "not a moodmap index (an SQLite database "
+         "with no tables)", "other application": "not a moodmap index (another program's database, application "
+         "id 0x12345678)", "empty": "not a moodmap index (an empty file", "text": "not a moodmap index (not an "
+         "SQLite file)", "random": "not a moodmap index (not an SQLite file)", "newer": "made by a newer moodmap"}
+COMMANDS = {"scan": ["scan", "{music}"], "scan --dry-run": ["scan", "{music}", "--dry-run"],
+            "scan --write-tags": ["scan", "{music}", "--write-tags"], "untag": ["untag"], "playlist": ["playlist"],
+            "playlist --mood": ["playlist", "--mood", "happy"], "playlists": ["playlists", "--all-moods", "--to",
+                                                                            "{out}"],
+            "map": ["map", "-o", "{out}/map.html"], "serve": ["serve"], "library stats": ["library", "stats"],
+            "library check": ["library", "check"], "library prune": ["library", "prune"],
+            "library export": ["library", "export"], "library failures": ["library", "failures"]}
+
+
+@pytest.fixture(scope="module")
+def foreign_files(tmp_path_factory) -> dict[str, Path]:
+    """Each kind of file made once (beets takes a while); tests get copies."""
+    folder = tmp_path_factory.mktemp("foreign")
+    return {kind: _foreign(kind, folder / kind.replace(" ", "-") / "library.db") for kind in KINDS
+            if (folder / kind.replace(" ", "-")).mkdir() or True}
+
+
+def _place(foreign_files, kind: str, tmp_path: Path) -> Path:
+    if not foreign_files[kind].exists():
+        pytest.skip(f"no {kind} file here")
+    folder = tmp_path / "index"
+    folder.mkdir()
+    shutil.copy2(foreign_files[kind], folder / "library.db")  # bytes and mtime
+    return folder / "library.db"
+
+
+def _state(path: Path) -> tuple:
+    """What must not change: the file's bytes and time, and what lies beside it (-wal, -shm, .lock)."""
+    return digest(path), path.stat().st_mtime_ns, sorted(p.name for p in path.parent.iterdir())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_file_moodmap_did_not_make_is_refused_before_anything_is_written(foreign_files, tmp_path, kind, command):
+    path = _place(foreign_files, kind, tmp_path)
+    (tmp_path / "music").mkdir()
+    before = _state(path)
+    args = [a.format(music=tmp_path / "music", out=tmp_path / "out") for a in COMMANDS[command]]
+    code, out = run(*args, "--db", str(path))
     said = [line for line in out.splitlines() if not line.startswith("moodmap: note:")]
-    assert code == 2 and len(said) == 1 and says in said[0], out
-    assert digest(path) == before
-    assert not Path(f"{path}-wal").exists()
+    assert code == 2 and len(said) == 1 and KINDS[kind] in said[0] and str(path) in said[0], out
+    assert _state(path) == before  # no journal mode, no table, no lock file, no side file
+    assert not (tmp_path / "out").exists()
 
 
-def test_a_reading_command_creates_no_table(tmp_path):
-    empty = tmp_path / "empty.sqlite"
-    empty.touch()
-    code, out = run("playlist", "--db", str(empty))
-    assert code == 2 and "not a library index" in out
-    assert empty.stat().st_size == 0
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_installed_scan_refuses_a_file_it_did_not_make(foreign_files, tmp_path, kind):
+    path = _place(foreign_files, kind, tmp_path)
+    before = _state(path)
+    done = subprocess.run([MOODMAP, "scan", str(tmp_path), "--db", str(path), "--write-tags", "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == "", done
+    assert done.stderr.count("\n") == 1 and KINDS[kind] in done.stderr, done.stderr
+    assert _state(path) == before
+
+
+def test_a_new_index_says_it_is_moodmaps_and_is_never_left_empty(tmp_path):
+    db = tmp_path / "new" / "library.sqlite"
+    code, out = run("scan", str(tmp_path), "--db", str(db))
+    assert code == 0, out
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    connection.close()
+    assert sorted(p.name for p in db.parent.iterdir()) == ["library.sqlite", "library.sqlite.lock"]
 
 
 def test_a_damaged_index_is_one_line(tmp_path):

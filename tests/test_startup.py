@@ -151,8 +151,8 @@ def test_predict_and_scan_load_nothing_of_the_research_side(watched, tmp_path):
     predicted = subprocess.run([MOODMAP, "predict", str(music / "a.flac"), "--timeline"], cwd=tmp_path, env=env,
                                capture_output=True, text=True, timeout=120)
     assert predicted.returncode == 0, predicted.stderr
-    scanned = subprocess.run([MOODMAP, "scan", str(music), "--jobs", "2", "--write-tags"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=120)  # two spawned workers
+    scanned = subprocess.run([MOODMAP, "scan", str(music), "--db", "library.sqlite", "--jobs", "2", "--write-tags"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)  # two spawned workers
     assert scanned.returncode == 0 and "3 analysed" in scanned.stdout, scanned.stderr
     assert research_imports(log) == []
 

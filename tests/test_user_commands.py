@@ -140,26 +140,28 @@ def test_scan_library_playlist_and_map_with_their_defaults(home, music, expected
     user = tmp_path / "user"
     shutil.copytree(home, user)
     before = {p: p.read_bytes() for p in (user / "Music").rglob("*.*")}
-    scan = moodmap("scan", "Music", cwd=user)
+    mine = {"HOME": str(user), "XDG_DATA_HOME": "", "XDG_CONFIG_HOME": "", "MOODMAP_DB": ""}  # the user's own index
+    index = user / ".local/share/moodmap/library.sqlite"
+    scan = moodmap("scan", "Music", cwd=user, env=mine)
     assert f"{len(music)} files: {len(music)} analysed" in scan.stdout and "0 failed" in scan.stdout
-    assert (user / "library.sqlite").exists()
+    assert index.exists() and not (user / "library.sqlite").exists()
     assert {p: p.read_bytes() for p in (user / "Music").rglob("*.*")} == before  # no tag written unasked
-    again = moodmap("scan", "Music", cwd=user)
+    again = moodmap("scan", "Music", cwd=user, env=mine)
     assert f"0 analysed, {len(music)} unchanged" in again.stdout
-    assert f"{len(music)} songs, 0 failures" in moodmap("library", "stats", cwd=user).stdout
-    export = moodmap("library", "export", cwd=user).stdout.splitlines()
+    assert f"{len(music)} songs, 0 failures" in moodmap("library", "stats", cwd=user, env=mine).stdout
+    export = moodmap("library", "export", cwd=user / "Music", env=mine).stdout.splitlines()  # from anywhere
     assert len(export) == 1 + len(music) and "Song 2" in "\n".join(export)
     for row in csv.DictReader(export):  # what the index stored for each song
         assert_predicted(expected, Path(row["path"]).name, float(row["valence"]), float(row["arousal"]))
-    listing = moodmap("playlist", cwd=user).stdout
-    assert f"{len(music)} songs in library.sqlite" in listing
-    mood = next(line.split("sqlite --mood ")[1].split()[0] for line in listing.splitlines() if "sqlite --mood " in line)
-    playlist = moodmap("playlist", "--mood", mood, cwd=user).stdout
+    listing = moodmap("playlist", cwd=user, env=mine).stdout
+    assert f"{len(music)} songs in {index}" in listing
+    mood = next(line.split("playlist --mood ")[1].split()[0] for line in listing.splitlines() if "playlist --mood " in line)
+    playlist = moodmap("playlist", "--mood", mood, cwd=user, env=mine).stdout
     assert playlist.startswith(mood)
-    assert "songs drawn → map.html" in moodmap("map", cwd=user).stdout
+    assert "songs drawn → map.html" in moodmap("map", cwd=user, env=mine).stdout
     page = (user / "map.html").read_text()
     assert "MoodMap.create" in page and all(f"Song {i}" in page for i in (1, 2, 3, 4, 5))  # the wav has no tags
-    moodmap("map", "-o", "map.png", cwd=user)
+    moodmap("map", "-o", "map.png", cwd=user, env=mine)
     assert (user / "map.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -211,7 +213,7 @@ def test_serve_with_its_defaults_answers_uploads_of_every_format(home, music, ex
     cwd, args = tmp_path, []
     if with_db:
         shutil.copytree(home, cwd := tmp_path / "user")
-        moodmap("scan", "Music", cwd=cwd)
+        moodmap("scan", "Music", "--db", "library.sqlite", cwd=cwd)
         args = ["--db", "library.sqlite"]
     server, base, health = start_server(*args, cwd=cwd)
     try:

@@ -22,7 +22,7 @@ def server(tmp_path_factory):
     mp3 = next(p for p in songs if p.suffix == ".mp3")
     shutil.copy(mp3, home / "Music" / "poly.html")
     (home / "Music" / "poly.mp3").symlink_to(home / "Music" / "poly.html")
-    moodmap("scan", "Music", cwd=home)
+    moodmap("scan", "Music", "--db", "library.sqlite", cwd=home)
     process, base, _ = start_server("--db", "library.sqlite", cwd=home)
     yield base, home
     stop_server(process)

@@ -124,3 +124,30 @@ EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool
 AddressOption = Annotated[Optional[str], typer.Option(
     "--address", help="With --engine ray: auto (the cluster `ray start` made) or ray://HOST:10001; "
                       "default: a private Ray on this machine.")]
+
+
+def db_option(what: str) -> object:
+    """The --db option of a command that uses the library index (``what`` it does with it)."""
+    return Annotated[Optional[Path], typer.Option(
+        "--db", show_default=False,
+        help=f"{what} Default: $MOODMAP_DB, else library = \"PATH\" in ~/.config/moodmap/config.toml, else "
+             "~/.local/share/moodmap/library.sqlite (`moodmap library stats` says which).")]
+
+
+def index_path(db: Optional[Path]) -> Path:
+    """The index a command writes to: --db, or the one moodmap keeps for this user."""
+    from ..library import index_location
+
+    return index_location(db)[0]
+
+
+def existing_index(db: Optional[Path]) -> Path:
+    """The index a command reads; where there is none yet, one line saying how to make one."""
+    from ..library import NO_INDEX, index_location
+
+    path, source = index_location(db)
+    if not path.exists():
+        make = f"moodmap scan MUSIC --db {db}" if db is not None else "moodmap scan ~/Music"
+        where = "" if db is not None else f" ({source})"
+        raise MoodmapError(path, f"{NO_INDEX} yet{where}; `{make}` makes one")
+    return path

@@ -12,10 +12,15 @@ from rich.table import Table
 
 from ..errors import MoodmapError
 from ..engines import Engine
+from ..library import TAG_WRITE_ERROR
 from ..models.registry import DEFAULT_MODEL
-from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar, stderr
+from .common import (AddressOption, EngineOption, console, db_option, existing_index, fails_cleanly, index_path,
+                     progress_bar, stderr)
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
+IndexToRead = db_option("Library index written by `moodmap scan`.")
+IndexToWrite = db_option("SQLite library index to create or update.")
+IndexOfTags = db_option("The library index that recorded the tag writes.")
 
 @commands.command()
 @fails_cleanly
@@ -100,7 +105,7 @@ def _prediction_table(predictions, model: str, description: str) -> Table:
 @fails_cleanly
 def scan(
     folders: Annotated[list[Path], typer.Argument(help="Music folders to index (one or more).")],
-    db: Annotated[Path, typer.Option(help="SQLite library index to create or update.")] = Path("library.sqlite"),
+    db: IndexToWrite = None,
     model: Annotated[str, typer.Option(help="A registered model's name, or a model file (.onnx, or a registered "
                                              "model's .pt).")] = DEFAULT_MODEL,
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
@@ -122,8 +127,12 @@ def scan(
                                              "(each once it has stopped growing); Ctrl-C stops.")] = False,
     settle: Annotated[float, typer.Option(help="With --watch: seconds a changed file must stay the same before "
                                                "it is analysed.")] = 2.0,
+    grace: Annotated[float, typer.Option(help="With --watch: seconds a song whose file went stays indexed, and a new "
+                                              "copy of an indexed song waits for its original to go, so that a move "
+                                              "seen in pieces keeps the song's id and tag journal.")] = 60.0,
     quiet: Annotated[bool, typer.Option(help="For cron: no progress bar, no per-file lines, one summary line; "
-                                             "exit 0 all indexed, 1 some files failed, 2 the scan could not run.")]
+                                             "exit 0 all done, 1 some files could not be analysed or tagged "
+                                             "(`moodmap library failures` lists them), 2 the scan could not run.")]
     = False,
 ) -> None:
     """Analyse music folders into a SQLite index: only new or changed files, moves recognised; songs are removed
@@ -132,27 +141,27 @@ def scan(
     from ..scan import music_folders, scan_library
 
     roots = music_folders(folders)  # a missing folder is reported before anything starts
+    listing = "moodmap library failures" + (f" --db {db}" if db is not None else "")
+    db = index_path(db)
     if not quiet:
         _say_note(identify(model))
     options = dict(model=model, jobs=jobs, timeline=timeline, retry_failed=retry_failed, write_tags=write_tags,
                    engine=Engine(engine, address), prune_missing=prune_missing, mood_tag=mood_tag)
     if watch:
-        return _watch(roots, db, settle, exclude or (), quiet, options)
+        return _watch(roots, db, settle, exclude or (), quiet, {**options, "grace": grace}, listing)
     with progress_bar("scan", hidden=quiet) as update:
         summary = scan_library(roots, db, progress=update, dry_run=dry_run, exclude=exclude or (), **options)
-    _report_scan(summary, db, quiet)
+    _report_scan(summary, db, quiet, listing=listing)
     if summary.interrupted:
         stderr.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
         raise typer.Exit(130)
     if summary.internal:
-        raise typer.Exit(1)  # moodmap itself failed: _report_scan said so
-    if any(f.error == "TagWriteError" for f in summary.failures):
-        raise typer.Exit(2)  # the user asked for tags and did not get them all
-    if quiet and summary.failures:
-        raise typer.Exit(1)
+        raise typer.Exit(1)  # moodmap itself failed: _report_scan said so, as an internal error
+    if any(f.error == TAG_WRITE_ERROR for f in summary.failures) or (quiet and summary.failures):
+        raise typer.Exit(1)  # it ran, and some files could not be tagged (or, for cron, analysed)
 
 
-def _report_scan(summary, db: Path, quiet: bool, prefix: str = "") -> None:
+def _report_scan(summary, db: Path, quiet: bool, prefix: str = "", listing: str = "") -> None:
     """What a scan did: every tag change and failure (unless quiet), then one summary line."""
     if not quiet:
         for path, changes in summary.tag_changes:
@@ -166,14 +175,17 @@ def _report_scan(summary, db: Path, quiet: bool, prefix: str = "") -> None:
         for failure in summary.internal:
             stderr.print(f"moodmap: internal error on {failure.path}: {failure.reason}", markup=False,
                          highlight=False)
-    console.print(prefix + _scan_line(summary, db), markup=False, highlight=False)
+    line = _scan_line(summary, db)
+    if summary.failures and not summary.dry_run and listing:
+        line += f" — `{listing}` lists the failures"
+    console.print(prefix + line, markup=False, highlight=False)
     if summary.internal:
         stderr.print(f"moodmap: internal error: {_count(len(summary.internal), 'file')} not analysed because of an "
                      "error in moodmap itself, not in the files; not recorded as failed, so the next scan tries "
                      "again — please report it; rerun with --debug for the traceback", markup=False, highlight=False)
 
 
-def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict) -> None:
+def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict, listing: str) -> None:
     """`scan --watch`: one line per rescan (with the time), until Ctrl-C."""
     import time
 
@@ -186,7 +198,7 @@ def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict) 
             stderr.print(f"moodmap: {stamp} rescan refused: {outcome}", markup=False, highlight=False)
         elif outcome.analysed or outcome.moved or outcome.pruned or outcome.failures or outcome.tags_written \
                 or not quiet:
-            _report_scan(outcome, db, quiet, prefix=f"{stamp} ")
+            _report_scan(outcome, db, quiet, prefix=f"{stamp} ", listing=listing)
 
     if not quiet:
         stderr.print(f"moodmap: watching {', '.join(map(str, roots))} (Ctrl-C stops)", markup=False,
@@ -199,15 +211,19 @@ def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict) 
 
 
 def _scan_line(summary, db: Path) -> str:
-    """What a scan did (or, dry, would do), in one line."""
+    """What a scan did (or, dry, would do), in one line: "N failed" are files that could not be
+    analysed, "M not tagged" files analysed whose tags could not be written."""
+    untagged = sum(f.error == TAG_WRITE_ERROR for f in summary.failures)
+    failed = len(summary.failures) - untagged
+    not_tagged = f", {untagged} not tagged" if untagged else ""
     if summary.dry_run:
         return (f"{_count(summary.files, 'file')}: {summary.analysed} analysed (not stored), {summary.unchanged} unchanged, "
-                f"{summary.moved} to move, {summary.pruned} to remove from the index, {len(summary.failures)} failed, "
-                f"{len(summary.tag_changes)} to tag — dry run: {db} and every file left as they were")
+                f"{summary.moved} to move, {summary.pruned} to remove from the index, {failed} failed, "
+                f"{len(summary.tag_changes)} to tag{not_tagged} — dry run: {db} and every file left as they were")
     return (f"{_count(summary.files, 'file')}: {summary.analysed} analysed, {summary.unchanged} unchanged, "
-            f"{summary.moved} moved, {summary.pruned} removed from the index, {len(summary.failures)} failed, "
+            f"{summary.moved} moved, {summary.pruned} removed from the index, {failed} failed, "
             f"{summary.skipped_failed} skipped (failed before; --retry-failed), "
-            f"{_count(summary.tags_written, 'file')} tagged in {summary.seconds:.1f} s → {db}")
+            f"{_count(summary.tags_written, 'file')} tagged{not_tagged} in {summary.seconds:.1f} s → {db}")
 
 
 def _count(n: int, noun: str) -> str:
@@ -219,7 +235,7 @@ def _count(n: int, noun: str) -> str:
 def untag(
     folders: Annotated[Optional[list[Path]], typer.Argument(help="Only files under these folders (default: all).")]
     = None,
-    db: Annotated[Path, typer.Option(help="The library index that recorded the tag writes.")] = Path("library.sqlite"),
+    db: IndexOfTags = None,
     dry_run: Annotated[bool, typer.Option(help="Show what would be restored; change nothing.")] = False,
 ) -> None:
     """Undo `scan --write-tags`: every tag moodmap changed gets its old value back, and the tags moodmap added
@@ -227,7 +243,7 @@ def untag(
     from ..tagging import untag_library
 
     roots = [folder.resolve() for folder in folders or []]
-    summary = untag_library(db, roots, dry_run)
+    summary = untag_library(existing_index(db), roots, dry_run)
     for path, changes in summary.restored:
         back = ", ".join(f"{key}={value!r}" for key, (_, value) in changes.items() if value is not None)
         gone = ", ".join(key for key, (_, value) in changes.items() if value is None)
@@ -242,7 +258,7 @@ def untag(
     done = "would be restored (dry run: nothing changed)" if dry_run else "restored"
     console.print(f"{_count(len(summary.restored), 'file')} {done}")
     if summary.failures:
-        raise typer.Exit(2)
+        raise typer.Exit(1)  # it ran; some files could not be restored
 
 
 library_app = typer.Typer(help="Look into a library index written by `moodmap scan`.", no_args_is_help=True)
@@ -251,13 +267,16 @@ commands.add_typer(library_app, name="library")
 
 @library_app.command("stats")
 @fails_cleanly
-def library_stats(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite")) -> None:
-    """Songs, mean mood, and how they spread over quadrants and emotions."""
-    from ..library import open_library
+def library_stats(db: IndexToRead = None) -> None:
+    """Which index, its songs, mean mood, and how they spread over quadrants and emotions."""
+    from ..library import index_location, open_library
 
-    with open_library(db) as index:
+    path, source = index_location(db)
+    with open_library(existing_index(db)) as index:
         stats = index.stats()
-    console.print(f"{_count(stats['songs'], 'song')}, {_count(stats['failures'], 'failure')}; mean valence "
+    console.print(f"index: {path} ({source})", markup=False, highlight=False)
+    untagged = f", {stats['tag_failures']} not tagged" if stats["tag_failures"] else ""
+    console.print(f"{_count(stats['songs'], 'song')}, {_count(stats['failures'], 'failure')}{untagged}; mean valence "
                   f"{(stats['mean_valence'] or 0):.3f}, mean arousal {(stats['mean_arousal'] or 0):.3f}")
     for key in ("quadrants", "emotions", "models"):
         console.print(f"{key}: " + ", ".join(f"{k} {v}" for k, v in stats[key].items()))
@@ -265,11 +284,11 @@ def library_stats(db: Annotated[Path, typer.Option(help="Library index.")] = Pat
 
 @library_app.command("check")
 @fails_cleanly
-def library_check(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite")) -> None:
+def library_check(db: IndexToRead = None) -> None:
     """Integrity of the index, songs whose files are gone, files indexed twice; exit 2 when the index is damaged."""
     from ..library import open_library
 
-    with open_library(db) as index:
+    with open_library(existing_index(db)) as index:
         found = index.check()
     for path in found["missing"]:
         console.print(f"missing: {path}", markup=False, highlight=False)
@@ -285,11 +304,12 @@ def library_check(db: Annotated[Path, typer.Option(help="Library index.")] = Pat
 
 @library_app.command("prune")
 @fails_cleanly
-def library_prune(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite"),
+def library_prune(db: IndexToRead = None,
                   dry_run: Annotated[bool, typer.Option(help="Only list them.")] = False) -> None:
     """Remove from the index every song whose file is gone (however many: you asked)."""
     from ..library import editing
 
+    db = existing_index(db)
     with editing(db, dry_run, create=False) as index:
         missing = index.check()["missing"]
         if not dry_run:
@@ -301,18 +321,37 @@ def library_prune(db: Annotated[Path, typer.Option(help="Library index.")] = Pat
 
 @library_app.command("export")
 @fails_cleanly
-def library_export(db: Annotated[Path, typer.Option(help="Library index.")] = Path("library.sqlite")) -> None:
+def library_export(db: IndexToRead = None) -> None:
     """Every song of the index as CSV."""
     from ..library import open_library
 
-    with open_library(db) as index:
+    with open_library(existing_index(db)) as index:
         sys.stdout.write(index.export_csv())
+
+
+@library_app.command("failures")
+@fails_cleanly
+def library_failures(db: IndexToRead = None) -> None:
+    """The files scans could not analyse (skipped until they change, or --retry-failed) and the files they could
+    not tag (tried again by every `scan --write-tags`): path, error, reason, when, moodmap version."""
+    from ..library import open_library
+
+    with open_library(existing_index(db)) as index:
+        failures = index.failure_list()
+    for row in failures:
+        kind = "not tagged" if row["error"] == TAG_WRITE_ERROR else "not analysed"
+        under = f"moodmap {row['version']}" if row["version"] else "an older moodmap"
+        console.print(f"{kind}: {row['path']}: {row['error']}: {row['reason']} ({row['at']}, {under})",
+                      markup=False, highlight=False)
+    untagged = sum(row["error"] == TAG_WRITE_ERROR for row in failures)
+    console.print(f"{_count(len(failures) - untagged, 'file')} could not be analysed, {untagged} could not be tagged",
+                  markup=False, highlight=False)
 
 
 @commands.command()
 @fails_cleanly
 def playlist(
-    db: Annotated[Path, typer.Option(help="Library index written by `moodmap scan`.")] = Path("library.sqlite"),
+    db: IndexToRead = None,
     mood: Annotated[Optional[str], typer.Option(help="A named emotion (happy, calm, sad, angry, …) or Q1–Q4.")] = None,
     quadrant: Annotated[Optional[str], typer.Option(help="Q1 (happy), Q2 (angry), Q3 (sad) or Q4 (calm).")] = None,
     near: Annotated[Optional[str], typer.Option(help="Songs closest to this one (a path, an id or part of a title).")] = None,
@@ -335,8 +374,9 @@ def playlist(
     from ..playlists import Constraints, build_playlist, playlist_query, render_playlist
     from ..song_table import SongTable
 
+    given, db = db, existing_index(db)
     if not any((mood, quadrant, near, from_, to, arousal)):
-        console.print(_moods_table(SongTable.from_library(db), db))
+        console.print(_moods_table(SongTable.from_library(db), db, given))
         return
     query = playlist_query(mood, quadrant, near, from_, to, arousal)
     format = format or _format_from_suffix(out)
@@ -387,7 +427,7 @@ def _write_smart_playlist(query: dict, constraints, out: Optional[Path]) -> None
                   "PlaylistsPath; `moodmap integrate navidrome` shows the tags it needs)")
 
 
-def _moods_table(table, db: Path) -> Table:
+def _moods_table(table, db: Path, given: Optional[Path]) -> Table:
     from ..playlists import mood_counts
 
     listing = Table(title=f"{len(table)} songs in {db}: pick a mood (--mood NAME, --quadrant Qn), or --near, "
@@ -396,7 +436,8 @@ def _moods_table(table, db: Path) -> Table:
         listing.add_column(column, justify="right" if column == "songs" else "left")
     for name, count in mood_counts(table).items():
         option = "--quadrant" if name.startswith("Q") else "--mood"
-        listing.add_row(name, str(count), f"moodmap playlist --db {db} {option} {name}" if count else "")
+        command = "moodmap playlist" + (f" --db {given}" if given is not None else "")
+        listing.add_row(name, str(count), f"{command} {option} {name}" if count else "")
     return listing
 
 
@@ -413,7 +454,7 @@ def _playlist_table(result) -> Table:
 @commands.command("map")
 @fails_cleanly
 def mood_map(
-    db: Annotated[Path, typer.Option(help="Library index written by `moodmap scan`.")] = Path("library.sqlite"),
+    db: IndexToRead = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="map.png (image) or map.html (interactive, self-contained).")]
     = Path("map.html"),
     song: Annotated[Optional[str], typer.Option(help="Draw this song's mood over time (needs `scan --timeline`).")] = None,
@@ -423,6 +464,7 @@ def mood_map(
     from ..mood_map import song_trajectory, write_map
     from ..song_table import SongTable
 
+    db = existing_index(db)
     table = SongTable.from_library(db)
     trajectory = song_trajectory(db, table, song) if song else None
     write_map(table, out, trajectory, title)

@@ -6,9 +6,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import console, fails_cleanly, stderr
+from .common import console, db_option, existing_index, fails_cleanly, stderr
 
 commands = typer.Typer()  # merged into the moodmap app by cli/root.py
+IndexToRead = db_option("Library index written by `moodmap scan`.")
 integrate_app = typer.Typer(help="Connect moodmap's tags and playlists to a music server.", no_args_is_help=True)
 commands.add_typer(integrate_app, name="integrate")
 
@@ -46,7 +47,7 @@ NAVIDROME_STEPS = """\
 def playlists(
     to: Annotated[Path, typer.Option(help="The player's playlist folder (e.g. ~/Music/Playlists).")],
     all_moods: Annotated[bool, typer.Option("--all-moods", help="One playlist per named mood and quadrant.")] = False,
-    db: Annotated[Path, typer.Option(help="Library index written by `moodmap scan`.")] = Path("library.sqlite"),
+    db: IndexToRead = None,
     format: Annotated[str, typer.Option("--format", help="m3u8 (paths relative to the folder), m3u (MPD's "
                                                          "playlist_directory: paths relative to --music-dir) or "
                                                          "nsp (Navidrome smart playlists).")] = "m3u8",
@@ -61,7 +62,7 @@ def playlists(
 
     if not all_moods:
         raise MoodmapError(None, "say which playlists: --all-moods (one per named mood and quadrant)")
-    table = SongTable.from_library(db) if format != "nsp" else None
+    table = SongTable.from_library(existing_index(db)) if format != "nsp" else None
     texts = playlist_texts(table, format, to.resolve(), music_dir.resolve() if music_dir else None, n)
     summary = write_playlists(texts, to)
     for name in summary.left_alone:
