@@ -2,7 +2,10 @@
 folder, files copied in by another process); `--quiet` is what cron wants."""
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +17,8 @@ import numpy as np
 import pytest
 
 from helpers import tone, write_audio
+from moodmap.tags import read_mood_tags, write_mood_tags
+from userlib import make_user_library
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
 
@@ -48,7 +53,7 @@ def watching(tmp_path):
     db = tmp_path / "lib.sqlite"
     out = open(tmp_path / "watch.out", "w+")
     process = subprocess.Popen([MOODMAP, "scan", str(music), "--db", str(db), "--watch", "--settle", "1",
-                                "--jobs", "1"], stdout=out, stderr=subprocess.STDOUT, text=True)
+                                "--grace", "2", "--jobs", "1"], stdout=out, stderr=subprocess.STDOUT, text=True)
     try:
         until(lambda: len(songs(db)) == 3)
         yield music, db, tmp_path / "watch.out"
@@ -108,3 +113,153 @@ def test_quiet_prints_one_line_and_exits_by_outcome(tmp_path):
     done = subprocess.run([MOODMAP, "scan", str(tmp_path / "nowhere"), "--db", "lib.sqlite", "--quiet"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "not a folder" in done.stderr
+
+
+# --- scan --watch keeps identity and goes idle (issue 30) -------------------------------------
+# The watcher as a user runs it, with short timings: --settle 0.5 and --grace 4 (a minute by default).
+
+def ids(db: Path) -> dict[str, int]:
+    with sqlite3.connect(db) as connection:
+        return {Path(p).name: i for i, p in connection.execute("SELECT id, path FROM songs")}
+
+
+def journaled(db: Path) -> set[str]:
+    with sqlite3.connect(db) as connection:
+        return {p for (p,) in connection.execute("SELECT DISTINCT path FROM tag_journal")}
+
+
+def rescans(log: Path) -> list[str]:
+    """The watcher's summary lines, one per scan: "HH:MM:SS N files: …"."""
+    return [line for line in log.read_text().splitlines() if re.match(r"\d\d:\d\d:\d\d \d+ files?: ", line)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_watching(music: Path, db: Path, log: Path, *options: str) -> subprocess.Popen:
+    process = subprocess.Popen([MOODMAP, "scan", str(music), "--db", str(db), "--watch", "--jobs", "1",
+                                "--settle", "0.5", "--grace", "4", *options], stdout=open(log, "w"),
+                               stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    until(lambda: len(rescans(log)) >= 1 or process.poll() is not None)
+    assert process.poll() is None, log.read_text()
+    return process
+
+
+def stop_watching(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
+    assert process.wait(timeout=30) == 0
+
+
+def untag(db: Path) -> None:
+    done = subprocess.run([MOODMAP, "untag", "--db", str(db)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done
+
+
+def test_a_renamed_tagged_file_keeps_its_id_and_untag_restores_it_at_its_new_name(tmp_path):
+    music, db, log = tmp_path / "music", tmp_path / "lib.sqlite", tmp_path / "watch.out"
+    *_, song = make_user_library(music, seconds=12, names=[("Band", "Live", "Intro"), ("Band", "Live", "Hymn"),
+                                                           ("Band", "Live", "War Of Freedom")])
+    write_mood_tags(song, {"MOOD": "Defiant"})  # the user's own mood, which --mood-tag replace overwrites
+    before = read_mood_tags(song)
+    process = start_watching(music, db, log, "--write-tags", "--mood-tag", "replace")
+    try:
+        assert read_mood_tags(song)["MOOD"] != "Defiant" and str(song) in journaled(db)
+        known = ids(db)
+        song.rename(song.with_name("03 War of Freedom (live).ogg"))  # mv "03 War Of Freedom.ogg" "… (live).ogg"
+        until(lambda: "03 War of Freedom (live).ogg" in ids(db))
+    finally:
+        stop_watching(process)
+    renamed = song.with_name("03 War of Freedom (live).ogg")
+    assert ids(db)["03 War of Freedom (live).ogg"] == known["03 War Of Freedom.ogg"] and len(ids(db)) == 3
+    assert " 1 moved, 0 removed" in rescans(log)[-1] and " 1 analysed" not in rescans(log)[-1], log.read_text()
+    assert str(song) not in journaled(db) and str(renamed) in journaled(db)
+    untag(db)
+    assert read_mood_tags(renamed) == before
+
+
+def test_a_moved_album_folder_keeps_its_songs_and_their_tag_journal(tmp_path):
+    music, db, log = tmp_path / "music", tmp_path / "lib.sqlite", tmp_path / "watch.out"
+    songs_ = make_user_library(music, seconds=12, names=[("Band", "Album", "One"), ("Band", "Album", "Two")])
+    before = {p.name: read_mood_tags(p) for p in songs_}
+    process = start_watching(music, db, log, "--write-tags")
+    try:
+        known = ids(db)
+        (music / "Band" / "Album").rename(music / "Band" / "Album (2009)")
+        until(lambda: all(str(music / "Band" / "Album (2009)" / p.name) in journaled(db) for p in songs_))
+    finally:
+        stop_watching(process)
+    assert ids(db) == known and " 2 moved, 0 removed" in rescans(log)[-1], log.read_text()
+    untag(db)
+    assert {p.name: read_mood_tags(music / "Band" / "Album (2009)" / p.name) for p in songs_} == before
+
+
+def slow_write(target: Path, data: bytes, seconds: float = 3.0) -> None:
+    """Write ``data`` as a slow copy does: ten pieces over ``seconds`` (a NAS over Wi-Fi)."""
+    with open(target, "wb") as handle:
+        for piece in np.array_split(np.frombuffer(data, np.uint8), 10):
+            handle.write(piece.tobytes())
+            handle.flush()
+            time.sleep(seconds / 10)
+
+
+def out_and_back(song: Path, outside: Path) -> Path:
+    song.rename(outside)  # out of the watched folder: the watcher sees a deletion …
+    time.sleep(2.5)  # … settle and more later …
+    outside.rename(song.with_name("back.flac"))  # … it comes back (a creation)
+    return song.with_name("back.flac")
+
+
+def deleted_then_written_slowly(song: Path, outside: Path) -> Path:
+    data = song.read_bytes()
+    song.unlink()  # the old name goes first; the new one is still being written long after it settled
+    slow_write(song.with_name("new.flac"), data)
+    return song.with_name("new.flac")
+
+
+def copied_then_deleted_later(song: Path, outside: Path) -> Path:
+    shutil.copy2(song, song.with_name("copy.flac"))
+    time.sleep(2.5)  # the copy has settled long before the original is deleted
+    song.unlink()
+    return song.with_name("copy.flac")
+
+
+@pytest.mark.parametrize("move", [out_and_back, deleted_then_written_slowly, copied_then_deleted_later])
+def test_a_move_seen_in_pieces_keeps_the_song(tmp_path, move):
+    music, db, log = tmp_path / "music", tmp_path / "lib.sqlite", tmp_path / "watch.out"
+    (music / "Album").mkdir(parents=True)
+    for i in range(2):
+        write_audio(music / "Album" / f"{i}.flac", tone(12.0, freqs=(220.0 * (i + 1),)))
+    process = start_watching(music, db, log, "--write-tags")
+    try:
+        known = ids(db)
+        moved = move(music / "Album" / "0.flac", tmp_path / "outside.flac")
+        until(lambda: moved.name in ids(db) and "0.flac" not in ids(db))
+    finally:
+        stop_watching(process)
+    assert ids(db)[moved.name] == known["0.flac"] and len(ids(db)) == 2, log.read_text()
+    assert journaled(db) == {str(moved), str(music / "Album" / "1.flac")}
+    assert all(" 0 analysed" in line and " 0 removed" in line for line in rescans(log)[1:]), log.read_text()
+
+
+def test_the_watcher_goes_idle_after_a_change(tmp_path):
+    music, db, log = tmp_path / "music", tmp_path / "lib.sqlite", tmp_path / "watch.out"
+    (music / "Album").mkdir(parents=True)
+    for i in range(2):
+        write_audio(music / "Album" / f"{i}.flac", tone(12.0, freqs=(220.0 * (i + 1),)))
+    process = start_watching(music, db, log, "--write-tags")
+    try:
+        time.sleep(2)  # the first scan's own tag writes and reads have settled: no work
+        assert len(rescans(log)) == 1, log.read_text()
+        write_audio(tmp_path / "new.flac", tone(12.0, freqs=(330.0,)))
+        shutil.copy(tmp_path / "new.flac", music / "Album" / "new.flac")  # one change
+        until(lambda: "new.flac" in ids(db) and str(music / "Album" / "new.flac") in journaled(db))
+        cpu = cpu_seconds(process.pid)
+        time.sleep(5)  # quiet: nothing changes
+        quiet_cpu = cpu_seconds(process.pid) - cpu
+    finally:
+        stop_watching(process)
+    assert len(rescans(log)) == 2, log.read_text()  # the first scan, then one rescan for the change
+    assert quiet_cpu < 0.15, quiet_cpu
