@@ -4,7 +4,12 @@ Mood goes where players and taggers already read it: ID3 ``TXXX:VALENCE`` /
 ``TXXX:AROUSAL`` frames and ``TMOO`` for mp3 (and wav/aiff ID3 chunks), Vorbis comments
 ``VALENCE`` / ``AROUSAL`` / ``MOOD`` for flac, ogg and opus, and freeform
 ``----:com.apple.iTunes:`` atoms for m4a. An ID3v2.3 file stays v2.3 (its mood goes in
-``TXXX:MOOD``, as Picard writes it: v2.3 has no TMOO). Writes never touch the audio payload.
+``TXXX:MOOD``, as Picard writes it: v2.3 has no TMOO). A value moodmap replaces is replaced
+where it is (the user's ``TXXX:MOOD`` in a v2.4 tag, ``mood`` spelled so in a Vorbis comment,
+in the frame's own encoding), so a file never holds two moods and ``untag`` gives back the
+very frames it had; an emptied ID3 tag is removed, not left behind. An ID3v2.2 tag is not
+rewritten (mutagen would save it as v2.4). WAVs' RIFF ``LIST/INFO`` text is read too. Writes
+never touch the audio payload.
 """
 from __future__ import annotations
 
@@ -47,11 +52,57 @@ def read_tags(path: str | PathLike) -> TrackInfo:
             return None
         return str(values[0]).strip() or None if values else None
 
-    return TrackInfo(first("title"), first("artist"), first("album"), first("genre"),
-                     float(duration) if duration else None)
+    fields = {key: first(key) for key in ID3_FIELDS}
+    if handle.mime and "audio/wav" in handle.mime and None in fields.values():  # ID3 wins, RIFF INFO fills in
+        info = riff_info(path)
+        fields = {key: value or info.get(key) for key, value in fields.items()}
+    return TrackInfo(**fields, duration=float(duration) if duration else None)
 
 
 ID3_FIELDS = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "genre": "TCON"}
+RIFF_INFO_FIELDS = {b"INAM": "title", b"IART": "artist", b"IPRD": "album", b"IGNR": "genre"}
+
+
+def riff_info(path: str | PathLike) -> dict[str, str]:
+    """Title, artist, album and genre from a WAV's ``LIST/INFO`` chunk (as ffmpeg writes them);
+    {} for a file without one. Odd sizes skip their pad byte; a truncated file gives what is whole."""
+    import struct
+
+    found: dict[str, str] = {}
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return found
+        while len(header := handle.read(8)) == 8:
+            kind, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if kind == b"LIST":
+                body = handle.read(min(size, 1 << 20))  # text, not audio: a bound for a size that lies
+                if body[:4] == b"INFO":
+                    found.update(_info_texts(body[4:]))  # a cut-short body: its whole sub-chunks
+                handle.seek(size - len(body), 1)  # (past the end of a truncated file: the next read is empty)
+            else:
+                handle.seek(size, 1)  # the samples are not read
+            handle.seek(size & 1, 1)
+    return found
+
+
+def _info_texts(body: bytes) -> dict[str, str]:
+    """The sub-chunks of a ``LIST/INFO`` body: NUL-terminated text, UTF-8 or else Latin-1."""
+    import struct
+
+    found, position = {}, 0
+    while position + 8 <= len(body):
+        kind, size = body[position:position + 4], struct.unpack("<I", body[position + 4:position + 8])[0]
+        raw = body[position + 8:position + 8 + size].split(b"\0", 1)[0]
+        position += 8 + size + (size & 1)
+        if kind in RIFF_INFO_FIELDS:
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+            if text.strip():
+                found[RIFF_INFO_FIELDS[kind]] = text.strip()
+    return found
 
 
 # Writing mood tags ---------------------------------------------------------------
@@ -70,10 +121,14 @@ def mood_values(valence: float, arousal: float, emotion: str, quadrant: str | No
 
 
 def read_mood_tags(path: str | PathLike) -> dict[str, str]:
-    """The mood tags a file holds now (only those moodmap writes)."""
+    """The mood tags a file holds now (only those moodmap writes; several values of one key are
+    joined by NUL, as ID3v2.4 joins them, so that they are given back as several)."""
     import mutagen
 
-    handle = mutagen.File(str(path))
+    return _mood_tags(mutagen.File(str(path)))
+
+
+def _mood_tags(handle) -> dict[str, str]:
     if handle is None or handle.tags is None:
         return {}
     return {key: value for key in MOOD_KEYS if (value := _get(handle, key)) is not None}
@@ -99,8 +154,12 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
     path = Path(path).resolve()  # through a symlink to the real file: the link stays a link
     if not dry_run:
         finish_in_place(path)  # an in-place write a crash interrupted
-    current = read_mood_tags(path)
+    handle = mutagen.File(str(path))
+    current = _mood_tags(handle)
     changes = {k: (current.get(k), v) for k, v in values.items() if current.get(k) != v}
+    if changes and handle is not None and _is_id3(handle) and handle.tags.version[:2] == (2, 2):
+        raise MoodmapError(path, "ID3v2.2 tag: not rewritten (saving it would make it v2.4); convert it with "
+                                 f"`mid3v2 --convert '{path}'` (mutagen) or your tagger, then scan again")
     if dry_run or not changes:
         return changes
     before = audio_digest(path)
@@ -120,7 +179,10 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
             handle.add_tags()
         for key, value in values.items():
             _set(handle, key, value)
-        _save(handle)
+        if _is_id3(handle) and not handle.tags:  # untag emptied it: no empty tag left (a WAV's bytes as they were)
+            _delete_id3(handle, temp)
+        else:
+            _save(handle)
         if audio_digest(temp, path.suffix) != before:
             raise MoodmapError(path, "tag write changed the audio payload; original left untouched")
     return changes
@@ -152,42 +214,103 @@ def _save(handle) -> None:
         handle.save()
 
 
+def _delete_id3(handle, temp: Path) -> None:
+    """Remove an ID3 tag that holds nothing: the mp3's ID3v2 (an ID3v1 stays), a WAV's or AIFF's chunk."""
+    from mutagen.aiff import AIFF
+    from mutagen.id3 import delete
+    from mutagen.wave import WAVE
+
+    if isinstance(handle, (WAVE, AIFF)):
+        handle.tags.delete(str(temp))
+    else:
+        delete(str(temp), delete_v1=False)
+
+
+def _id3_frames(handle, key: str) -> list:
+    """The frames holding ``key``, the one players read first: ``TXXX`` of that name (any case), and
+    for MOOD ``TMOO`` too (first in v2.4, after ``TXXX:MOOD`` in v2.3)."""
+    custom = [f for f in handle.tags.getall("TXXX") if f.desc.upper() == key]
+    mood = handle.tags.getall("TMOO") if key == "MOOD" else []
+    return custom + mood if _id3_v23(handle) else mood + custom
+
+
+def _mp4_keys(tags, key: str) -> list[str]:
+    return [name for name in tags if name.upper() == (M4A_PREFIX + key).upper()]
+
+
+def _vorbis_positions(tags, key: str) -> list[int]:
+    """Where ``key`` is in a Vorbis comment's (name, value) list, whatever the name's case."""
+    return [i for i, (name, _) in enumerate(list.__iter__(tags)) if name.upper() == key]
+
+
+def _latin1(values: list[str]) -> bool:
+    try:
+        "".join(values).encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _get(handle, key: str) -> str | None:
     from mutagen.mp4 import MP4Tags
 
     tags = handle.tags
     if _is_id3(handle):
-        custom = [f for f in tags.getall("TXXX") if f.desc == key]
-        mood = tags.getall("TMOO") if key == "MOOD" else []
-        frames = (custom or mood) if _id3_v23(handle) else (mood or custom)
-        return str(frames[0].text[0]) if frames and frames[0].text else None
+        frames = _id3_frames(handle, key)
+        return "\0".join(map(str, frames[0].text)) if frames and frames[0].text else None
     if isinstance(tags, MP4Tags):
-        values = tags.get(M4A_PREFIX + key)
-        return bytes(values[0]).decode("utf-8", "replace") if values else None
-    values = tags.get(key) if hasattr(tags, "get") else None
-    return str(values[0]) if values else None
+        names = _mp4_keys(tags, key)
+        values = [bytes(v).decode("utf-8", "replace") for v in tags[names[0]]] if names else []
+    elif isinstance(tags, list):
+        values = [list.__getitem__(tags, i)[1] for i in _vorbis_positions(tags, key)]
+    else:
+        values = tags.get(key) if hasattr(tags, "get") else None
+    return "\0".join(map(str, values)) if values else None
 
 
 def _set(handle, key: str, value: str | None) -> None:
+    """Set ``key`` where the file holds it (every frame or spelling, in its encoding and place), or
+    add it where players look; None removes it."""
     from mutagen.id3 import TMOO, TXXX
-    from mutagen.mp4 import MP4FreeForm, MP4Tags
+    from mutagen.mp4 import AtomDataType, MP4FreeForm, MP4Tags
 
     tags = handle.tags
+    values = value.split("\0") if value is not None else None
     if _is_id3(handle):
-        if key == "MOOD" and not _id3_v23(handle):
-            tags.delall("TMOO")
-            if value is not None:
-                tags.add(TMOO(encoding=3, text=[value]))
-        else:
-            tags.delall(f"TXXX:{key}")
-            if value is not None:  # v2.3 has no UTF-8: UTF-16, as Picard writes it
-                tags.add(TXXX(encoding=1 if _id3_v23(handle) else 3, desc=key, text=[value]))
+        frames = _id3_frames(handle, key)
+        others = [f for f in frames if list(map(str, f.text)) != values]
+        if len(others) < len(frames):  # already there (the user's TXXX:MOOD beside a TMOO an older moodmap
+            frames, values = others, None  # added): the others go
+        for frame in frames if values is None else ():
+            tags.pop(frame.HashKey, None)
+        for frame in frames if values is not None else ():
+            frame.text = values
+            if frame.encoding == 0 and not _latin1(values):  # a Latin-1 frame that cannot hold the new value
+                frame.encoding = 1 if _id3_v23(handle) else 3
+        if values is not None and not frames:  # v2.3 has no UTF-8 nor TMOO: UTF-16 TXXX, as Picard writes it
+            tags.add(TMOO(encoding=3, text=values) if key == "MOOD" and not _id3_v23(handle)
+                     else TXXX(encoding=1 if _id3_v23(handle) else 3, desc=key, text=values))
     elif isinstance(tags, MP4Tags):
-        tags.pop(M4A_PREFIX + key, None)
-        if value is not None:
-            tags[M4A_PREFIX + key] = [MP4FreeForm(value.encode("utf-8"))]
-    elif value is None:
+        names = _mp4_keys(tags, key)
+        old = tags[names[0]][0] if names else None
+        for name in names[1:] if values is not None else names:
+            del tags[name]
+        if values is not None:
+            tags[names[0] if names else M4A_PREFIX + key] = [
+                MP4FreeForm(v.encode("utf-8"), dataformat=old.dataformat if old is not None else AtomDataType.UTF8)
+                for v in values]
+    elif isinstance(tags, list):  # a Vorbis comment: values replaced in place, keeping their order and spelling
+        positions = _vorbis_positions(tags, key)  # (its dict view would respell, reorder: the list's own methods)
+        name = list.__getitem__(tags, positions[0])[0] if positions else key
+        kept = positions[:len(values or ())]
+        for i, position in enumerate(kept):
+            list.__setitem__(tags, position, (name, values[i]))
+        for position in reversed(positions[len(kept):]):
+            list.__delitem__(tags, position)
+        at = kept[-1] + 1 if kept else len(tags)
+        list.__setitem__(tags, slice(at, at), [(name, v) for v in (values or ())[len(kept):]])
+    elif values is None:
         if key in tags:
             del tags[key]
     else:
-        tags[key] = [value]
+        tags[key] = values
