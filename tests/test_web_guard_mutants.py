@@ -357,3 +357,91 @@ def test_an_allowed_name_of_only_brackets_lets_no_empty_or_malformed_host_in(hos
 
     status, _, body = answer(guarded(app, "GET", [b""], [], headers={"host": host}, allowed_hosts=("[]",)))
     assert (status, body) == (403, {"error": "ForbiddenHost", "detail": HOST_REFUSAL})
+
+
+# ------------------------------------------------------------------ the body limits around any ASGI app
+def limited(app, path: str, body_parts: list[bytes], headers: dict[str, str] | None = None,
+            later: list[dict] | None = None, kind: str = "http") -> tuple[list[dict], list[dict]]:
+    """``app`` behind a 100-byte (+ multipart slack) limit on /api except /api/skip; the client sends
+    ``body_parts``, then the ``later`` messages. What the app received, and what was sent back."""
+    from moodmap.web.limits import BodyLimit
+
+    scope = {"type": kind, "method": "POST", "path": path,
+             "headers": [(k.encode(), v.encode()) for k, v in (headers or {}).items()]}
+    pending = [{"type": "http.request", "body": part, "more_body": i < len(body_parts) - 1}
+               for i, part in enumerate(body_parts)] + list(later or [])
+    received: list[dict] = []
+    sent: list[dict] = []
+
+    async def receive():
+        return pending.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    async def reader(scope, receive, send):
+        while True:
+            message = await receive()
+            received.append(message)
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"read"})
+
+    limit = BodyLimit(app or reader, 100, paths=("/api",), skip=("/api/skip",))
+    asyncio.run(asyncio.wait_for(limit(scope, receive, send), 10))
+    return received, sent
+
+
+SLACK = 64 * 1024
+
+
+@pytest.mark.parametrize("path", ["/elsewhere", "/api/skip/x"])
+def test_a_body_outside_the_limited_paths_is_passed_through_whole(path):
+    body = [b"x" * SLACK, b"x" * 200]
+    received, sent = limited(None, path, body, headers={"content-length": str(SLACK + 200)})
+    assert b"".join(m["body"] for m in received) == b"".join(body) and sent[0]["status"] == 200
+
+
+def test_a_websocket_is_not_measured():
+    received, sent = limited(None, "/api/ws", [b"x" * (SLACK + 200)], kind="websocket")
+    assert len(received[0]["body"]) == SLACK + 200 and sent[0]["status"] == 200
+
+
+@pytest.mark.parametrize("size, status", [(SLACK + 100, 200), (SLACK + 101, 413)])
+def test_a_declared_length_is_measured_against_the_limit_and_its_slack(size, status):
+    received, sent = limited(None, "/api/x", [b"{}"], headers={"content-length": str(size)})
+    assert sent[0]["status"] == status
+    assert received == ([] if status == 413 else [{"type": "http.request", "body": b"{}", "more_body": False}])
+    if status == 413:
+        assert json.loads(sent[1]["body"]) == {"error": "PayloadTooLarge",
+                                               "detail": "request body larger than the limit of 9.53674e-05 MB"}
+
+
+def test_a_disconnect_does_not_count_against_the_limit():
+    async def app(scope, receive, send):
+        assert len((await receive())["body"]) == SLACK + 100
+        assert (await receive())["type"] == "http.disconnect"
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    _, sent = limited(app, "/api/x", [b"x" * (SLACK + 100)], later=[{"type": "http.disconnect"}])
+    assert sent[0]["status"] == 204
+
+
+def test_a_body_passing_the_limit_after_the_answer_began_is_not_answered_twice():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        while (await receive()).get("more_body"):
+            pass
+
+    _, sent = limited(app, "/api/x", [b"x" * SLACK, b"x" * 101, b""])
+    assert [m.get("status") for m in sent] == [200]
+
+
+def test_a_bare_app_whose_streamed_body_passes_the_limit_gets_the_limits_own_413():
+    _, sent = limited(None, "/api/x", [b"x" * SLACK, b"x" * 101, b""])
+    start = sent[0]
+    assert start["status"] == 413 and (b"connection", b"close") in start["headers"] and len(sent) == 2
+    assert json.loads(sent[1]["body"]) == {"error": "PayloadTooLarge",
+                                           "detail": "request body larger than the limit of 9.53674e-05 MB"}
