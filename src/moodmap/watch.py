@@ -171,6 +171,7 @@ class _Watch:
             elif not os.path.lexists(original) or now - since >= self.grace:
                 del self.copies[copy]  # its original went (a move: the scan sees it) or it is a copy to keep
                 work = True
+        self.gone = {song: since for song, since in self.gone.items() if not os.path.lexists(song)}  # not back
         fresh = any(now - since < self.grace for since in self.gone.values())
         keep_gone = bool(moving or self.copies) or fresh
         if not work and not (self.gone and not keep_gone):
