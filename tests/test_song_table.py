@@ -161,3 +161,28 @@ def test_mood_quadrant_and_text_narrow_together(table):
     assert ids(table, table.filter(quadrant="Q2", q="nina")) == [3]
     assert ids(table, table.filter(mood="Q1", quadrant="Q2")) == []
     assert ids(table, table.filter(quadrant="Q1", q="hagen")) == []
+
+
+def test_a_search_finds_only_what_the_fields_hold_artist_then_title_included(table):
+    assert ids(table, table.filter(q="low still")) == [4]  # typed as "Artist Title"
+    assert table.filter(q="xx") == [] and table.filter(q="none") == []  # no filler for a missing field
+
+
+def test_positions_given_as_whole_numbers_are_held_as_floats():
+    """0 and 1 are on the 0–1 scale; the arrays stay float (a caller may jitter them in place)."""
+    table = SongTable.from_rows([{"id": 1, "path": "/m/a.flac", "valence": 1, "arousal": 0}])
+    assert table.points.dtype == np.float64
+    table.points[:, 0] -= 0.25
+    assert table.filter(quadrant="Q4") == [0]
+
+
+def test_a_file_indexed_under_two_names_is_found_by_its_real_path(tmp_path):
+    """A music folder reached through a symlink too (both scanned): the real path names its own row
+    (the file's other name is not taken for it)."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "a.flac").touch()
+    (tmp_path / "link").symlink_to(real)
+    table = SongTable.from_rows([{"id": 1, "path": str(tmp_path / "link" / "a.flac"), "valence": 0.5, "arousal": 0.5},
+                                 {"id": 2, "path": str(real / "a.flac"), "valence": 0.5, "arousal": 0.5}])
+    assert table.find(str(real / "a.flac")) == 1
