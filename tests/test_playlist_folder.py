@@ -90,8 +90,9 @@ def test_a_first_run_writes_every_file_and_records_each_digest(tmp_path):
     summary = write_playlists(texts, folder)
     assert summary == FolderSummary(written=list(texts))
     assert {name: (folder / name).read_text(encoding="utf-8") for name in texts} == texts
-    assert json.loads((folder / MANIFEST).read_text()) == {
-        "written_by": "moodmap playlists --all-moods", "files": {name: digest(text) for name, text in texts.items()}}
+    assert (folder / MANIFEST).read_text(encoding="utf-8") == json.dumps(
+        {"written_by": "moodmap playlists --all-moods", "files": {name: digest(text) for name, text in texts.items()}},
+        indent=2) + "\n"
 
 
 def test_a_rerun_rewrites_changed_keeps_unchanged_and_removes_moods_gone(tmp_path):
