@@ -111,3 +111,20 @@ def test_a_config_file_moodmap_cannot_use_is_one_line(home):
         done = moodmap("library", "stats", home=home)
         assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done
         assert done.stderr.startswith(f"moodmap: {config}: {says}"), done.stderr
+
+
+def test_an_empty_file_where_the_default_index_goes_is_a_fresh_index(home, tmp_path):
+    default = home / ".local/share/moodmap/library.sqlite"  # an empty file: `touch`ed by a setup script
+    default.parent.mkdir(parents=True)
+    default.touch()
+    stats = moodmap("library", "stats", home=home)
+    assert stats.returncode == 2 and "no library index here yet (default)" in stats.stderr, stats
+    (tmp_path / "Music").mkdir()
+    assert moodmap("scan", str(tmp_path / "Music"), home=home).returncode == 0
+    assert moodmap("library", "stats", home=home).stdout.splitlines()[:2] == [f"index: {default} (default)",
+                                                                             "0 songs, 0 failures; mean valence "
+                                                                             "0.000, mean arousal 0.000"]
+    given = tmp_path / "given.sqlite"  # named with --db, an empty file stays refused (test_index_safety)
+    given.touch()
+    assert moodmap("scan", str(tmp_path / "Music"), "--db", str(given), home=home).returncode == 2
+    assert given.stat().st_size == 0

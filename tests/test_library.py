@@ -89,7 +89,7 @@ def test_moved_and_deleted_files(music, tmp_path, exported):
 def indexed_songs(db) -> int:
     """Songs in the index right now (0 before it exists or while it cannot be read)."""
     try:
-        with sqlite3.connect(db, timeout=0.1) as connection:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1) as connection:  # creates no empty file
             return connection.execute("SELECT COUNT(*) FROM songs").fetchone()[0]
     except sqlite3.Error:
         return 0

@@ -292,6 +292,8 @@ def index_version(path: Path) -> tuple[int, bool] | None:
         raise _not_ours(path, "a folder") from None
     except OSError as exc:
         raise MoodmapError(path, f"cannot read the library index ({exc.strerror})") from None
+    if not head and _is_default(path):  # where moodmap keeps its index unasked: a fresh index, made in its place
+        return None
     if not head:
         raise _not_ours(path, "an empty file: moodmap never leaves one; remove it if it is yours to remove")
     if head != SQLITE_MAGIC:
@@ -321,6 +323,14 @@ def index_version(path: Path) -> tuple[int, bool] | None:
         raise MoodmapError(path, f"made by a newer moodmap (index schema {version}; this one knows up to "
                                  f"{SCHEMA_VERSION}): upgrade moodmap; the index was not touched")
     return version, application_id == APPLICATION_ID
+
+
+def _is_default(path: Path) -> bool:
+    """Whether ``path`` is the index moodmap uses without --db (an unusable config: no)."""
+    try:
+        return path.resolve() == index_location()[0].resolve()
+    except MoodmapError:
+        return False
 
 
 def _not_ours(path: Path, what: str) -> MoodmapError:

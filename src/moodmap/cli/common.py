@@ -146,7 +146,7 @@ def existing_index(db: Optional[Path]) -> Path:
     from ..library import NO_INDEX, index_location
 
     path, source = index_location(db)
-    if not path.exists():
+    if not path.exists() or (db is None and path.is_file() and path.stat().st_size == 0):  # 0 bytes: made next
         make = f"moodmap scan MUSIC --db {db}" if db is not None else "moodmap scan ~/Music"
         where = "" if db is not None else f" ({source})"
         raise MoodmapError(path, f"{NO_INDEX} yet{where}; `{make}` makes one")
