@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS songs (
     quadrant TEXT, emotion TEXT NOT NULL,
     model TEXT NOT NULL, model_sha TEXT NOT NULL,
     timeline TEXT,
-    analysed_at TEXT NOT NULL
+    analysed_at TEXT NOT NULL,
+    file_id TEXT  -- the file its path resolves to (FILE_ID): its names are one song; NULL: not seen since schema 4
 );
 CREATE INDEX IF NOT EXISTS songs_fingerprint ON songs (fingerprint);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, scanned_at TEXT NOT NULL);
@@ -50,8 +51,9 @@ CREATE TABLE IF NOT EXISTS tag_journal (
 );
 """
 # Columns later schemas added to a table CREATE … IF NOT EXISTS leaves as it was: table → (column, type).
-ADDED_COLUMNS = {"failures": [("version", "TEXT"), ("model", "TEXT"), ("model_sha", "TEXT")]}  # 2 → 3
-SCHEMA_VERSION = 3  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
+ADDED_COLUMNS = {"failures": [("version", "TEXT"), ("model", "TEXT"), ("model_sha", "TEXT")],  # 2 → 3
+                 "songs": [("file_id", "TEXT")]}  # 3 → 4
+SCHEMA_VERSION = 4  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
 APPLICATION_ID = 0x6D6F6F64  # PRAGMA application_id of an index moodmap made ("mood"); 0: made before it was set
 OWN_TABLES = {"songs", "roots", "failures", "tag_journal"}
 # An index from before APPLICATION_ID is recognised by its tables (OWN_TABLES, no other) and songs' columns.
@@ -60,7 +62,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 TAG_WRITE_ERROR = "TagWriteError"  # a failure row of a file that was analysed but could not be tagged
 NO_INDEX = "no library index here"
 CATALOGUE_COLUMNS = ["id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
-                     "valence_spread", "arousal_spread", "quadrant", "emotion", "model"]
+                     "valence_spread", "arousal_spread", "quadrant", "emotion", "model", "file_id"]
 EXPORT_COLUMNS = ["path", "title", "artist", "album", "genre", "duration", "valence", "arousal", "valence_spread",
                   "arousal_spread", "quadrant", "emotion", "model", "analysed_at"]
 
@@ -96,7 +98,7 @@ class Library:
         """Bring an index made by an older moodmap (or a new, empty one) to SCHEMA_VERSION, in place."""
         with self.db:
             self.db.executescript(SCHEMA)  # 0 → 1: a version; 1 → 2: the tag journal (CREATE … IF NOT EXISTS)
-            for table, columns in ADDED_COLUMNS.items():  # 2 → 3: what each failure happened under
+            for table, columns in ADDED_COLUMNS.items():  # 2 → 3: what each failure happened under; 3 → 4: file_id
                 present = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
                 for column, kind in columns:
                     if column not in present:
@@ -136,7 +138,7 @@ class Library:
 
     def catalogue(self) -> list[dict]:
         """Every song without its timeline: what playlists, maps and the web app work from."""
-        columns = ", ".join(CATALOGUE_COLUMNS)
+        columns = self._columns(CATALOGUE_COLUMNS)
         return [dict(r) for r in self.db.execute(f"SELECT {columns} FROM songs ORDER BY id")]
 
     def timeline(self, song_id: int) -> list[dict] | None:
@@ -154,7 +156,23 @@ class Library:
 
     def known(self) -> dict[str, sqlite3.Row]:
         return {r["path"]: r for r in self.db.execute(
-            "SELECT path, size, mtime_ns, fingerprint, model_sha, timeline IS NOT NULL AS has_timeline FROM songs")}
+            "SELECT path, size, mtime_ns, fingerprint, model_sha, timeline IS NOT NULL AS has_timeline, "
+            f"{self._columns(['file_id'])} FROM songs")}
+
+    def _columns(self, names: list[str]) -> str:
+        """``names`` to SELECT from songs; NULL for a column an older index read as it is lacks."""
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(songs)")}
+        return ", ".join(name if name in present else f"NULL AS {name}" for name in names)
+
+    def song(self, path: str) -> dict | None:
+        """The whole row indexed under ``path``."""
+        row = self.db.execute("SELECT * FROM songs WHERE path = ?", (path,)).fetchone()
+        return dict(row) if row else None
+
+    def identify(self, files: list[tuple[str, str]]) -> None:
+        """Record which file each path resolves to now: (path, FILE_ID)."""
+        with self.db:
+            self.db.executemany("UPDATE songs SET file_id = ? WHERE path = ?", [(f, p) for p, f in files])
 
     def failures(self) -> dict[str, sqlite3.Row]:
         """Files that could not be analysed (what a scan skips until they change)."""
@@ -230,11 +248,11 @@ class Library:
         with self.db:
             self.db.executemany("DELETE FROM tag_journal WHERE path = ? AND key = ?", [(path, k) for k in keys])
 
-    def refresh(self, path: str, size: int, mtime_ns: int, content: str) -> None:
-        """Record a file's new size, time and fingerprint after moodmap itself rewrote its tags."""
+    def refresh(self, path: str, size: int, mtime_ns: int, content: str, file_id: str | None = None) -> None:
+        """Record a file's new size, time and fingerprint (and FILE_ID) after moodmap itself rewrote its tags."""
         with self.db:
-            self.db.execute("UPDATE songs SET size = ?, mtime_ns = ?, fingerprint = ? WHERE path = ?",
-                            (size, mtime_ns, content, path))
+            self.db.execute("UPDATE songs SET size = ?, mtime_ns = ?, fingerprint = ?, file_id = COALESCE(?, file_id) "
+                            "WHERE path = ?", (size, mtime_ns, content, file_id, path))
 
     def prune(self, paths: list[str]) -> None:
         with self.db:
@@ -381,6 +399,18 @@ def _xdg(environ, name: str, fallback: str) -> Path:
     """An XDG base folder; a relative value is invalid by the spec and ignored."""
     value = environ.get(name, "")
     return Path(value) if os.path.isabs(value) else Path(environ.get("HOME") or Path.home()) / fallback
+
+
+def file_id(st: os.stat_result) -> str:
+    """FILE_ID: which file a path resolves to (device and inode), the same for a symlink and its target
+    and for every hard-linked name, so that one file is one song."""
+    return f"{st.st_dev}:{st.st_ino}"
+
+
+def first_name(paths) -> str:
+    """The name that stands for a file indexed under several: one that is there and not a symlink,
+    else the shortest (then the first in order)."""
+    return min(paths, key=lambda p: (not os.path.exists(p), os.path.realpath(p) != p, len(p), p))
 
 
 def in_folders(path: str, folders) -> bool:

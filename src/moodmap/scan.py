@@ -28,7 +28,7 @@ from . import __version__
 from .checksums import fingerprint
 from .engines import LOCAL, Engine, run_tasks
 from .errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed, debugging
-from .library import TAG_WRITE_ERROR, Library, editing, in_folders, timestamp
+from .library import TAG_WRITE_ERROR, Library, editing, file_id, first_name, in_folders, timestamp
 from .models.registry import DEFAULT_MODEL, identify, resolve
 from .tagging import check_mood_policy, write_library_tags
 from .tags import read_tags
@@ -50,7 +50,7 @@ PRUNE_ALWAYS = 2  # … unless it is only this many songs
 class ScanSummary:
     files: int = 0
     analysed: int = 0  # a dry run: analysed to show the tags, not stored
-    unchanged: int = 0
+    unchanged: int = 0  # and a file's other names (a symlink, a hard link) taking its song as it is indexed
     moved: int = 0
     pruned: int = 0
     skipped_failed: int = 0
@@ -72,6 +72,8 @@ class ScanPlan:
     gone: list[str] = field(default_factory=list)
     failures: list[tuple[Failure, int, int]] = field(default_factory=list)  # and the file's size and mtime
     found: dict[Path, int] = field(default_factory=dict)  # audio files found under each scanned folder
+    twins: list[tuple[str, str, os.stat_result]] = field(default_factory=list)  # a file's other name, its first, stat
+    files: list[tuple[str, str]] = field(default_factory=list)  # path, FILE_ID where the index has another
 
 
 def iter_audio_files(root: Path, exclude: Sequence[str] = ()) -> Iterator[Path]:
@@ -101,6 +103,7 @@ class AnalyseTask:
     model: str
     timeline: bool
     hop: float
+    file_id: str | None = None
 
 
 def analyse(task: AnalyseTask) -> dict | Failure:
@@ -121,7 +124,7 @@ def analyse(task: AnalyseTask) -> dict | Failure:
             "valence_spread": prediction.valence_spread, "arousal_spread": prediction.arousal_spread,
             "quadrant": prediction.quadrant, "emotion": prediction.emotion, "model": task.model,
             "timeline": json.dumps([asdict(p) for p in prediction.timeline]) if task.timeline else None,
-            "analysed_at": timestamp()}
+            "analysed_at": timestamp(), "file_id": task.file_id}
 
 
 def _crashed(task: AnalyseTask, reason: str) -> Failure:
@@ -156,6 +159,8 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
         if not dry_run:
             _apply(plan, library, roots, model, model_sha)
         _analyse(plan.todo, library, model, model_sha, jobs, engine, progress, summary, fresh)
+        if not dry_run:
+            _name_twins(plan, library)
         if write_tags and not summary.interrupted:
             rows = {row["path"]: row for row in library.songs()} | (fresh or {})
             write_library_tags(library, list(rows.values()), roots, summary, dry_run, mood_tag)
@@ -200,15 +205,22 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
     # Gone: indexed under the scanned folders and no longer on disk (an excluded file is left alone).
     gone = {p: r for p, r in known.items() if in_folders(p, roots) and p not in present and not os.path.lexists(p)}
     moved_from = _move_sources(known, gone, roots)
+    current = {p for p, st in present.items() if _current(known.get(p), st, model_sha, timeline)}
+    first = _first_names(present, current, known, model_sha, timeline)
+    twins, analysed = [], set()  # a file's other names wait for its first one's fate
     for path, st in present.items():
         row = known.get(path)
-        if row and (row["size"], row["mtime_ns"], row["model_sha"]) == (st.st_size, st.st_mtime_ns, model_sha) \
-                and (row["has_timeline"] or not timeline):
+        if row is not None and row["file_id"] != file_id(st):
+            plan.files.append((path, file_id(st)))
+        if path in current:
             summary.unchanged += 1
             continue
         failure = failed.get(path)
         if failure and not retry_failed and _still_failing(failure, st, model_sha):
             summary.skipped_failed += 1
+            continue
+        if first[file_id(st)] != path and row is not None:  # a name of the file indexed under another
+            twins.append((path, st))
             continue
         try:
             content = fingerprint(Path(path), st.st_size)
@@ -219,15 +231,55 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
         old = moved_from(content) if row is None else None
         if old is not None and known[old]["model_sha"] == model_sha:
             plan.moves.append((old, path, st))
+            plan.files.append((path, file_id(st)))
             gone.pop(old, None)
             summary.moved += 1
+            analysed.add(path)
             continue
-        plan.todo.append(AnalyseTask(path, st.st_size, st.st_mtime_ns, content, model, timeline, hop))
+        if first[file_id(st)] != path:  # a new name of a file indexed under another: no move, no analysis
+            twins.append((path, st))
+            continue
+        plan.todo.append(AnalyseTask(path, st.st_size, st.st_mtime_ns, content, model, timeline, hop, file_id(st)))
+        analysed.add(path)
+    for path, st in twins:  # they take their first name's song: what it is indexed as, or is about to be
+        source = first[file_id(st)]
+        if source in current or source in analysed:
+            plan.twins.append((path, source, st))
+            summary.unchanged += 1
+        else:  # its first name could not be read or analysed (recorded there): it stands for the file
+            summary.skipped_failed += 1
     plan.gone = [] if keep_gone else list(gone)
     summary.pruned = len(plan.gone)
     summary.failures += [failure for failure, _, _ in plan.failures]
     plan.todo.sort(key=lambda t: t.size, reverse=True)
     return plan
+
+
+def _current(row, st: os.stat_result, model_sha: str, timeline: bool) -> bool:
+    """Whether an indexed song is its file as it is now, analysed by this model (with a timeline if asked)."""
+    return (row is not None and (row["size"], row["mtime_ns"], row["model_sha"]) == (st.st_size, st.st_mtime_ns, model_sha)
+            and bool(row["has_timeline"] or not timeline))
+
+
+def _first_names(present: dict[str, os.stat_result], current: set[str], known: dict, model_sha: str,
+                 timeline: bool) -> dict[str, str]:
+    """FILE_ID → the one name a file found under several (a symlink and its target, hard links) is
+    analysed and tagged under: one whose song is indexed as the file is now, else ``first_name``'s.
+    A name indexed outside the scanned folders counts too."""
+    names: dict[str, list[str]] = {}
+    for path, st in present.items():
+        names.setdefault(file_id(st), []).append(path)
+    elsewhere = {}
+    for path, row in known.items():
+        if row["file_id"] in names and path not in present:
+            elsewhere.setdefault(row["file_id"], []).append(path)
+    first = {}
+    for key, paths in names.items():
+        st = present[paths[0]]
+        ready = [p for p in paths if p in current] + [
+            p for p in elsewhere.get(key, ()) if _current(known[p], st, model_sha, timeline) and os.path.exists(p)]
+        first[key] = first_name(ready or paths)
+    return first
 
 
 def _still_failing(failure, st: os.stat_result, model_sha: str) -> bool:
@@ -277,14 +329,26 @@ def _refuse(missing: int, indexed: int, folders: list[Path], why: str) -> None:
 
 
 def _apply(plan: ScanPlan, library: Library, roots: list[Path], model: str, model_sha: str) -> None:
-    """Record the plan's failures, moves and removals, and the folders scanned."""
+    """Record the plan's failures, moves and removals, which file each path is, and the folders scanned."""
     for root in roots:
         library.add_root(root)
     for failure, size, mtime_ns in plan.failures:
         library.fail(failure, size, mtime_ns, model, model_sha)
     for old, new, st in plan.moves:
         library.move(old, new, st.st_size, st.st_mtime_ns)
+    library.identify(plan.files)
     library.prune(plan.gone)
+
+
+def _name_twins(plan: ScanPlan, library: Library) -> None:
+    """Index a file's other names with the song of its first name (not analysed again); nothing
+    where that name's analysis failed (its failure is the file's)."""
+    for path, source, st in plan.twins:
+        song = library.song(source)
+        if song is not None:
+            del song["id"]
+            library.save({**song, "path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                          "file_id": file_id(st)})
 
 
 def _analyse(todo: list[AnalyseTask], library: Library, model: str, model_sha: str, jobs: int | None,

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import MoodmapError
-from .library import open_library
+from .library import first_name, open_library
 from .mood import EMOTIONS, QUADRANT_CENTERS, in_quadrant, resolve_emotion
 
 SONG_FIELDS = ("id", "path", "title", "artist", "album", "duration", "valence", "arousal", "valence_spread",
@@ -52,9 +52,9 @@ class SongTable:
 
     @classmethod
     def from_library(cls, db_path: str | Path) -> SongTable:
-        """All songs of a library index written by ``moodmap scan``."""
+        """All songs of a library index written by ``moodmap scan``, one per file (``one_per_file``)."""
         with open_library(db_path) as library:
-            return cls.from_rows(library.catalogue())
+            return cls.from_rows(one_per_file(library.catalogue()))
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -71,6 +71,8 @@ class SongTable:
             hits = [i for i, r in enumerate(self.rows) if r["path"] in spellings]
             if not hits:  # the index may hold the file under another symlinked name
                 hits = [i for i, r in enumerate(self.rows) if os.path.realpath(r["path"]) in spellings]
+            if not hits and os.stat(text).st_nlink > 1:  # … or another hard-linked one
+                hits = [i for i, r in enumerate(self.rows) if _same_file(r["path"], text)]
         else:
             needle = text.casefold()
             hits = [i for i, r in enumerate(self.rows) if needle in label(r).casefold()]
@@ -93,6 +95,24 @@ class SongTable:
             needle = q.casefold()
             keep = [i for i in keep if needle in _searchable(self.rows[i])]
         return keep
+
+
+def one_per_file(rows: Sequence[dict]) -> list[dict]:
+    """The rows of an index with each file once: a file indexed under several names (a symlink and
+    its target, hard links: one ``file_id``) is the row of its ``first_name``."""
+    names: dict[str, list[str]] = {}
+    for row in rows:
+        if row.get("file_id"):
+            names.setdefault(row["file_id"], []).append(row["path"])
+    first = {key: first_name(paths) for key, paths in names.items() if len(paths) > 1}
+    return [row for row in rows if first.get(row.get("file_id"), row["path"]) == row["path"]]
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def region_mask(table: SongTable, mood: str) -> np.ndarray:

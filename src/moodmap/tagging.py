@@ -9,6 +9,7 @@ changed again after moodmap wrote it, which is theirs and is left alone.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from mutagen import MutagenError
 
 from .checksums import fingerprint
 from .errors import Failure, MoodmapError, TagWriteError
-from .library import Library, editing, in_folders
+from .library import Library, editing, file_id, first_name, in_folders
 from .tags import mood_values, read_mood_tags, write_mood_tags
 
 MOOD_POLICIES = ("keep", "replace", "skip")
@@ -43,11 +44,20 @@ def planned_values(row: dict, current: dict[str, str], journal: dict, mood_tag: 
 def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[Path], summary,
                        dry_run: bool, mood_tag: str = "keep") -> None:
     """Write each song's mood tags (a verified copy replaces the file), journal what changed and
-    keep the index in step; a file that cannot be tagged is that file's failure, the rest go on."""
+    keep the index in step; a file that cannot be tagged is that file's failure, the rest go on.
+    A file indexed under several names (a symlink and its target, hard links) is tagged once,
+    under its ``first_name``, and every name is re-recorded (a rescan analyses none of them)."""
+    files: dict[str, list[dict]] = {}
     for row in sorted(rows, key=lambda r: r["path"]):
+        try:
+            st = os.stat(row["path"]) if in_folders(row["path"], roots) else None
+        except OSError:
+            st = None
+        if st is not None:
+            files.setdefault(file_id(st), []).append(row)
+    for names in files.values():
+        row = next(r for r in names if r["path"] == first_name([r["path"] for r in names]))
         path = Path(row["path"])
-        if not in_folders(row["path"], roots) or not path.exists():
-            continue
         try:
             current = read_mood_tags(path)
             values = planned_values(row, current, library.journal(row["path"]), mood_tag)
@@ -61,7 +71,9 @@ def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[P
         if not dry_run:
             library.record_tags(row["path"], changes)
             st = path.stat()
-            library.refresh(row["path"], st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
+            content = fingerprint(path, st.st_size)
+            for name in names:
+                library.refresh(name["path"], st.st_size, st.st_mtime_ns, content, file_id(st))
             summary.tags_written += 1
 
 
