@@ -390,8 +390,8 @@ def synth_spread(models: Models, songs: int) -> dict:
         labels = np.loadtxt(folder / "annotations" / "static_annotations.csv", delimiter=",", skiprows=1)
         values = np.array(values)
         out[model] = {"renderer": renderer, "songs": len(values), "sd_valence": mm.spread(values[:, 0]),
-                      "sd_arousal": mm.spread(values[:, 1]), "label_sd_valence": mm.spread((labels[:, 3] - 1) / 8),
-                      "label_sd_arousal": mm.spread((labels[:, 1] - 1) / 8)}
+                      "sd_arousal": mm.spread(values[:, 1]), "label_sd_valence": mm.spread(labels[:, 3] / 10),
+                      "label_sd_arousal": mm.spread(labels[:, 1] / 10)}
     models.save()
     return out
 
@@ -418,7 +418,7 @@ def fmt_row(row: dict) -> str:
 def markdown(result: dict) -> str:
     lines = [f"# A real-music check without labels ({result['date']})", "",
              f"Machine: {result['machine']}. Command: `{result['command']}` ({result['seconds']:.0f} s, "
-             f"{result['cpu_seconds']:.0f} CPU-s{', predictions partly from the cache' if result['cached'] else ''}"
+             f"{result['cpu_seconds']:.0f} CPU-s{', reusing cached predictions' if result['cached'] else ''}"
              + (f"; the first run, nothing cached, took {cold['seconds'] / 60:.0f} min, "
                 f"{cold['cpu_seconds'] / 60:.1f} CPU-min, on {cold['date']}" if (cold := result["cold_run"]) else "")
              + "). "
@@ -449,6 +449,14 @@ def markdown(result: dict) -> str:
         lines.append(f"| {model} | ({s['real_n']}) {s['real_valence']:.3f} / {s['real_arousal']:.3f} "
                      f"| ({s['midi_n']}) {s['midi_valence']:.3f} / {s['midi_arousal']:.3f} "
                      f"| {card_cell} | {fresh_cell} | {ratio} |")
+    fresh_labels = "; ".join(f"{f['renderer']}: {f['label_sd_valence']:.3f} / {f['label_sd_arousal']:.3f}"
+                             for f in {s["fresh"]["renderer"]: s["fresh"] for s in result["spread"].values()
+                                       if s.get("fresh")}.values())
+    lines += ["", "*Synthetic, model card*: the song-level validation prediction sd in the model's card "
+              "(`src/moodmap/weights/NAME.md`, mean over its training runs). *Fresh set*: `moodmap synth` "
+              f"with seed {SYNTH_SEED}, played by the renderer the model was trained on, predicted here"
+              + (f" (its labels' sd V / A — {fresh_labels})" if fresh_labels else "") + ". *Real / card* is the "
+              "ratio the goal is about."]
     lines += ["", "## How to read this", "",
               "- Each row is one edit of each piece whose direction music psychology predicts; Δ is the prediction "
               "of the edited version minus that of the original (for the mode row: the major rendering minus the "
@@ -523,8 +531,9 @@ def main() -> None:
         found = audio_tracks(package, SECONDS * mm.FASTER + 1) if package not in missing else []
         if not found:
             kinds = sorted({p.suffix or p.name for p in package_files(package) if "/doc/" not in str(p)})
-            skipped.append(f"{package} ({'not installed' if package in missing else 'holds only ' + ', '.join(kinds)}"
-                           f": no audio file moodmap decodes, ≥ {SECONDS * mm.FASTER + 1:.0f} s)")
+            held = "not installed" if package in missing else "holds only " + ", ".join(kinds) + " files"
+            skipped.append(f"{package} ({held}: no track moodmap decodes that lasts "
+                           f"≥ {SECONDS * mm.FASTER + 1:.0f} s)")
             continue
         chosen = sample(found, args.per_package, args.seed, package)
         tracks += chosen
