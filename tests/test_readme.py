@@ -83,18 +83,47 @@ LIBRARY = [(artist, ARTISTS[artist], title) for artist, title in zip(list(ARTIST
 # Examples that start a private Ray (~20 s): run by `make test-slow`.
 SLOW = {"moodmap scan ~/Music --db library.sqlite --engine ray"}
 
+# Headings at which a document starts a new walk: what follows builds on nothing before it (the
+# README's library owner starts from their music, not from the research walk's build/), so it runs
+# in a folder of its own and may run beside the walk before it.
+WALKS = {"README.md": ("### `moodmap scan` — index a music library", "## Python API")}
+
+
+def walk(doc: Path, line: int) -> int:
+    """Which walk of ``doc`` its line ``line`` belongs to (0: the document's start)."""
+    starts = [number for number, text in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1)
+              if text.strip() in WALKS.get(str(doc.relative_to(ROOT)), ())]
+    return sum(start <= line for start in starts)
+
+
+def walk_text(doc: Path, index: int) -> str:
+    """The part of ``doc`` that walk ``index`` covers."""
+    lines = doc.read_text(encoding="utf-8").splitlines()
+    starts = [0, *(n for n, text in enumerate(lines) if text.strip() in WALKS.get(str(doc.relative_to(ROOT)), ())),
+              len(lines)]
+    return "\n".join(lines[starts[index]:starts[index + 1]])
+
+
+def group(doc: Path, line: int) -> pytest.MarkDecorator:
+    """A walk's examples build on each other (a library scanned, then tagged, then listed): under
+    pytest-xdist (make test runs two workers) they stay on one worker, in order. (By the document's
+    path: docs/paper-reproduction/README.md is not the README.)"""
+    return pytest.mark.xdist_group(f"{doc.relative_to(ROOT)}#{walk(doc, line)}")
+
+
+def line_of(source: str) -> int:
+    return int(source.rsplit(":", 1)[1])
+
+
 ALL = [(doc, example) for doc in DOCS for example in examples(doc, ROOT)]
-# A document's examples build on each other (a library scanned, then tagged, then listed): under
-# pytest-xdist (make test runs two workers) they stay on one worker, in order. (Grouped by the
-# document's path: docs/paper-reproduction/README.md is not the README.)
 PARAMS = [pytest.param(doc, example, id=example.id,
-                       marks=[pytest.mark.xdist_group(str(doc.relative_to(ROOT))),
+                       marks=[group(doc, line_of(example.source)),
                               *([pytest.mark.slow] if example.command in SLOW else [])])
           for doc, example in ALL]
+# A page's python blocks run together, after its commands (collected after them) when in the same walk.
 PYTHON = [(doc, blocks) for doc in DOCS if (blocks := python_blocks(doc, ROOT))]
-# Collected after the console examples, so on its document's worker a page's python runs after its commands.
-PYTHON_PARAMS = [pytest.param(doc, blocks, id=str(doc.relative_to(ROOT)),
-                              marks=[pytest.mark.xdist_group(str(doc.relative_to(ROOT)))]) for doc, blocks in PYTHON]
+PYTHON_PARAMS = [pytest.param(doc, blocks, id=str(doc.relative_to(ROOT)), marks=[group(doc, blocks[0].line)])
+                 for doc, blocks in PYTHON]
 
 
 def deam_standin(root: Path) -> None:
@@ -124,27 +153,29 @@ def deam_standin(root: Path) -> None:
 
 @pytest.fixture(scope="session")
 def sandboxes(tmp_path_factory):
-    """One folder per document, made when its first example runs (the music is made once)."""
-    made: dict[Path, Path] = {}
+    """One folder per walk of a document, made when its first example runs (the music is made once)."""
+    made: dict[tuple[Path, int], Path] = {}
     music = tmp_path_factory.mktemp("music") / "Music"
     songs: list[Path] = []
 
-    def sandbox(doc: Path) -> Path:
-        if doc not in made:
+    def sandbox(doc: Path, line: int) -> Path:
+        key = (doc, walk(doc, line))
+        if key not in made:
             if not songs:
                 songs.extend(make_user_library(music, seconds=45.0, names=LIBRARY))
-            root = tmp_path_factory.mktemp(doc.stem)
+            root = tmp_path_factory.mktemp(f"{doc.stem}-{key[1]}")
             shutil.copytree(music, root / "home" / "Music")
             shutil.copy(next(p for p in songs if p.suffix == ".mp3"), root / "song.mp3")
             shutil.copy(next(p for p in songs if p.suffix == ".flac"), root / "other.flac")
-            if "data/DEAM" in doc.read_text(encoding="utf-8"):
+            text = walk_text(doc, key[1])
+            if "data/DEAM" in text:
                 deam_standin(root / "data" / "DEAM")
-            if '"emoMusic/"' in doc.read_text(encoding="utf-8"):  # the Python API's data set, in miniature
+            if '"emoMusic/"' in text:  # the Python API's data set, in miniature
                 from moodmap.datasets.synth import SynthSpec, write_synth_dataset
 
                 write_synth_dataset(root / "emoMusic", SynthSpec(songs=6, seed=2013, seconds=45), jobs=1)
-            made[doc] = root
-        return made[doc]
+            made[key] = root
+        return made[key]
 
     return sandbox
 
@@ -181,7 +212,7 @@ def test_console_example(doc: Path, example: Example, sandboxes):
         pytest.skip(f"not run here: {NOT_RUN[example.command]}")
     if NEEDS_FLUIDSYNTH in example.command and not shutil.which("fluidsynth"):
         pytest.skip("needs fluidsynth + fluid-soundfont-gm (make soundfont)")
-    cwd = sandboxes(doc)
+    cwd = sandboxes(doc, line_of(example.source))
     command = REDUCED.get(example.command, example.command)
     code, out, err = run(command, cwd, example.command in LONG_RUNNING, example.shown)
     assert code == 0, f"{example.source}: `{command}` exited {code}\n{out}\n{err}"
@@ -215,7 +246,7 @@ for source, line, code in json.loads(sys.argv[1]):
 
 @pytest.mark.parametrize("doc,blocks", PYTHON_PARAMS)
 def test_python_examples(doc: Path, blocks: list[PythonBlock], sandboxes):
-    cwd = sandboxes(doc)
+    cwd = sandboxes(doc, blocks[0].line)
     runs = [block for block in blocks if block.not_run is None]
     if not runs:
         pytest.skip("not run here: " + "; ".join(f"{b.source}: {b.not_run}" for b in blocks))
@@ -237,6 +268,13 @@ def test_every_reduced_or_skipped_command_is_still_in_the_docs():
     assert listed <= commands, listed - commands
     code = "".join(block.code for _, blocks in PYTHON for block in blocks if block.not_run is None)
     assert all(line in code for line in PYTHON_REDUCED), [line for line in PYTHON_REDUCED if line not in code]
+
+
+def test_every_walk_starts_at_a_heading_that_is_there():
+    for name, headings in WALKS.items():
+        lines = [line.strip() for line in (ROOT / name).read_text(encoding="utf-8").splitlines()]
+        assert all(lines.count(heading) == 1 for heading in headings), (name, headings)
+    assert [walk(ROOT / "README.md", line_of(e.source)) for d, e in ALL if d.name == "README.md"][::-1][0] == 1
 
 
 def test_the_docs_are_collected_from_every_folder_under_docs():
