@@ -177,11 +177,24 @@ def load_excerpts(path: str | os.PathLike, config: FeatureConfig = FeatureConfig
     decoded = _decode(info.path, span_start, span_end - span_start, config.sample_rate, config.resample_quality)
     expected = (span_end - span_start) * decoded.native_rate
     if decoded.native_frames < expected - TRUNCATION_SLACK * decoded.native_rate:
-        stopped = span_start + decoded.native_frames / decoded.native_rate
-        raise TruncatedAudioError(info.path, f"header promises {info.duration:.1f} s but decoding stopped at "
-                                  f"{stopped:.1f} s")
+        raise TruncatedAudioError(info.path, f"header promises {info.duration:.1f} s but only "
+                                  f"{_decodable_seconds(info.path, info.duration):.1f} s of audio decode")
     audio = finish(decoded.samples, info.path, True)
     return cut_windows(audio, windows, span_start, config), windows
+
+
+def _decodable_seconds(path: Path, most: float) -> float:
+    """How much of a file really decodes from its start (counted, not kept; at most ``most``
+    seconds): a seek past the end of a cut-off file decodes nothing, so the span's own count
+    would not say where its audio stops."""
+    def count(name: str) -> float:
+        rate, blocks = BLOCK_READERS[name](path, 0.0, most)
+        return sum(block.shape[0] for block in blocks) / rate if rate > 0 else 0.0
+
+    try:
+        return _with_a_decoder(path, count)[1]
+    except DecodeError:
+        return 0.0
 
 
 def cut_windows(audio: np.ndarray, windows: list[Window], offset: float, config: FeatureConfig) -> np.ndarray:

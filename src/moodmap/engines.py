@@ -84,7 +84,9 @@ def run_tasks(function: Callable[[T], R], tasks: Iterable[T], jobs: int | None =
     jobs = jobs or default_jobs()
     if jobs <= 1:
         for task in tasks:
-            yield task, function(task)
+            with native_stderr_silenced():  # as a worker's is; not while the caller reports (between tasks)
+                result = function(task)
+            yield task, result
         return
     window = window or jobs * 4
     with _pool_environment():  # kept while the pool lives: workers are spawned on demand
@@ -267,6 +269,25 @@ def _silence_native_stderr() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """What ``_silence_native_stderr`` does for a worker, for work done in this process (``--jobs 1``,
+    ``predict``): file descriptor 2 goes to /dev/null while it runs and comes back after, so the
+    decoders' notes stay off the terminal but moodmap's own lines do not; MOODMAP_DEBUG=1 keeps them."""
+    if os.environ.get("MOODMAP_DEBUG", "") not in ("", "0"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        _silence_native_stderr()
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 PR_SET_PDEATHSIG = 1

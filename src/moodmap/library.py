@@ -182,6 +182,11 @@ class Library:
         """Every recorded failure, analysis and tag writes alike, oldest first."""
         return [dict(r) for r in self.db.execute("SELECT * FROM failures ORDER BY at, path")]
 
+    def gone_failures(self) -> list[str]:
+        """The failure records of files that are no longer there."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT path FROM failures ORDER BY path")
+                if not os.path.lexists(r[0])]
+
     def record_tag_failures(self, roots, failures: list[Failure]) -> None:
         """The files under ``roots`` a scan could not tag, replacing what an earlier scan of them
         recorded (a file since tagged is no longer a failure); an analysis failure is kept as it is."""

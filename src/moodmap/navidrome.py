@@ -36,29 +36,54 @@ class NotExpressible(MoodmapError):
     """A playlist that rules on tags cannot reproduce (it depends on particular songs or an order)."""
 
 
-def toml_tags() -> str:
-    """The ``navidrome.toml`` section that makes moodmap's tags smart-playlist fields."""
+def toml_tags(names=tuple(CUSTOM_TAGS), table: str = "Tags") -> str:
+    """The ``navidrome.toml`` section that makes moodmap's tags (those of ``names``) smart-playlist fields."""
     lines = ["# moodmap's tags as Navidrome fields (smart playlists can filter and sort on them).",
              "# Add to navidrome.toml, restart Navidrome and run a full scan once.", ""]
-    for name, (kind, aliases) in CUSTOM_TAGS.items():
-        lines += [f"[Tags.{name}]", "Aliases = [" + ", ".join(f'"{a}"' for a in aliases) + "]"]
+    for name in names:
+        kind, aliases = CUSTOM_TAGS[name]
+        lines += [f"[{table}.{name}]", "Aliases = [" + ", ".join(f'"{a}"' for a in aliases) + "]"]
         if kind != "string":
             lines.append(f'Type = "{kind}"')
         lines.append("")
     return "\n".join(lines)
 
 
-def append_toml(path: Path, text: str) -> None:
-    """Add ``text`` to a navidrome.toml, keeping the original as ``.bak``; refused when the file
-    already declares moodmap's tags (a second copy would be a TOML error)."""
+def append_toml(path: Path) -> list[str]:
+    """Add the declarations of moodmap's tags that ``path`` (a navidrome.toml) lacks, keeping the
+    original as ``.bak``; the names added. What the file declares is read with tomllib, in whatever
+    form (``[Tags.valence]``, a ``[Tags]`` table, dotted keys); refused in one line when it already
+    declares all three, is not TOML, or cannot take the new tables and stay valid TOML."""
+    import tomllib
+
     from .atomic import atomic_write_text
 
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    if any(f"[Tags.{name}]".lower() in old.lower() for name in CUSTOM_TAGS):
+    try:
+        declared = tomllib.loads(old)
+    except tomllib.TOMLDecodeError as exc:
+        raise MoodmapError(path, f"is not valid TOML ({exc}); nothing was changed") from None
+    table = next((key for key in declared if key.lower() == "tags"), "Tags")  # Navidrome's keys ignore case
+    tags = declared.get(table, {})
+    if not isinstance(tags, dict):
+        raise MoodmapError(path, f"its {table} is not a table; nothing was changed")
+    have = {name.lower() for name in tags}
+    missing = [name for name in CUSTOM_TAGS if name not in have]
+    if not missing:
         raise MoodmapError(path, "already declares moodmap's tags; nothing was changed")
+    new = old + ("\n" if old and not old.endswith("\n") else "") + "\n" + toml_tags(missing, table)
+    try:
+        result = tomllib.loads(new)
+    except tomllib.TOMLDecodeError:
+        result = {}
+    if not all(name in result.get(table, {}) for name in CUSTOM_TAGS):
+        raise MoodmapError(path, f"declares {table} in a form moodmap cannot safely add to (an inline table?); "
+                                 f"add {', '.join(missing)} yourself (`moodmap integrate navidrome` prints them); "
+                                 "nothing was changed")
     if path.exists():
         shutil.copy2(path, path.with_name(path.name + ".bak"))
-    atomic_write_text(path, old + ("\n" if old and not old.endswith("\n") else "") + "\n" + text)
+    atomic_write_text(path, new)
+    return missing
 
 
 def smart_playlist(query: dict, constraints: Constraints, title: str) -> dict:

@@ -178,6 +178,8 @@ def playlist_query(mood: str | None = None, quadrant: str | None = None, near: s
     """The query ``build_playlist`` takes, from the options the CLI and the web API share."""
     if mood and quadrant:
         raise MoodmapError(None, ONE_MODE)
+    if quadrant and quadrant.strip().upper() not in QUADRANT_CENTERS:
+        raise MoodmapError(None, f"unknown quadrant {quadrant!r}; choose Q1 (happy), Q2 (angry), Q3 (sad) or Q4 (calm)")
     query = {"mood": mood or quadrant, "near": near, "path": (start, end) if start or end else None,
              "arousal": arousal}
     _one_mode(query)  # fail before anything is loaded

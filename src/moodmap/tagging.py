@@ -63,7 +63,7 @@ def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[P
             values = planned_values(row, current, library.journal(row["path"]), mood_tag)
             changes = write_mood_tags(path, values, dry_run)
         except (MoodmapError, OSError, MutagenError) as exc:
-            summary.failures.append(Failure.of(path, TagWriteError(path, _reason(exc))))
+            summary.failures.append(Failure.of(path, TagWriteError(path, _reason(exc, path))))
             continue
         if not changes:
             continue
@@ -100,7 +100,7 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
                 summary.kept += [(name, key) for key in journal if key not in restore]
                 changes = write_mood_tags(path, restore, dry_run)
             except (MoodmapError, OSError, MutagenError) as exc:
-                summary.failures.append(Failure.of(name, TagWriteError(name, _reason(exc))))
+                summary.failures.append(Failure.of(name, TagWriteError(name, _reason(exc, name))))
                 continue
             if changes:
                 summary.restored.append((name, changes))
@@ -112,5 +112,15 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
     return summary
 
 
-def _reason(exc: Exception) -> str:
-    return exc.reason if isinstance(exc, MoodmapError) else (getattr(exc, "strerror", None) or str(exc))
+def _reason(exc: Exception, path: str | Path) -> str:
+    """Why a tag write failed, without the path the failure line already names (mutagen wraps the
+    system's error, whose text ends in the path: "[Errno 2] No such file or directory: 'PATH'")."""
+    if isinstance(exc, MoodmapError):
+        return exc.reason
+    system = exc if isinstance(exc, OSError) else next((a for a in exc.args if isinstance(a, OSError)), None)
+    if system is not None and system.strerror:
+        return system.strerror
+    text = " ".join(str(exc).split())
+    for named in (f": '{path}'", f": {path}", f"{path}: ", f"'{path}'"):
+        text = text.replace(named, "")
+    return text or type(exc).__name__

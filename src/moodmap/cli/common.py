@@ -82,6 +82,12 @@ def fails_cleanly(command: Callable) -> Callable:
     return wrapper
 
 
+def at_least(option: str, value: float, low: float, above: bool = False) -> None:
+    """Refuse an option's value below ``low`` (or, ``above``, not above it) in one line."""
+    if value < low or (above and value == low):
+        raise MoodmapError(None, f"{option} must be {'more than' if above else 'at least'} {low:g} (got {value:g})")
+
+
 def os_error(exc: OSError) -> str:
     """What the system refused, in one line naming the path (the file the user named, not the
     temporary file beside it that an atomic write was making)."""

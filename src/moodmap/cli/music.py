@@ -14,8 +14,8 @@ from ..errors import MoodmapError
 from ..engines import Engine
 from ..library import TAG_WRITE_ERROR
 from ..models.registry import DEFAULT_MODEL
-from .common import (AddressOption, EngineOption, console, db_option, existing_index, fails_cleanly, index_path,
-                     progress_bar, stderr)
+from .common import (AddressOption, EngineOption, at_least, console, db_option, existing_index, fails_cleanly,
+                     index_path, progress_bar, stderr)
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 IndexToRead = db_option("Library index written by `moodmap scan`.")
@@ -36,13 +36,16 @@ def predict(
     """Valence, arousal, spread, quadrant and nearest emotion of each file."""
     import csv as csv_module
 
+    from ..engines import native_stderr_silenced
     from ..errors import Failure
     from ..predict import Prediction, predict as run_predict
 
     if format not in ("table", "json", "csv"):
         raise MoodmapError(None, "--format must be table, json or csv")
+    at_least("--hop", hop, 0.0, above=True)
     resolved = _model_to_predict_with(model)
-    results = run_predict(files, resolved, timeline=timeline or plot is not None, hop=hop)
+    with native_stderr_silenced():  # libmpg123's notes on damaged files: the failure lines below say what failed
+        results = run_predict(files, resolved, timeline=timeline or plot is not None, hop=hop)
     for failure in (r for r in results if isinstance(r, Failure)):
         stderr.print(f"moodmap: failed {failure.path}: {failure.reason}", markup=False, highlight=False)
     good = [r for r in results if isinstance(r, Prediction)]
@@ -53,7 +56,7 @@ def predict(
         columns = [f for f in Prediction.fields() if f != "timeline"]
         writer.writerow(columns)
         writer.writerows([[getattr(r, c) for c in columns] for r in good])
-    else:
+    elif good:  # nothing predicted: the failure lines say it all, no empty table
         console.print(_prediction_table(good, model, resolved.description))
     _say_note(resolved)
     if plot is not None and good:
@@ -141,24 +144,48 @@ def scan(
     from ..scan import music_folders, scan_library
 
     roots = music_folders(folders)  # a missing folder is reported before anything starts
+    if jobs is not None:
+        at_least("--jobs", jobs, 1)
+    at_least("--settle", settle, 0.0)
+    at_least("--grace", grace, 0.0)
     listing = "moodmap library failures" + (f" --db {db}" if db is not None else "")
     db = index_path(db)
     if not quiet:
         _say_note(identify(model))
     options = dict(model=model, jobs=jobs, timeline=timeline, retry_failed=retry_failed, write_tags=write_tags,
                    engine=Engine(engine, address), prune_missing=prune_missing, mood_tag=mood_tag)
+    terminated = _stop_like_ctrl_c_on_sigterm()
     if watch:
-        return _watch(roots, db, settle, exclude or (), quiet, {**options, "grace": grace}, listing)
+        _watch(roots, db, settle, exclude or (), quiet, {**options, "grace": grace}, listing)
+        if terminated:
+            raise typer.Exit(128 + signal.SIGTERM)
+        return
     with progress_bar("scan", hidden=quiet) as update:
         summary = scan_library(roots, db, progress=update, dry_run=dry_run, exclude=exclude or (), **options)
     _report_scan(summary, db, quiet, listing=listing)
     if summary.interrupted:
-        stderr.print("moodmap: interrupted; analysed songs are saved, rerun the same command to resume")
-        raise typer.Exit(130)
+        how = "stopped (SIGTERM)" if terminated else "interrupted"
+        stderr.print(f"moodmap: {how}; analysed songs are saved, rerun the same command to resume")
+        raise typer.Exit(128 + signal.SIGTERM if terminated else 130)
     if summary.internal:
         raise typer.Exit(1)  # moodmap itself failed: _report_scan said so, as an internal error
     if any(f.error == TAG_WRITE_ERROR for f in summary.failures) or (quiet and summary.failures):
         raise typer.Exit(1)  # it ran, and some files could not be tagged (or, for cron, analysed)
+
+
+def _stop_like_ctrl_c_on_sigterm() -> list[int]:
+    """SIGTERM (kill, systemd, a container stopping) stops a scan the way Ctrl-C does: the worker
+    pool is shut down and what was analysed is saved. Python's default would end the process
+    without that, and multiprocessing's resource tracker would warn of leaked semaphores. The
+    list it returns gets the signal's number once one came (the exit code is 128 + it)."""
+    received: list[int] = []
+
+    def stop(signum: int, _frame) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    return received
 
 
 def _report_scan(summary, db: Path, quiet: bool, prefix: str = "", listing: str = "") -> None:
@@ -242,6 +269,9 @@ def untag(
     are removed (a tag edited by someone since is left as it is)."""
     from ..tagging import untag_library
 
+    for folder in folders or []:
+        if not folder.exists():
+            raise MoodmapError(folder, "no such folder (nothing was changed)")
     roots = [folder.resolve() for folder in folders or []]
     summary = untag_library(existing_index(db), roots, dry_run)
     for path, changes in summary.restored:
@@ -294,12 +324,19 @@ def library_check(db: IndexToRead = None) -> None:
         console.print(f"missing: {path}", markup=False, highlight=False)
     for paths in found["duplicates"]:
         console.print("the same file twice: " + " = ".join(paths), markup=False, highlight=False)
-    integrity = "ok" if found["integrity"] == ["ok"] else "; ".join(found["integrity"][:5])
+    integrity = "ok" if found["integrity"] == ["ok"] else _damage(found["integrity"])
     console.print(f"{_count(found['songs'], 'song')}: integrity {integrity}, {len(found['missing'])} missing "
                   f"(moodmap library prune removes them), {len(found['duplicates'])} indexed twice", markup=False,
                   highlight=False)
     if integrity != "ok":
         raise typer.Exit(2)
+
+
+def _damage(problems: list[str]) -> str:
+    """SQLite's integrity_check report (a line per problem, some spanning lines) in one phrase."""
+    first = " ".join(problems[0].split()) if problems else "no details"
+    return (f"damaged ({_count(len(problems), 'problem')} reported by SQLite's integrity_check, first: "
+            f"{first[:200]})")
 
 
 @library_app.command("prune")
@@ -312,11 +349,17 @@ def library_prune(db: IndexToRead = None,
     db = existing_index(db)
     with editing(db, dry_run, create=False) as index:
         missing = index.check()["missing"]
+        gone = [path for path in index.gone_failures() if path not in set(missing)]  # files that failed, then went
         if not dry_run:
-            index.prune(missing)
+            index.prune(missing + gone)
     for path in missing:
         console.print(f"{'would remove' if dry_run else 'removed'}: {path}", markup=False, highlight=False)
-    console.print(f"{_count(len(missing), 'song')} {'would be ' if dry_run else ''}removed from {db}")
+    for path in gone:
+        console.print(f"{'would remove' if dry_run else 'removed'} the failure of: {path}", markup=False,
+                      highlight=False)
+    failures = f" and {_count(len(gone), 'failure')}" if gone else ""
+    console.print(f"{_count(len(missing), 'song')}{failures} {'would be ' if dry_run else ''}removed from {db}",
+                  markup=False, highlight=False)
 
 
 @library_app.command("export")
@@ -374,6 +417,8 @@ def playlist(
     from ..playlists import Constraints, build_playlist, playlist_query, render_playlist
     from ..song_table import SongTable
 
+    at_least("--n", n, 1)
+    at_least("--steps", steps, 2)
     given, db = db, existing_index(db)
     if not any((mood, quadrant, near, from_, to, arousal)):
         console.print(_moods_table(SongTable.from_library(db), db, given))

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import console, db_option, existing_index, fails_cleanly, stderr
+from .common import at_least, console, db_option, existing_index, fails_cleanly, stderr
 
 commands = typer.Typer()  # merged into the moodmap app by cli/root.py
 IndexToRead = db_option("Library index written by `moodmap scan`.")
@@ -26,9 +26,11 @@ def integrate_navidrome(
 
     text = toml_tags()
     if write is not None:
-        append_toml(write, text)
-        console.print(f"added moodmap's tags to {write} (the previous file is {write}.bak); restart Navidrome "
-                      "and run a full scan", markup=False, highlight=False)
+        existed = write.exists()
+        added = append_toml(write)
+        kept = f" (the previous file is {write}.bak)" if existed else ""
+        console.print(f"added {', '.join(added)} to {write}{kept}; restart Navidrome and run a full scan",
+                      markup=False, highlight=False)
         return
     console.print(text, markup=False, highlight=False)
     console.print(NAVIDROME_STEPS, markup=False, highlight=False)
@@ -62,6 +64,8 @@ def playlists(
 
     if not all_moods:
         raise MoodmapError(None, "say which playlists: --all-moods (one per named mood and quadrant)")
+    if n is not None:
+        at_least("--n", n, 1)
     table = SongTable.from_library(existing_index(db)) if format != "nsp" else None
     texts = playlist_texts(table, format, to.resolve(), music_dir.resolve() if music_dir else None, n)
     summary = write_playlists(texts, to)
