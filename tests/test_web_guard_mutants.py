@@ -58,16 +58,20 @@ def test_a_foreign_or_empty_host_is_refused_in_the_one_error_shape(client, host)
 @pytest.mark.parametrize("headers", [{"origin": "http://evil.example"}, {"origin": "null"},
                                      {"origin": "http://127.0.0.1.evil.example:8000"},
                                      {"sec-fetch-site": "cross-site"},
-                                     {"origin": "http://127.0.0.1:8000", "sec-fetch-site": "cross-site"}])
+                                     {"origin": "http://127.0.0.1", "sec-fetch-site": "cross-site"},
+                                     # another port is another origin (the client's server is 127.0.0.1:80)
+                                     {"origin": "http://127.0.0.1:8000"}, {"origin": "http://[::1]:8000"},
+                                     {"origin": "https://127.0.0.1:80"}, {"origin": "http://127.0.0.1:99999"},
+                                     {"origin": "ftp://127.0.0.1"}, {"sec-fetch-site": "same-site"}])
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_a_costly_request_from_another_origin_is_refused(client, headers, method):
     response = client.request(method, "/api/playlists", json={"mood": "calm"}, headers=headers)
     assert error_of(response) == (403, "ForbiddenOrigin", ORIGIN_REFUSAL)
 
 
-@pytest.mark.parametrize("headers", [{}, {"origin": "http://127.0.0.1:8000"}, {"origin": "http://LOCALHOST"},
-                                     {"origin": "http://[::1]:8000", "sec-fetch-site": "same-origin"},
-                                     {"origin": "https://music.lan"}, {"sec-fetch-site": "same-site"},
+@pytest.mark.parametrize("headers", [{}, {"origin": "http://127.0.0.1:80"}, {"origin": "http://LOCALHOST"},
+                                     {"origin": "http://[::1]", "sec-fetch-site": "same-origin"},
+                                     {"origin": "https://music.lan"},  # a proxy's: the port of its Host (none: 443)
                                      {"sec-fetch-site": "none"}])
 def test_a_costly_request_from_moodmaps_own_page_goes_through(client, headers):
     response = client.post("/api/playlists", json={"mood": "calm"}, headers=headers)

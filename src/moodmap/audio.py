@@ -32,6 +32,7 @@ from .errors import (
     InvalidSamplesError,
     MissingFileError,
     SilentAudioError,
+    TooLongError,
     TooShortError,
     TruncatedAudioError,
     UnreadableFileError,
@@ -89,18 +90,25 @@ def check_file(path: str | os.PathLike) -> Path:
     return path
 
 
-def probe(path: str | os.PathLike) -> AudioInfo:
-    """Read the header: sample rate, channels and length, from soundfile or PyAV."""
+UNSTATED_FRAMES = 2**62  # libsndfile says SF_COUNT_MAX (2**63 - 1) for a length not stated (FLAC total samples 0)
+
+
+def probe(path: str | os.PathLike, limit: float | None = None) -> AudioInfo:
+    """Read the header: sample rate, channels and length, from soundfile or PyAV.
+
+    A length the file does not state is counted by decoding it frame by frame, keeping no
+    samples; ``limit`` (seconds) stops that count just past it (the length is then "more
+    than ``limit``"), so a small file of hours at 192 kHz costs neither memory nor minutes."""
     path = check_file(path)
     try:
         info = sf.info(str(path))
-        if info.frames > 0 and info.samplerate > 0:
+        if 0 < info.frames < UNSTATED_FRAMES and info.samplerate > 0:
             _check_wav_length(path)
             return AudioInfo(path, int(info.samplerate), int(info.channels), int(info.frames), "soundfile")
-        sf_reason = "header reports no frames"
+        sf_reason = "header reports no frames" if info.frames <= 0 else "header states no length"
     except sf.SoundFileError as exc:  # libsndfile's refusal; anything else is moodmap's own error
         sf_reason = _one_line(exc)
-    return _probe_pyav(path, sf_reason)
+    return _probe_pyav(path, sf_reason, limit)
 
 
 def _check_wav_length(path: Path) -> None:
@@ -301,19 +309,25 @@ def _resampled(native_rate: int, blocks: Iterator[np.ndarray], sample_rate: int 
         yield resampler.resample_chunk(np.zeros(0, np.float32), last=True)
 
 
-def normalised_blocks(path: str | os.PathLike, sample_rate: int = 16000, quality: str = "HQ") -> Iterator[np.ndarray]:
+def normalised_blocks(path: str | os.PathLike, sample_rate: int = 16000, quality: str = "HQ",
+                      limit: float | None = None) -> Iterator[np.ndarray]:
     """The whole file as mono float32 blocks at ``sample_rate``, peak-normalised as one — the
     samples ``load_audio`` gives, in memory bounded by a block instead of the file's length.
 
     The file is decoded twice: once for its peak, once for the blocks. Raises the same
-    typed errors as ``load_audio`` before the first block.
+    typed errors as ``load_audio`` before the first block, and TooLongError as soon as more
+    than ``limit`` seconds are decoded, whatever the header said (a budget is checked
+    against what is really there).
     """
     path = check_file(path)
+    most = None if limit is None else int(limit * sample_rate)
 
     def measure(name: str) -> tuple[int, bool, float]:
         count, finite, peak = 0, True, 0.0
         for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
             count += block.size
+            if most is not None and count > most:
+                raise _past(path, limit)
             finite = finite and bool(np.isfinite(block).all())
             peak = max(peak, float(np.max(np.abs(block)))) if block.size and finite else peak
         return count, finite, peak
@@ -322,10 +336,18 @@ def normalised_blocks(path: str | os.PathLike, sample_rate: int = 16000, quality
     scale = np.float32(1.0 / check_samples(path, count, finite, peak))
     try:
         for block in _resampled(*BLOCK_READERS[name](path, 0.0, None), sample_rate, quality):
+            count -= block.size
+            if most is not None and count < 0:  # the file grew between the two passes
+                raise _past(path, limit)
             block *= scale
             yield block
     except decoder_errors() as exc:  # the file changed between the two passes
         raise DecodeError(path, f"decoding failed on the second pass: {_one_line(exc)}") from None
+
+
+def _past(path: Path, limit: float | None) -> TooLongError:
+    return TooLongError(path, f"the audio runs past {limit:g} s, the most this timeline may decode (a larger hop "
+                              "allows more)")
 
 
 def _soundfile_blocks(path: Path, start: float, duration: float | None) -> tuple[int, Iterator[np.ndarray]]:
@@ -351,7 +373,7 @@ def _soundfile_blocks(path: Path, start: float, duration: float | None) -> tuple
     return rate, blocks()
 
 
-def _probe_pyav(path: Path, sf_reason: str) -> AudioInfo:
+def _probe_pyav(path: Path, sf_reason: str, limit: float | None) -> AudioInfo:
     from . import pyav_reader  # PyAV loads only for the files soundfile refuses
 
     try:
@@ -361,9 +383,12 @@ def _probe_pyav(path: Path, sf_reason: str) -> AudioInfo:
                           f"pyav: {_one_line(exc)})") from exc
     if rate <= 0:
         raise DecodeError(path, "audio stream has no sample rate")
-    if seconds is None:  # no duration in the container: decode to count
-        decoded = _decode(path, 0.0, None, None, "HQ")
-        return AudioInfo(path, decoded.native_rate, channels, decoded.native_frames, "pyav")
+    if seconds is None:  # no duration in the container: decode to count, keeping nothing
+        try:
+            frames = pyav_reader.count_frames(path, None if limit is None else int(limit * rate) + 1)
+        except pyav_reader.ERRORS as exc:
+            raise DecodeError(path, f"not a decodable audio file (pyav: {_one_line(exc)})") from exc
+        return AudioInfo(path, rate, channels, frames, "pyav")
     return AudioInfo(path, rate, channels, int(seconds * rate), "pyav")
 
 

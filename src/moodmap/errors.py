@@ -59,6 +59,10 @@ class TooShortError(AudioError):
     """The audio is shorter than the excerpt policy accepts."""
 
 
+class TooLongError(MoodmapError):
+    """The audio runs past what the work asked of it may decode (a server's timeline budget)."""
+
+
 class DatasetError(MoodmapError):
     """A data set's files are missing or malformed."""
 

@@ -75,19 +75,21 @@ def tagging_config(config: FeatureConfig) -> FeatureConfig:
 
 
 def predict_file(path: str | PathLike, model: Predictor | Checkpoint, name: str = "", timeline: bool = False,
-                 hop: float = 5.0, wanted: Callable[[], bool] | None = None) -> Prediction:
+                 hop: float = 5.0, wanted: Callable[[], bool] | None = None,
+                 limit: float | None = None) -> Prediction:
     """Predict one file with ``model`` (``resolve(...).predictor``); raises AudioError (with the
     file and reason) when it cannot be read.
 
     ``wanted`` is asked between pieces of a timeline; when it says no, the work stops with a
-    CancelledError (a server's client has gone: its worker is free for the next one)."""
+    CancelledError (a server's client has gone: its worker is free for the next one). ``limit``:
+    the most seconds a timeline may decode (TooLongError past them, whatever the header says)."""
     model = as_predictor(model)
     config = tagging_config(model.feature_config)
     features, _ = excerpt_logmel(path, config)
     per_excerpt = _predict(model, features)
     valence, arousal = (float(x) for x in per_excerpt.mean(axis=0))
     mood = describe(valence, arousal)
-    points = track_timeline(path, model, hop, wanted) if timeline else ()
+    points = track_timeline(path, model, hop, wanted, limit) if timeline else ()
     return Prediction(str(path), valence, arousal, 10 * valence, 10 * arousal,
                       float(per_excerpt[:, 0].std()), float(per_excerpt[:, 1].std()), mood.quadrant, mood.emotion,
                       len(per_excerpt), name, model.meta.get("note"), tuple(points))
@@ -97,18 +99,18 @@ TIMELINE_BATCH = 8  # windows turned into features at once: each needs ~5 MB on 
 
 
 def track_timeline(path: str | PathLike, model: Predictor | Checkpoint, hop: float = 5.0,
-                   wanted: Callable[[], bool] | None = None) -> list[TimelinePoint]:
+                   wanted: Callable[[], bool] | None = None, limit: float | None = None) -> list[TimelinePoint]:
     """A 15 s window every ``hop`` seconds over the whole track (peak-normalised as one).
 
     The track streams through in blocks, so a two-hour mix takes the memory of a few
-    windows, not of two hours of audio. ``wanted``: see ``predict_file``."""
+    windows, not of two hours of audio. ``wanted``, ``limit``: see ``predict_file``."""
     model = as_predictor(model)
     config = model.feature_config
     length, step = config.excerpt_samples, max(1, int(round(hop * config.sample_rate)))
     buffer, offset, start = np.zeros(0, np.float32), 0, 0  # buffer[0] is sample ``offset`` of the track
     batch: list[tuple[int, np.ndarray]] = []
     points: list[TimelinePoint] = []
-    for block in normalised_blocks(path, config.sample_rate, config.resample_quality):
+    for block in normalised_blocks(path, config.sample_rate, config.resample_quality, limit):
         buffer = np.concatenate([buffer, block])
         while start + length <= offset + len(buffer):  # every window wholly inside the track
             batch.append((start, buffer[start - offset:start - offset + length]))

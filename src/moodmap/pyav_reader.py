@@ -28,6 +28,19 @@ def stream_info(path: Path) -> tuple[int, int, float | None]:
         return rate, int(stream.codec_context.channels or 1), _stream_seconds(container, stream)
 
 
+def count_frames(path: Path, most: int | None = None) -> int:
+    """Frames of the first audio stream, counted by decoding it and keeping nothing;
+    the count stops as soon as it passes ``most``."""
+    frames = 0
+    with av.open(str(path)) as container:
+        stream = audio_stream(container, path)
+        for frame in container.decode(stream):
+            frames += frame.samples
+            if most is not None and frames > most:
+                break
+    return frames
+
+
 def blocks(path: Path, start: float, duration: float | None) -> tuple[int, Iterator[np.ndarray]]:
     """The native rate, and mono float32 blocks from ``start`` for ``duration`` s (None: to the end)."""
     container = av.open(str(path))
@@ -45,22 +58,24 @@ def blocks(path: Path, start: float, duration: float | None) -> tuple[int, Itera
             first = int(round(start * rate))
             remaining = None if duration is None else int(round(duration * rate))
             pending: list[np.ndarray] = []
-            held = position = 0
+            held = taken = position = 0  # frames in ``pending``; frames taken in all
+            channels = None
             for frame in container.decode(stream):
                 if frame.time is not None:
                     position = int(round(frame.time * rate))
                 samples = frame_samples(frame)
-                if pending and samples.shape[0] != pending[0].shape[0]:  # damage, read as a new layout
+                if channels not in (None, samples.shape[0]):  # damage, read as a new layout
                     raise DecodeError(path, "the channel count changes mid-stream")
+                channels = samples.shape[0]
                 skip = max(0, first - position)
                 position += samples.shape[1]
-                samples = samples[:, skip:] if remaining is None else samples[:, skip:skip + remaining - held]
+                samples = samples[:, skip:] if remaining is None else samples[:, skip:skip + remaining - taken]
                 if samples.shape[1]:
                     pending.append(samples)
-                    held += samples.shape[1]
-                if remaining is not None and held >= remaining:
+                    held, taken = held + samples.shape[1], taken + samples.shape[1]
+                if remaining is not None and taken >= remaining:
                     break
-                if held >= BLOCK_FRAMES and remaining is None:
+                if held >= BLOCK_FRAMES:  # a span streams too: 45 s at 192 kHz is never held whole
                     yield downmix(np.concatenate(pending, axis=1).T)
                     pending, held = [], 0
             if pending:

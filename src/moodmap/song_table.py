@@ -64,7 +64,7 @@ class SongTable:
         text = str(key).strip()
         if text.startswith("~/"):  # a quoted "~/Music/…" reaches us unexpanded
             text = os.path.expanduser(text)
-        if text.isdigit():
+        if text.isascii() and text.isdigit() and len(text) <= 18:  # an id (int64); "²" or 5 000 digits are text
             hits = np.flatnonzero(self.ids == int(text)).tolist()
         elif os.path.exists(text):
             spellings = {os.path.abspath(text), os.path.realpath(text)}
@@ -78,10 +78,11 @@ class SongTable:
             hits = [i for i, r in enumerate(self.rows) if needle in label(r).casefold()]
         if len(hits) == 1:
             return hits[0]
+        shown = repr(text if len(text) <= 80 else text[:80] + "…")  # a 5 000-character key is not echoed whole
         if not hits:
-            raise MoodmapError(None, f"no song in the library matches {text!r} (give an id, a path or part of a title)")
+            raise MoodmapError(None, f"no song in the library matches {shown} (give an id, a path or part of a title)")
         examples = "; ".join(f"{self.rows[i]['id']}: {label(self.rows[i])}" for i in hits[:5])
-        raise MoodmapError(None, f"{len(hits)} songs match {text!r}, be more specific or use an id ({examples})")
+        raise MoodmapError(None, f"{len(hits)} songs match {shown}, be more specific or use an id ({examples})")
 
     def filter(self, mood: str | None = None, quadrant: str | None = None, q: str | None = None) -> list[int]:
         """Positions of the songs in ``mood`` (a named emotion or Q1–Q4) and ``quadrant`` whose

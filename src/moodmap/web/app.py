@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import AudioError, MoodmapError, WorkerCrashed
+from ..errors import AudioError, MoodmapError, TooLongError, WorkerCrashed
 from ..library import open_library
 from ..scan import AUDIO_TYPES, EXTENSIONS
 from ..mood import EMOTIONS, QUADRANT_CENTERS
@@ -179,8 +179,6 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                     handle.write(chunk)
             if target.stat().st_size == 0:
                 raise HTTPException(422, "the uploaded file is empty")
-            if timeline:
-                await asyncio.to_thread(_check_budget, target, hop)
             result = await analyses.run(_predict_upload, str(target), model, timeline, hop,
                                         gone=request.is_disconnected)
         except ClientGone:
@@ -298,28 +296,32 @@ def _retrieved(future: asyncio.Future) -> None:
 
 
 def _predict_upload(path: str, model: str, timeline: bool, hop: float) -> dict:
-    """Worker process: one file through the same path as `moodmap predict`; it stops early once
-    the upload is withdrawn (deleted: the client has gone)."""
+    """Worker process (nothing is decoded in the server's): one file through the same path as
+    `moodmap predict`; it stops early once the upload is withdrawn (deleted: the client has gone)."""
     from ..models.registry import resolve
     from ..predict import predict_file
 
+    budget = _check_budget(Path(path), hop) if timeline else None
     prediction = predict_file(path, resolve(model).predictor, model, timeline, hop,
-                              wanted=lambda: os.path.exists(path))
+                              wanted=lambda: os.path.exists(path), limit=budget)
     return prediction.as_dict()
 
 
 MAX_TIMELINE_WINDOWS = 1500  # a 2-hour mix at the default 5 s hop; each window is a 15 s analysis
 
 
-def _check_budget(path: Path, hop: float) -> None:
+def _check_budget(path: Path, hop: float) -> float:
     """Refuse, before any work, a timeline that would keep a worker busy for minutes (a 3-hour file
-    at a 0.5 s hop is 20 000 windows): every request gets an answer in bounded time."""
+    at a 0.5 s hop is 20 000 windows): every request gets an answer in bounded time. The seconds
+    the timeline may then decode: it stops there too, whatever the header said (a lying Ogg)."""
     from ..audio import probe
 
-    windows = int(probe(path).duration / hop) + 1
+    budget = (MAX_TIMELINE_WINDOWS - 1) * hop + 15.0  # the last window's start, and its 15 s
+    windows = int(probe(path, limit=budget).duration / hop) + 1
     if windows > MAX_TIMELINE_WINDOWS:
-        raise HTTPException(413, f"a timeline of {windows} windows is more than this server does per request "
+        raise TooLongError(None, f"a timeline of {windows} windows is more than this server does per request "
                                  f"({MAX_TIMELINE_WINDOWS}); use a larger hop, or `moodmap predict --timeline`")
+    return budget
 
 
 def _check_model(model: str, settings: ServerSettings) -> None:
@@ -363,6 +365,10 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WorkerCrashed)  # the file's fault, as in a scan's failure record
     async def worker_crashed(_request: Request, exc: WorkerCrashed) -> JSONResponse:
         return reply(422, "WorkerCrashed", exc.reason)
+
+    @app.exception_handler(TooLongError)  # past the timeline budget, found by the probe or while decoding
+    async def too_long(_request: Request, exc: TooLongError) -> JSONResponse:
+        return reply(413, "TooLongError", exc.reason)
 
     @app.exception_handler(MoodmapError)
     async def moodmap_error(_request: Request, exc: MoodmapError) -> JSONResponse:

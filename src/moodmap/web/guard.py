@@ -7,11 +7,14 @@ answers unless the server lets it. So the server:
   ``--allowed-host`` names; in any case, with any port; one Host header, no userinfo): a page
   whose DNS name is re-pointed at 127.0.0.1 (DNS rebinding) is refused, so it cannot read the
   library;
-- refuses requests that change or cost something (POST …) from another origin: a foreign
-  ``Origin`` or ``Sec-Fetch-Site: cross-site`` — a page cannot spend the server's CPU;
+- refuses requests that change or cost something (POST …) from another origin — scheme, name
+  and port: an ``Origin`` of another name, or of a known name on another port (another local app
+  or dev server on 127.0.0.1), ``Sec-Fetch-Site`` other than ``same-origin`` or ``none``
+  (``same-site`` is another port) — a page cannot spend the server's CPU;
 - marks every answer ``nosniff`` (audio is never run as HTML), forbids framing, and gives
   the page a Content-Security-Policy that allows only its own scripts;
-- cuts off a client whose request body stalls (a connection held open by dribbling).
+- cuts off a client whose request body stalls (a connection held open by dribbling);
+- answers a request the server stops under (SIGTERM) with a JSON 503, not a plain-text 500.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
@@ -55,7 +59,8 @@ class RequestGuard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         hosts = [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"host"]
-        refusal = self._refusal(scope["method"], headers, hosts)
+        own = (scope.get("scheme", "http"), (scope.get("server") or (None, None))[1])  # where it was reached
+        refusal = self._refusal(scope["method"], headers, hosts, own)
         if refusal:
             await send_error(send, 403, *refusal)
             return
@@ -88,8 +93,14 @@ class RequestGuard:
         except SlowBody:
             if not started:
                 await send_error(send, 408, "RequestTimeout", f"the request body stalled for {BODY_SECONDS} s", close=True)
+        except asyncio.CancelledError:  # the server is stopping (SIGTERM) with this request unanswered
+            if started:
+                raise
+            await send_error(send, 503, "ServerStopping", "the server stopped before this request was answered; "
+                                                          "send it again once it is back", close=True)
 
-    def _refusal(self, method: str, headers: dict[str, str], hosts: list[str]) -> tuple[str, str] | None:
+    def _refusal(self, method: str, headers: dict[str, str], hosts: list[str],
+                 own: tuple[str, int | None]) -> tuple[str, str] | None:
         """Why this request is refused (error, detail), or None. Neither names what was sent."""
         # Exactly one Host: of two, the check and whatever reads the request later could each take another.
         if len(hosts) != 1 or _hostname(hosts[0]) not in self.hosts:
@@ -98,11 +109,23 @@ class RequestGuard:
         if method.upper() in SAFE_METHODS:
             return None
         origin = headers.get("origin")
-        if origin is not None and (origin == "null" or _hostname(urlsplit(origin).netloc) not in self.hosts):
+        if origin is not None and not self._own_origin(origin, hosts[0], own):
             return "ForbiddenOrigin", "requests that change or cost something are accepted only from moodmap's own page"
-        if headers.get("sec-fetch-site") == "cross-site":
+        if headers.get("sec-fetch-site", "none") not in ("same-origin", "none"):
             return "ForbiddenOrigin", "requests that change or cost something are accepted only from moodmap's own page"
         return None
+
+    def _own_origin(self, origin: str, host: str, own: tuple[str, int | None]) -> bool:
+        """Scheme, name and port: http(s), a name this server is known by, and where the request came
+        to — the server's own scheme and port (``own``), or the port in ``Host`` (a proxy's public one)."""
+        try:
+            parts, reached = urlsplit(origin), urlsplit(f"//{host.strip()}")
+            default = DEFAULT_PORTS.get(parts.scheme)
+            port = parts.port or default
+            return default is not None and _hostname(parts.netloc) in self.hosts and \
+                ((parts.scheme, port) == own or port == (reached.port or default))
+        except ValueError:  # a port that is not a number, or out of range
+            return False
 
 
 # A Host header or an origin's netloc: [IPv6][:port], name[:port], or a bare IPv6 address; the port digits only.
