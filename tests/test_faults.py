@@ -65,7 +65,8 @@ def landed_midway(midway: list, total: int) -> bool:
 
 def rows(db: Path, table: str) -> int:
     try:
-        with sqlite3.connect(db, timeout=0.1) as connection:
+        # read-only: a plain connect would create an empty file where moodmap has not yet made its index
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1) as connection:
             return connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
     except sqlite3.Error:
         return 0
