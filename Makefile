@@ -82,7 +82,7 @@ player-deps:
 
 # Slow tests guard something essential (the model learns the synthetic set); CI runs them.
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow -n auto --dist loadgroup
 
 # Longer hardening runs than make test's: 1 000 fuzz examples per property, 10 kills per
 # faulted job, 5 minutes of web load (about 20 minutes in all).

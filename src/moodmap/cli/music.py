@@ -537,6 +537,9 @@ def serve(
     allowed_host: Annotated[Optional[list[str]], typer.Option(
         help="Another name the server may be reached by (a LAN name or address, a reverse proxy's); repeatable. "
              "Requests naming any other Host are refused.")] = None,
+    client_timeout: Annotated[float, typer.Option(
+        help="Seconds a client may take to send a request's head, or pause while sending its body; a slower "
+             "client is cut off (408).")] = 10.0,
 ) -> None:
     """The web app: the library's mood map, song details and audio, playlists, and file analysis (HTTP API at /docs)."""
     try:
@@ -561,12 +564,15 @@ def serve(
                               inference_workers=max(1, workers), default_model=model,
                               allowed_hosts=(host, *(allowed_host or ())))
     # Ctrl-C or SIGTERM: stop within seconds; analyses still running are stopped with their workers.
-    from ..web.guard import header_deadline_protocol
+    if not 0 < client_timeout <= 3600:
+        raise MoodmapError(None, f"--client-timeout must be above 0 and at most 3600 seconds (got {client_timeout:g})")
+    from ..web import guard
 
+    guard.HEADER_SECONDS = guard.BODY_SECONDS = client_timeout  # read by the guard at each request
     signal.signal(signal.SIGTERM, _exit_through_python)
     web_app = create_app(settings)
     # Said once uvicorn runs (workers started, its Ctrl-C handling in place), not before.
     web_app.router.add_event_handler("startup", lambda: console.print(
         f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it"))
     uvicorn.run(web_app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
-                timeout_keep_alive=5, http=header_deadline_protocol())
+                timeout_keep_alive=5, http=guard.header_deadline_protocol())

@@ -42,7 +42,7 @@ class SlowBody(HTTPException):
     """A client stopped sending its request body (an HTTP 408, so the app's handlers reply)."""
 
     def __init__(self) -> None:
-        super().__init__(408, f"the request body stalled for {BODY_SECONDS} s")
+        super().__init__(408, f"the request body stalled for {BODY_SECONDS:g} s")
 
 
 class RequestGuard:
@@ -92,7 +92,7 @@ class RequestGuard:
             await self.app(scope, patient, secured)
         except SlowBody:
             if not started:
-                await send_error(send, 408, "RequestTimeout", f"the request body stalled for {BODY_SECONDS} s", close=True)
+                await send_error(send, 408, "RequestTimeout", f"the request body stalled for {BODY_SECONDS:g} s", close=True)
         except asyncio.CancelledError:  # the server is stopping (SIGTERM) with this request unanswered
             if started:
                 raise
