@@ -14,11 +14,12 @@ venv: $(STAMP)
 
 # torch first and pinned, with pip, so it takes the CPU wheel on disk, never a CUDA build; the rest
 # with uv (from PyPI, into the venv), which keeps that torch (the extras pin the same version) and
-# installs the other ~110 packages in seconds instead of pip's ~100 s.
+# installs the other ~110 packages in seconds instead of pip's ~100 s (bytecode compiled at install, as
+# pip does, or every test process of the first run compiles it again).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0 uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[test]'
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[test]'
 	touch $@
 
 demo: $(STAMP)

@@ -221,12 +221,9 @@ def test_a_moved_song_keeps_its_id_and_its_mood(music, tmp_path):
 
 
 def test_watch_never_reads_a_song_still_being_copied(tmp_path):
-    import threading
     import time
 
-    import numpy as np
-
-    from helpers import tone, write_audio
+    from helpers import copy_slowly, tone, write_audio
 
     music, db = tmp_path / "music", tmp_path / "lib.sqlite"
     music.mkdir()
@@ -252,17 +249,7 @@ def test_watch_never_reads_a_song_still_being_copied(tmp_path):
 
     try:
         wait_for("first.flac")
-
-        def copy_slowly() -> None:  # 3 s for the whole file, in ten pieces: a NAS over Wi-Fi
-            with open(music / "slow.wav", "wb") as handle:
-                for piece in np.array_split(np.frombuffer(data, np.uint8), 10):
-                    handle.write(piece.tobytes())
-                    handle.flush()
-                    time.sleep(0.3)
-
-        copier = threading.Thread(target=copy_slowly)
-        copier.start()
-        copier.join()
+        copy_slowly(data, music / "slow.wav")
         wait_for("slow.wav")
     finally:
         watcher.terminate()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import tone, write_audio
+from helpers import copy_slowly, tone, write_audio
 from moodmap.tags import read_mood_tags, write_mood_tags
 from userlib import make_user_library
 
@@ -81,16 +81,7 @@ def test_a_file_copied_slowly_is_analysed_once_it_is_complete(watching, tmp_path
     source = write_audio(tmp_path / "slow.wav", tone(12.0, freqs=(260.0,)))
     data, target = source.read_bytes(), music / "Album" / "slow.wav"
 
-    def copy_slowly() -> None:  # 3 s for the whole file, in ten pieces: a NAS over Wi-Fi
-        with open(target, "wb") as handle:
-            for piece in np.array_split(np.frombuffer(data, np.uint8), 10):
-                handle.write(piece.tobytes())
-                handle.flush()
-                time.sleep(0.3)
-
-    copier = threading.Thread(target=copy_slowly)
-    copier.start()
-    copier.join()
+    copy_slowly(data, target)
     until(lambda: "slow.wav" in songs(db))
     assert songs(db)["slow.wav"] == len(data) and failures(db) == []
     time.sleep(2)  # nothing more to do: no rescan analyses it again
@@ -232,12 +223,19 @@ def copied_then_deleted_later(song: Path, outside: Path) -> Path:
     return song.with_name("copy.flac")
 
 
-@pytest.mark.parametrize("move", [out_and_back, deleted_then_written_slowly, copied_then_deleted_later])
-def test_a_move_seen_in_pieces_keeps_the_song(tmp_path, move):
-    music, db, log = tmp_path / "music", tmp_path / "lib.sqlite", tmp_path / "watch.out"
+def two_song_album(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A music folder holding Album/0.flac and Album/1.flac (12 s, different tones), and where the
+    index and the watcher's output go: (music, db, log)."""
+    music = tmp_path / "music"
     (music / "Album").mkdir(parents=True)
     for i in range(2):
         write_audio(music / "Album" / f"{i}.flac", tone(12.0, freqs=(220.0 * (i + 1),)))
+    return music, tmp_path / "lib.sqlite", tmp_path / "watch.out"
+
+
+@pytest.mark.parametrize("move", [out_and_back, deleted_then_written_slowly, copied_then_deleted_later])
+def test_a_move_seen_in_pieces_keeps_the_song(tmp_path, move):
+    music, db, log = two_song_album(tmp_path)
     process = start_watching(music, db, log, "--write-tags")
     try:
         known = ids(db)
@@ -252,10 +250,7 @@ def test_a_move_seen_in_pieces_keeps_the_song(tmp_path, move):
 
 def test_a_song_being_played_holds_no_removal_back(tmp_path):
     """A file opened and read over and over (a player, another indexer) is not changing."""
-    music, db, log = tmp_path / "music", tmp_path / "lib.sqlite", tmp_path / "watch.out"
-    (music / "Album").mkdir(parents=True)
-    for i in range(2):
-        write_audio(music / "Album" / f"{i}.flac", tone(12.0, freqs=(220.0 * (i + 1),)))
+    music, db, log = two_song_album(tmp_path)
     process = start_watching(music, db, log)
     playing = threading.Event()
 
@@ -277,10 +272,7 @@ def test_a_song_being_played_holds_no_removal_back(tmp_path):
 
 
 def test_the_watcher_goes_idle_after_a_change(tmp_path):
-    music, db, log = tmp_path / "music", tmp_path / "lib.sqlite", tmp_path / "watch.out"
-    (music / "Album").mkdir(parents=True)
-    for i in range(2):
-        write_audio(music / "Album" / f"{i}.flac", tone(12.0, freqs=(220.0 * (i + 1),)))
+    music, db, log = two_song_album(tmp_path)
     process = start_watching(music, db, log, "--write-tags")
     try:
         time.sleep(2)  # the first scan's own tag writes and reads have settled: no work

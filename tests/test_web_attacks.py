@@ -17,6 +17,7 @@ import soundfile as sf
 
 pytest.importorskip("fastapi")
 
+from loadgen import tree_rss  # noqa: E402
 from test_user_commands import moodmap, start_server, stop_server  # noqa: E402
 from test_web_security import _upload, request  # noqa: E402
 from userlib import make_user_library  # noqa: E402
@@ -67,21 +68,6 @@ def matroska(path: Path, codec: str, rate: int, seconds: float, stated: bool = F
     data[at:at + 11] = b"\xec\x89" + bytes(9)
     path.write_bytes(bytes(data))
     return path
-
-
-def tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes."""
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except OSError:  # ended meanwhile
-            continue
-        total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")) * 1024
-        todo += [int(child) for child in children]
-    return total
 
 
 def peak_rss_during(pid: int, work) -> tuple[object, int]:

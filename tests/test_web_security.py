@@ -155,8 +155,10 @@ def test_a_stalled_body_is_cut_off(server):
         connection.sendall(b"POST /api/playlists HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                            b"Content-Length: 100\r\n\r\n{\"mo")
         began = time.monotonic()
-        answer = connection.recv(1000)
-    waited = time.monotonic() - began
+        answer = connection.recv(1000)  # the status line: the moment it came is the deadline
+        waited = time.monotonic() - began
+        while piece := connection.recv(4096):  # the rest, up to the close
+            answer += piece
     assert b" 408 " in answer.split(b"\r\n")[0] and CLIENT_TIMEOUT - 0.5 < waited < CLIENT_TIMEOUT + 5, waited
     assert f"stalled for {CLIENT_TIMEOUT:g} s".encode() in answer
 
