@@ -13,6 +13,7 @@ get Ctrl-C, and must exit 0 as a stop asked for. An example that drifts from the
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import shutil
@@ -89,19 +90,23 @@ SLOW = {"moodmap scan ~/Music --db library.sqlite --engine ray"}
 WALKS = {"README.md": ("### `moodmap scan` — index a music library", "## Python API")}
 
 
+@functools.lru_cache(maxsize=None)
+def walk_starts(doc: Path) -> tuple[int, ...]:
+    """The 1-based line numbers of ``doc``'s walk headings (read once: every example asks)."""
+    lines = doc.read_text(encoding="utf-8").splitlines()
+    return tuple(n for n, text in enumerate(lines, 1) if text.strip() in WALKS.get(str(doc.relative_to(ROOT)), ()))
+
+
 def walk(doc: Path, line: int) -> int:
     """Which walk of ``doc`` its line ``line`` belongs to (0: the document's start)."""
-    starts = [number for number, text in enumerate(doc.read_text(encoding="utf-8").splitlines(), 1)
-              if text.strip() in WALKS.get(str(doc.relative_to(ROOT)), ())]
-    return sum(start <= line for start in starts)
+    return sum(start <= line for start in walk_starts(doc))
 
 
 def walk_text(doc: Path, index: int) -> str:
     """The part of ``doc`` that walk ``index`` covers."""
     lines = doc.read_text(encoding="utf-8").splitlines()
-    starts = [0, *(n for n, text in enumerate(lines) if text.strip() in WALKS.get(str(doc.relative_to(ROOT)), ())),
-              len(lines)]
-    return "\n".join(lines[starts[index]:starts[index + 1]])
+    bounds = [1, *walk_starts(doc), len(lines) + 1]
+    return "\n".join(lines[bounds[index] - 1:bounds[index + 1] - 1])
 
 
 def group(doc: Path, line: int) -> pytest.MarkDecorator:
