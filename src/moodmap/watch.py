@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .checksums import fingerprint
+from .engines import default_jobs
 from .errors import MoodmapError
 from .library import open_library
 from .scan import EXTENSIONS, ScanSummary, iter_audio_files, music_folders, scan_library
@@ -113,8 +114,12 @@ def watch_library(roots: str | Path | Sequence[str | Path], db_path: str | Path,
                   stop: Callable[[], bool] = lambda: False, exclude: Sequence[str] = (), grace: float = GRACE,
                   **scan_options) -> None:
     """Scan ``roots`` now, then again whenever files under them settle after a change, until
-    ``stop()`` says so (or Ctrl-C). Each rescan's summary, or the error that stopped it, goes to ``report``."""
+    ``stop()`` says so (or Ctrl-C). Each rescan's summary, or the error that stopped it, goes to ``report``.
+    Without ``jobs``, it analyses in ``watch_jobs()`` processes: all cores but one."""
     from watchdog.observers import Observer
+
+    if scan_options.get("jobs") is None:
+        scan_options["jobs"] = watch_jobs()
 
     folders = music_folders(roots)
     events: queue.SimpleQueue[str] = queue.SimpleQueue()
@@ -136,6 +141,12 @@ def watch_library(roots: str | Path | Sequence[str | Path], db_path: str | Path,
     finally:
         observer.stop()
         observer.join(timeout=10)
+
+
+def watch_jobs() -> int:
+    """A watcher's default worker count: every core this process may use but one, so that a library
+    that keeps changing leaves the machine a core for everything else (one, on one core)."""
+    return max(1, default_jobs() - 1)
 
 
 class _Watch:

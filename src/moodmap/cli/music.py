@@ -111,7 +111,8 @@ def scan(
     db: IndexToWrite = None,
     model: Annotated[str, typer.Option(help="A registered model's name, or a model file (.onnx, or a registered "
                                              "model's .pt).")] = DEFAULT_MODEL,
-    jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores; with --watch, all but "
+                                                     "one).")] = None,
     timeline: Annotated[bool, typer.Option(help="Also store each song's mood over time.")] = False,
     retry_failed: Annotated[bool, typer.Option(help="Try files that failed before again.")] = False,
     write_tags: Annotated[bool, typer.Option(help="Write valence, arousal and mood into the files' tags.")] = False,
@@ -137,11 +138,21 @@ def scan(
                                              "exit 0 all done, 1 some files could not be analysed or tagged "
                                              "(`moodmap library failures` lists them), 2 the scan could not run.")]
     = False,
+    nice: Annotated[bool, typer.Option(help="Gentle on a shared machine: the lowest CPU priority (nice 19) and the "
+                                            "idle I/O class (disk time only when nothing else wants it), for the "
+                                            "worker processes too. The I/O class needs Linux (elsewhere only the "
+                                            "CPU priority is lowered) and an I/O scheduler that honours it (BFQ).")]
+    = False,
 ) -> None:
     """Analyse music folders into a SQLite index: only new or changed files, moves recognised; songs are removed
     from the index only under the folders scanned."""
     from ..models.registry import identify
     from ..scan import music_folders, scan_library
+
+    if nice:  # first: every thread and worker process started from here on inherits it
+        from ..priority import be_nice
+
+        be_nice()
 
     roots = music_folders(folders)  # a missing folder is reported before anything starts
     if jobs is not None:
