@@ -44,15 +44,18 @@ def read_tags(path: str | PathLike) -> TrackInfo:
     lookup = (lambda key: handle.tags.get(ID3_FIELDS[key])) if _is_id3(handle) else \
         (lambda key: (handle.tags or {}).get(key))
 
-    def first(key: str) -> str | None:
+    def every(key: str) -> list[str]:
         try:
             values = lookup(key)
             values = values.text if hasattr(values, "text") else values
         except (KeyError, ValueError):
-            return None
-        return str(values[0]).strip() or None if values else None
+            return []
+        return [text for text in (str(value).strip() for value in values or ()) if text]
 
-    fields = {key: first(key) for key in ID3_FIELDS}
+    # The first title, artist, album; every genre ("Jazz; Funk"): `playlist --genre funk` finds a song
+    # tagged with several, as Navidrome (which splits genres at ; / ,) does.
+    fields = {key: "; ".join(every(key)) if key == "genre" else next(iter(every(key)), None) for key in ID3_FIELDS}
+    fields = {key: value or None for key, value in fields.items()}
     if handle.mime and "audio/wav" in handle.mime and None in fields.values():  # ID3 wins, RIFF INFO fills in
         info = riff_info(path)
         fields = {key: value or info.get(key) for key, value in fields.items()}
