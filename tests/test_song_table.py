@@ -36,7 +36,7 @@ def ids(table: SongTable, positions: list[int]) -> list[int]:
 
 def test_rows_keep_the_index_fields_only_and_unknown_ones_are_none(table):
     assert table.rows[1] == {"id": 2, "path": "/m/other/rain.flac", "title": None, "artist": None, "album": "Grey",
-                             "duration": None, "valence": 0.2, "arousal": 0.2, "valence_spread": None,
+                             "genre": None, "duration": None, "valence": 0.2, "arousal": 0.2, "valence_spread": None,
                              "arousal_spread": None, "quadrant": None, "emotion": None}
     assert table.ids.tolist() == [1, 2, 3, 4] and len(table) == 4
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .errors import MoodmapError
 from .mood import QUADRANT_CENTERS, resolve_emotion
-from .playlists import Constraints
+from .playlists import MODES, Constraints, query_filters, query_sort
+from .song_table import Range
 
 # The tags moodmap writes, as Navidrome reads them: field name → (type, aliases: ID3 TXXX,
 # Vorbis comment, iTunes freeform atom — lower case, as in Navidrome's mappings.yaml).
@@ -86,25 +87,87 @@ def append_toml(path: Path) -> list[str]:
     return missing
 
 
+# How Navidrome (model/criteria, persistence/criteria_sql.go) splits the values a ``contains`` rule looks
+# into: genre (a tag, split by mappings.yaml at ; / ,) and artist (the "artist" role: a single ARTIST tag
+# split at these). A part of a tag that holds one of them could match across two values here but never there.
+SPLITS = {"genre": (";", "/", ","), "artist": (" / ", " feat. ", " feat ", " ft. ", " ft ", "; ")}
+LIKE_WILDCARDS = ("%", "_")  # Navidrome puts a contains rule's value into SQL LIKE unescaped
+
+
 def smart_playlist(query: dict, constraints: Constraints, title: str) -> dict:
-    """The Navidrome smart playlist for a moodmap playlist query; ``NotExpressible`` when rules cannot say it."""
-    modes = {key: value for key, value in query.items() if value}
-    if set(modes) != {"mood"}:
-        mode = next(iter(modes), "none")
+    """The Navidrome smart playlist for a moodmap playlist query; ``NotExpressible`` (one line saying why)
+    when Navidrome's rules cannot select exactly the songs the query does.
+
+    A mood is ``mood is NAME`` (the MOOD tag), a quadrant ``moodmap_quadrant is Qn``; a range of
+    valence or arousal is a ``gt``-or-``is`` rule for its low end and ``lt``-or-``is`` for its high end
+    on the float tag (Navidrome refuses ``inTheRange`` on a tag); a part of a genre, artist or album a
+    ``contains`` rule; the sort Navidrome's ``sort`` with ``order: desc`` for highest first (else
+    random, as a mood playlist's). Without a mood or a range, a rule that every song moodmap tagged
+    passes (``valence > -1``) keeps the songs moodmap never analysed out, as they are out of its playlist.
+    """
+    modes = {key: query[key] for key in MODES if query.get(key)}
+    if set(modes) - {"mood"}:
+        mode = next(iter(set(modes) - {"mood"}))
         raise NotExpressible(None, f"a {mode!r} playlist depends on particular songs or an order, which Navidrome's "
+                                   "rules cannot express; write it as .m3u8 instead")
+    if not modes and not query.get("filters") and not query.get("sort"):
+        raise NotExpressible(None, "a 'none' playlist depends on particular songs or an order, which Navidrome's "
                                    "rules cannot express; write it as .m3u8 instead")
     if constraints.min_distance or constraints.exclude_artist_repeats or constraints.seed is not None:
         raise NotExpressible(None, "spacing, one-song-per-artist and seeded draws are not rules Navidrome has; "
                                    "drop them or write .m3u8 instead")
-    mood = modes["mood"].strip()
+    filters, sort = query_filters(query), query_sort(query)
+    rules, said = _mood_rules(modes.get("mood"))
+    for axis, bounds in filters.ranges.items():
+        rules += _range_rules(axis, bounds)
+        said.append(f"with {bounds.describe(axis)} (the {axis.upper()} tag)")
+    if not rules:
+        rules.append({"gt": {"valence": -1}})
+        said.append("that moodmap tagged (valence > -1)")
+    for name, part in filters.tags.items():
+        rules.append({"contains": {name: _like_value(name, part)}})
+        said.append(f"whose {name} contains {part!r}")
+    if filters.text:
+        raise NotExpressible(None, "--text looks in titles and file names too, which no one Navidrome rule does; "
+                                   "use --genre, --artist or --album, or write .m3u8 instead")
+    nsp = {"name": title, "comment": "moodmap: songs " + ", ".join(said), "all": rules,
+           "sort": sort.field if sort else "random"}
+    if sort and sort.descending:
+        nsp["order"] = "desc"
+    return {**nsp, "limit": constraints.n}
+
+
+def _mood_rules(mood: str | None) -> tuple[list[dict], list[str]]:
+    """The rule for a mood or quadrant, and what it says (none without one)."""
+    if not mood:
+        return [], []
+    mood = mood.strip()
     if mood.upper() in QUADRANT_CENTERS:
-        rule = {"is": {"moodmap_quadrant": mood.upper()}}
-        comment = f"moodmap: songs in quadrant {mood.upper()} (the MOODMAP_QUADRANT tag)"
-    else:
-        name = resolve_emotion(mood).name
-        rule = {"is": {"mood": name}}
-        comment = f"moodmap: songs whose nearest named emotion is {name} (the MOOD tag)"
-    return {"name": title, "comment": comment, "all": [rule], "sort": "random", "limit": constraints.n}
+        return [{"is": {"moodmap_quadrant": mood.upper()}}], [f"in quadrant {mood.upper()} (the MOODMAP_QUADRANT tag)"]
+    name = resolve_emotion(mood).name
+    return [{"is": {"mood": name}}], [f"whose nearest named emotion is {name} (the MOOD tag)"]
+
+
+def _range_rules(axis: str, bounds: Range) -> list[dict]:
+    """Both ends included: ``value > low or value = low`` and ``value < high or value = high``."""
+    rules = []
+    if bounds.low is not None:
+        rules.append({"any": [{"gt": {axis: bounds.low}}, {"is": {axis: bounds.low}}]})
+    if bounds.high is not None:
+        rules.append({"any": [{"lt": {axis: bounds.high}}, {"is": {axis: bounds.high}}]})
+    return rules
+
+
+def _like_value(name: str, part: str) -> str:
+    """``part`` as a contains rule's value, or ``NotExpressible`` when Navidrome would read it otherwise."""
+    if any(c in part for c in LIKE_WILDCARDS):
+        raise NotExpressible(None, f"--{name} {part!r}: Navidrome reads % and _ in a rule as wildcards; "
+                                   "leave them out or write .m3u8 instead")
+    split = next((s for s in SPLITS.get(name, ()) if s in part.lower()), None)
+    if split is not None:
+        raise NotExpressible(None, f"--{name} {part!r}: Navidrome splits {name} values at {split.strip()!r} and "
+                                   f"matches each alone; look for one {name} or write .m3u8 instead")
+    return part
 
 
 def to_nsp(query: dict, constraints: Constraints, title: str) -> str:

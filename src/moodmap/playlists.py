@@ -1,4 +1,6 @@
-"""Mood playlists from a library index: by mood or quadrant, near a song, a path between two songs, energy curves.
+"""Mood playlists from a library index: by mood or quadrant, near a song, a path between two songs, energy
+curves, or ranges of valence and arousal; each narrowed by ``Filters`` (ranges, genre, artist, album, text)
+and, for a set of songs, put in the order of a ``Sort`` (``arousal-``: highest first).
 
 Selection is pure numpy over a ``SongTable`` (the library's columns as arrays), so a
 query over 100 000 songs takes milliseconds. The CLI and the web app call these same
@@ -11,6 +13,9 @@ Examples
 ...     {"id": 2, "path": "/m/b.flac", "valence": 0.2, "arousal": 0.2},
 ...     {"id": 3, "path": "/m/c.flac", "valence": 0.75, "arousal": 0.55}])
 >>> [s["id"] for s in mood_playlist(table, "happy", Constraints(n=5)).songs]
+[1, 3]
+>>> query = playlist_query(valence="0.5:", sort="arousal-")
+>>> [s["id"] for s in build_playlist(table, query, Constraints(n=5)).songs]
 [1, 3]
 """
 from __future__ import annotations
@@ -25,7 +30,8 @@ import numpy as np
 
 from .errors import MoodmapError
 from .mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, quadrant
-from .song_table import SongTable, label, region_mask, require_songs
+from .song_table import (AXES, TAG_FIELDS, Filters, Range, SongTable, label, parse_range, region_mask,
+                         require_songs)
 
 SHAPES = ("rise", "fall", "arc")
 SAMPLING_WIDTH = 0.05  # seeded draws favour songs within ~this V/A distance of the ideal
@@ -58,20 +64,57 @@ def mood_counts(table: SongTable) -> dict[str, int]:
     return {name: int(region_mask(table, name).sum()) for name in names}
 
 
-def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constraints()) -> Playlist:
-    """Songs of one mood (a named emotion) or quadrant, the most typical first."""
+def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constraints(),
+                  filters: Filters = Filters(), sort: Sort | None = None) -> Playlist:
+    """Songs of one mood (a named emotion) or quadrant that pass ``filters``, the most typical first
+    (or, with ``sort``, the first in its order)."""
     require_songs(table)
     mask = region_mask(table, mood)  # raises for an unknown mood
     center = anchor_point(mood)
+    wider = "" if filters else _wider(table, mood)  # its quadrant holds more: not a hint once filtered
+    if filters:
+        mask &= table.matching(filters)
     if not mask.any():
-        raise MoodmapError(None, f"no song in the library is {mood!r}{_wider(table, mood)}")
-    cost = np.where(mask, _expected_distance(table, np.asarray(center), 0.0), np.inf)
+        raise MoodmapError(None, f"no song in the library is {mood!r}{_with(filters)}{wider}")
+    cost = _sort_cost(table, sort) if sort else _expected_distance(table, np.asarray(center), 0.0)
+    cost[~mask] = np.inf
     chosen = _greedy(table, cost, constraints)
     playlist = _playlist(table, chosen, f"{mood} — {_songs(len(chosen))}", constraints, {"mood": mood})
     if playlist.note and len(chosen) == int(mask.sum()):  # the mood ran out, not the rules
         playlist = replace(playlist, note=f"only {len(chosen)} of {constraints.n} songs are {mood!r} "
-                                          f"(their nearest named emotion){_wider(table, mood)}")
+                                          f"(their nearest named emotion){_with(filters)}{wider}")
     return playlist
+
+
+def range_playlist(table: SongTable, filters: Filters, constraints: Constraints = Constraints(),
+                   sort: Sort | None = None) -> Playlist:
+    """The songs that pass ``filters`` (ranges of valence and arousal, parts of tags): the most typical
+    of the region first (nearest the middle of the ranges, the plane's where open), or in ``sort``'s order."""
+    require_songs(table)
+    mask = table.matching(filters)
+    if not mask.any():
+        raise MoodmapError(None, f"no song in the library has {filters.describe()}")
+    if sort:
+        cost = _sort_cost(table, sort)
+    else:
+        middle = [np.mean(_ends(filters.ranges.get(axis, Range()))) for axis in AXES]
+        cost = _expected_distance(table, np.asarray(middle), 0.0)
+    cost[~mask] = np.inf
+    chosen = _greedy(table, cost, constraints)
+    what = filters.describe() or "all songs"
+    title = f"{what}{f', by {sort.describe()}' if sort else ''} — {_songs(len(chosen))}"
+    playlist = _playlist(table, chosen, title, constraints, {})
+    if playlist.note and len(chosen) == int(mask.sum()):  # the filters ran out, not the rules
+        playlist = replace(playlist, note=f"only {len(chosen)} of {constraints.n} songs have {what}")
+    return playlist
+
+
+def _ends(bounds: Range) -> tuple[float, float]:
+    return (0.0 if bounds.low is None else bounds.low, 1.0 if bounds.high is None else bounds.high)
+
+
+def _with(filters: Filters) -> str:
+    return f" with {filters.describe()}" if filters else ""
 
 
 def _songs(n: int) -> str:
@@ -89,8 +132,10 @@ def _wider(table: SongTable, mood: str) -> str:
         else ""
 
 
-def near_playlist(table: SongTable, song: str | int, constraints: Constraints = Constraints()) -> Playlist:
-    """The songs closest to one song on the plane, weighted by how sure the model is of both.
+def near_playlist(table: SongTable, song: str | int, constraints: Constraints = Constraints(),
+                  filters: Filters = Filters(), sort: Sort | None = None) -> Playlist:
+    """The songs closest to one song on the plane, weighted by how sure the model is of both, among
+    those that pass ``filters``; nearest first, or those same songs in ``sort``'s order.
 
     Distance is the expected squared distance between the two uncertain positions
     (squared gap plus both spreads squared), so a song the model is unsure about ranks lower.
@@ -98,17 +143,22 @@ def near_playlist(table: SongTable, song: str | int, constraints: Constraints = 
     require_songs(table)
     origin = table.find(song)
     cost = _expected_distance(table, table.points[origin], float((table.spread[origin] ** 2).sum()))
+    if filters:
+        cost[~table.matching(filters)] = np.inf
     cost[origin] = np.inf
     chosen = _greedy(table, cost, constraints, taken=[origin])[1:]
+    if sort:
+        chosen = sorted(chosen, key=lambda i: _sort_cost(table, sort, i))
     return _playlist(table, chosen, f"near {label(table.rows[origin])}", constraints, {"near": song})
 
 
 def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int,
-                  constraints: Constraints = Constraints()) -> Playlist:
+                  constraints: Constraints = Constraints(), filters: Filters = Filters()) -> Playlist:
     """A walk of ``steps`` songs from one song to another along the straight line between them.
 
     Each step takes the unused song nearest the next evenly spaced point of the line among
     those strictly closer to the target than the previous step, so the walk never turns back.
+    The steps between the two songs given are songs that pass ``filters``.
     """
     require_songs(table)
     a, b = table.find(start), table.find(end)
@@ -117,11 +167,12 @@ def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int
     if steps < 2:
         raise MoodmapError(None, "a mood path needs at least 2 steps")
     to_end = _squared_distance(table, table.points[b])
+    excluded = ~table.matching(filters) if filters else np.zeros(len(table), dtype=bool)
     chosen = [a]
     for k in range(1, steps - 1):
         waypoint = table.points[a] + (table.points[b] - table.points[a]) * k / (steps - 1)
         cost = _squared_distance(table, waypoint)
-        cost[(to_end >= to_end[chosen[-1]]) | (to_end == 0)] = np.inf
+        cost[(to_end >= to_end[chosen[-1]]) | (to_end == 0) | excluded] = np.inf
         cost[[a, b, *chosen]] = np.inf
         pick = _extend(table, cost, constraints, chosen)
         if len(pick) == len(chosen):
@@ -132,18 +183,24 @@ def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int
     return _playlist(table, chosen, title, constraints, {"from": start, "to": end, "steps": steps}, wanted=steps)
 
 
-def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Constraints()) -> Playlist:
+def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Constraints(),
+                   filters: Filters = Filters()) -> Playlist:
     """An energy curve: arousal that rises (workout), falls (wind-down) or rises then falls (arc).
 
-    Step targets run between the library's 10th and 90th arousal percentiles; each step
-    takes the unused song nearest its target that keeps the curve's direction, with valence
-    kept close to the previous song's so the mood does not jump.
+    Step targets run between the 10th and 90th arousal percentiles of the songs that pass
+    ``filters`` (all: the library's); each step takes the unused one nearest its target that
+    keeps the curve's direction, with valence kept close to the previous song's so the mood
+    does not jump.
     """
     require_songs(table)
     if shape not in SHAPES:
-        raise MoodmapError(None, f"unknown arousal curve {shape!r}; choose from {', '.join(SHAPES)}")
+        raise MoodmapError(None, f"unknown arousal curve {shape!r}; choose from {', '.join(SHAPES)}, "
+                                 "or give a range LO:HI (0.2:0.6, :0.4)")
+    usable = table.matching(filters) if filters else np.ones(len(table), dtype=bool)
+    if not usable.any():
+        raise MoodmapError(None, f"no song in the library has {filters.describe()}")
     n = constraints.n
-    low, high = np.percentile(table.points[:, 1], [10, 90])
+    low, high = np.percentile(table.points[usable, 1], [10, 90])
     progress = np.linspace(0.0, 1.0, n)
     targets = {"rise": progress, "fall": 1 - progress, "arc": np.sin(np.pi * progress)}[shape]
     targets = low + (high - low) * targets
@@ -162,7 +219,8 @@ def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Cons
             wrong_way = (arousal - arousal[last]) * direction[k] < 0
             cost[wrong_way] = np.inf
         else:
-            cost = cost + 0.5 * np.abs(valence - np.median(valence))
+            cost = cost + 0.5 * np.abs(valence - np.median(valence[usable]))
+        cost[~usable] = np.inf
         pick = _extend(table, cost, constraints, chosen, None if rng is None else int(rng.integers(2**32)))
         if len(pick) == len(chosen):
             break
@@ -170,48 +228,126 @@ def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Cons
     return _playlist(table, chosen, f"arousal {shape} — {_songs(len(chosen))}", constraints, {"arousal": shape})
 
 
-ONE_MODE = "choose one of --mood, --quadrant, --near, --from/--to or --arousal"
+MODES = ("mood", "near", "path", "arousal")  # what a query names at most one of; with none: a range playlist
+ONE_MODE = "choose one of --mood, --quadrant, --near, --from/--to or --arousal rise|fall|arc"
+NOTHING_ASKED = (ONE_MODE + ", or filter with --valence / --arousal LO:HI, --genre, --artist, --album, --text "
+                 "(and --sort)")
+
+
+@dataclass(frozen=True)
+class Sort:
+    """The order of a playlist's songs: by valence or arousal, lowest first unless ``descending``.
+    Written ``arousal`` (or ``arousal+``) and ``arousal-`` (highest first)."""
+
+    field: str
+    descending: bool = False
+
+    def __str__(self) -> str:
+        return self.field + ("-" if self.descending else "")
+
+    def describe(self) -> str:
+        return f"{self.field}, {'highest' if self.descending else 'lowest'} first"
+
+
+def parse_sort(text: str) -> Sort:
+    """``valence``/``arousal``, ``+`` (ascending, the default) or ``-`` (descending) after it."""
+    key = text.strip().lower()
+    descending = key.endswith("-")
+    field = key[:-1] if key[-1:] in ("+", "-") else key
+    if field not in AXES:
+        raise MoodmapError(None, f"--sort {text!r}: sort by valence or arousal, a - after it for highest first "
+                                 "(arousal-)")
+    return Sort(field, descending)
 
 
 def playlist_query(mood: str | None = None, quadrant: str | None = None, near: str | None = None,
-                   start: str | None = None, end: str | None = None, arousal: str | None = None) -> dict:
-    """The query ``build_playlist`` takes, from the options the CLI and the web API share."""
+                   start: str | None = None, end: str | None = None, arousal: str | None = None, *,
+                   valence: str | None = None, genre: str | None = None, artist: str | None = None,
+                   album: str | None = None, text: str | None = None, sort: str | None = None) -> dict:
+    """The query ``build_playlist`` takes, from the options the CLI and the web API share.
+
+    ``arousal`` is an energy curve (rise, fall, arc) or, with a colon, a range like ``valence``'s
+    (``LO:HI``, ``LO:``, ``:HI`` on the 0–1 scale, both ends included); ``genre``, ``artist`` and
+    ``album`` are parts of those tags, ``text`` of artist, title, album or file name; ``sort`` is
+    ``valence`` or ``arousal``, ``-`` after it for highest first. Everything is checked here, before
+    a library is loaded."""
     if mood and quadrant:
         raise MoodmapError(None, ONE_MODE)
     if quadrant and quadrant.strip().upper() not in QUADRANT_CENTERS:
         raise MoodmapError(None, f"unknown quadrant {quadrant!r}; choose Q1 (happy), Q2 (angry), Q3 (sad) or Q4 (calm)")
+    curve = arousal if arousal is not None and ":" not in arousal else None
+    ranges = {axis: parse_range(value, f"--{axis}") for axis, value in
+              (("valence", valence), ("arousal", None if curve else arousal)) if value is not None}
+    tags = {name: _needle(value, name) for name, value in zip(TAG_FIELDS, (genre, artist, album)) if value is not None}
+    filters = Filters(ranges, tags, None if text is None else _needle(text, "text"))
     query = {"mood": mood or quadrant, "near": near, "path": (start, end) if start or end else None,
-             "arousal": arousal}
-    _one_mode(query)  # fail before anything is loaded
+             "arousal": curve}
+    if filters:
+        query["filters"] = filters.as_query()
+    if sort is not None:
+        query["sort"] = str(parse_sort(sort))
+    mode, _ = _one_mode(query)  # fail before anything is loaded
+    if sort is not None and mode in ("path", "arousal"):
+        what = "a mood path" if mode == "path" else "an energy curve"
+        raise MoodmapError(None, f"--sort orders a set of songs; {what} has an order of its own")
     return query
 
 
+def _needle(value: str, name: str) -> str:
+    if not value.strip():
+        raise MoodmapError(None, f"--{name} needs some text to look for")
+    return value.strip()
+
+
+def query_filters(query: dict) -> Filters:
+    """The ``Filters`` of a query (its ``filters``: ranges as [low, high], parts of tags, text)."""
+    given = query.get("filters") or {}
+    return Filters({axis: Range(*given[axis]) for axis in AXES if axis in given},
+                   {name: given[name] for name in TAG_FIELDS if name in given}, given.get("text"))
+
+
+def query_sort(query: dict) -> Sort | None:
+    """The ``Sort`` of a query, if it has one."""
+    return parse_sort(query["sort"]) if query.get("sort") else None
+
+
 def _one_mode(query: dict) -> tuple[str, object]:
-    """The single (mode, value) a query names; a clear error for none or several."""
-    modes = {k: v for k, v in query.items() if v}
-    if len(modes) != 1:
+    """The single (mode, value) a query names, or ("range", None) for filters alone; a clear error
+    for several modes, or for nothing asked."""
+    modes = {k: query[k] for k in MODES if query.get(k)}
+    if len(modes) > 1:
         raise MoodmapError(None, ONE_MODE)
-    return next(iter(modes.items()))
+    if not modes and not (query.get("filters") or query.get("sort")):
+        raise MoodmapError(None, NOTHING_ASKED)
+    return next(iter(modes.items())) if modes else ("range", None)
 
 
 def build_playlist(table: SongTable, query: dict, constraints: Constraints = Constraints(), steps: int = 10) -> Playlist:
-    """One playlist from a query naming exactly one mode: ``mood``, ``near``, ``path`` (start, end) or ``arousal``.
+    """One playlist from a query naming at most one mode: ``mood``, ``near``, ``path`` (start, end) or
+    ``arousal``, narrowed by its ``filters`` and ordered by its ``sort`` (``playlist_query`` makes one).
 
     The CLI and the web app both come through here, so a query means the same everywhere.
     """
     mode, value = _one_mode(query)
+    filters, sort = query_filters(query), query_sort(query)
+    if sort and constraints.seed is not None:
+        raise MoodmapError(None, "--seed draws a varied playlist and --sort puts it in order: choose one")
     if mode == "mood":
-        return mood_playlist(table, value, constraints)
-    if mode == "near":
-        return near_playlist(table, value, constraints)
-    if mode == "path":
+        result = mood_playlist(table, value, constraints, filters, sort)
+    elif mode == "near":
+        result = near_playlist(table, value, constraints, filters, sort)
+    elif mode == "path":
         start, end = value
         if not (start and end):
             raise MoodmapError(None, "a mood path needs both a start (from) and an end (to) song")
-        return path_playlist(table, start, end, steps, constraints)
-    if mode == "arousal":
-        return curve_playlist(table, value, constraints)
-    raise MoodmapError(None, f"unknown playlist mode {mode!r}")
+        result = path_playlist(table, start, end, steps, constraints, filters)
+    elif mode == "arousal":
+        result = curve_playlist(table, value, constraints, filters)
+    else:
+        result = range_playlist(table, filters, constraints, sort)
+    if filters and mode != "range":
+        result = replace(result, title=f"{result.title} · {filters.describe()}")
+    return replace(result, query={**result.query, **{k: query[k] for k in ("filters", "sort") if k in query}})
 
 
 def render_playlist(playlist: Playlist, format: str, destination: str | Path | None = None,
@@ -245,6 +381,13 @@ def to_json(playlist: Playlist) -> str:
     """The playlist as JSON: title, query, note and the songs with their mood."""
     return json.dumps({"title": playlist.title, "query": playlist.query, "note": playlist.note,
                        "songs": playlist.songs}, ensure_ascii=False, indent=2)
+
+
+def _sort_cost(table: SongTable, sort: Sort, index: int | None = None) -> np.ndarray | float:
+    """What ``sort`` puts first costs least: each song's value (negated for highest first), or one song's."""
+    column = table.points[:, AXES.index(sort.field)]
+    values = column if index is None else column[index]
+    return -values if sort.descending else (values.copy() if index is None else values)
 
 
 def _squared_distance(table: SongTable, point: np.ndarray) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Playlists, the mood map, the web app and the CLI all read the index through a
 ``SongTable`` (``SongTable.from_library``: the index's catalogue) and select through it:
-``find`` one song, ``filter`` by mood, quadrant and text, ``region_mask`` for a mood.
+``find`` one song, ``filter`` by mood, quadrant and text, ``region_mask`` for a mood,
+``matching`` for ranges of valence and arousal and parts of tags (``Filters``).
 
 >>> table = SongTable.from_rows([
 ...     {"id": 1, "path": "/m/a.flac", "artist": "Nina", "title": "Morning", "valence": 0.8, "arousal": 0.6},
@@ -11,12 +12,15 @@ Playlists, the mood map, the web app and the CLI all read the index through a
 [1]
 >>> [table.rows[i]["id"] for i in table.filter(q="nina")]
 [1]
+>>> table.matching(Filters(ranges={"valence": parse_range("0.5:", "--valence")})).tolist()
+[True, False]
 """
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +29,11 @@ from .errors import MoodmapError
 from .library import first_name, open_library
 from .mood import EMOTIONS, QUADRANT_CENTERS, in_quadrant, resolve_emotion
 
-SONG_FIELDS = ("id", "path", "title", "artist", "album", "duration", "valence", "arousal", "valence_spread",
-               "arousal_spread", "quadrant", "emotion")
+SONG_FIELDS = ("id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
+               "valence_spread", "arousal_spread", "quadrant", "emotion")
+AXES = ("valence", "arousal")
+TAG_DECIMALS = 3  # the VALENCE / AROUSAL tags (and every table) hold three decimals
+TAG_FIELDS = ("genre", "artist", "album")  # the tags --genre / --artist / --album match a part of
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,103 @@ class SongTable:
             needle = q.casefold()
             keep = [i for i in keep if needle in _searchable(self.rows[i])]
         return keep
+
+    def matching(self, filters: Filters) -> np.ndarray:
+        """Which songs pass ``filters``: every range (on the values as tagged: three decimals, both
+        ends included) and every part of a tag (A–Z in either case), a boolean per song."""
+        mask = np.ones(len(self), dtype=bool)
+        for axis, bounds in filters.ranges.items():
+            values = tagged_values(self, axis)
+            if bounds.low is not None:
+                mask &= values >= bounds.low
+            if bounds.high is not None:
+                mask &= values <= bounds.high
+        for name, needle in filters.tags.items():
+            part = ascii_lower(needle)
+            mask &= np.array([part in ascii_lower(row[name] or "") for row in self.rows], dtype=bool)
+        if filters.text:
+            needle = filters.text.casefold()
+            mask &= np.array([needle in _searchable(row) for row in self.rows], dtype=bool)
+        return mask
+
+
+@dataclass(frozen=True)
+class Range:
+    """A range on the 0–1 scale, both ends included; ``None``: open at that end."""
+
+    low: float | None = None
+    high: float | None = None
+
+    def describe(self, axis: str) -> str:
+        """``valence 0.6–1``, ``arousal ≥ 0.4``, ``arousal ≤ 0.4``."""
+        if self.low is not None and self.high is not None:
+            return f"{axis} {self.low:g}–{self.high:g}"
+        return f"{axis} ≥ {self.low:g}" if self.low is not None else f"{axis} ≤ {self.high:g}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a song must be to enter a playlist beside its mode: ranges of valence and arousal
+    (``{"valence": Range}``), parts of its genre, artist or album tags (``{"genre": "jazz"}``) and
+    a text found in its artist, title, album or file name."""
+
+    ranges: Mapping[str, Range] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    text: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.ranges or self.tags or self.text)
+
+    def describe(self) -> str:
+        """The filters in a few words, for titles and messages: ``valence ≥ 0.6, genre ~ jazz``."""
+        words = [bounds.describe(axis) for axis, bounds in self.ranges.items()]
+        words += [f"{name} ~ {needle}" for name, needle in self.tags.items()]
+        return ", ".join(words + ([f"text ~ {self.text}"] if self.text else []))
+
+    def as_query(self) -> dict:
+        """The filters as JSON values (a playlist's ``query``): ranges as ``[low, high]``, null for an open end."""
+        return {**{axis: [r.low, r.high] for axis, r in self.ranges.items()}, **self.tags,
+                **({"text": self.text} if self.text else {})}
+
+
+RANGE = re.compile(r"\s*([^:]*?)\s*:\s*([^:]*?)\s*")
+
+
+def parse_range(text: str, option: str) -> Range:
+    """``LO:HI``, ``LO:`` or ``:HI`` on the 0–1 scale (both ends included) as a ``Range``; a one-line
+    error naming ``option`` for anything else (no colon, not a number, outside 0–1, LO above HI)."""
+    shown = f"{option} {text if len(text) <= 40 else text[:40] + '…'!r}"
+    match = RANGE.fullmatch(text)
+    if not match or not any(match.groups()):
+        raise MoodmapError(None, f"{shown}: give a range LO:HI on the 0–1 scale, either end open (0.6:1, 0.6:, :0.4)")
+    ends = []
+    for end in match.groups():
+        try:
+            value = float(end) if end else None
+        except ValueError:
+            raise MoodmapError(None, f"{shown}: {end!r} is not a number (a range is LO:HI on the 0–1 scale)") from None
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise MoodmapError(None, f"{shown}: {end} is outside the 0–1 scale")
+        ends.append(value)
+    if None not in ends and ends[0] > ends[1]:
+        raise MoodmapError(None, f"{shown}: the low end is above the high end (did you mean {match[2]}:{match[1]}?)")
+    return Range(*ends)
+
+
+def tagged_values(table: SongTable, axis: str) -> np.ndarray:
+    """Each song's valence or arousal as its tag holds it (three decimals, as ``f"{v:.3f}"`` writes it),
+    so that a range selects the songs a media server reading the tags selects."""
+    column = table.points[:, AXES.index(axis)]
+    return np.array([float(f"{value:.{TAG_DECIMALS}f}") for value in column.tolist()], dtype=np.float64)
+
+
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def ascii_lower(text: str) -> str:
+    """``text`` with A–Z in lower case and every other letter as it is: how SQLite's LIKE (Navidrome's
+    ``contains``) compares, so a tag filter selects the same songs in moodmap and in Navidrome."""
+    return text.translate(ASCII_LOWER)
 
 
 def one_per_file(rows: Sequence[dict]) -> list[dict]:

@@ -412,7 +412,18 @@ def playlist(
     from_: Annotated[Optional[str], typer.Option("--from", help="Mood path: start song.")] = None,
     to: Annotated[Optional[str], typer.Option(help="Mood path: end song.")] = None,
     steps: Annotated[int, typer.Option(help="Mood path: songs from start to end, both included.")] = 10,
-    arousal: Annotated[Optional[str], typer.Option(help="Energy curve: rise, fall or arc.")] = None,
+    arousal: Annotated[Optional[str], typer.Option(help="Energy curve: rise, fall or arc; or a range LO:HI like "
+                                                        "--valence's.")] = None,
+    valence: Annotated[Optional[str], typer.Option(help="Only songs in this range: LO:HI on the 0–1 scale, both "
+                                                        "included, either end open (0.6:1, 0.6:, :0.4).")] = None,
+    genre: Annotated[Optional[str], typer.Option(help="Only songs whose genre contains this (A–Z in either case).")]
+    = None,
+    artist: Annotated[Optional[str], typer.Option(help="Only songs whose artist contains this.")] = None,
+    album: Annotated[Optional[str], typer.Option(help="Only songs whose album contains this.")] = None,
+    text: Annotated[Optional[str], typer.Option(help="Only songs whose artist, title, album or file name contains "
+                                                     "this (any case).")] = None,
+    sort: Annotated[Optional[str], typer.Option(help="Order by valence or arousal, lowest first; a - after it for "
+                                                     "highest first (arousal-).")] = None,
     n: Annotated[int, typer.Option("--n", help="Songs in the playlist.")] = 20,
     min_distance: Annotated[float, typer.Option(help="Keep every two songs at least this far apart (0–1 plane).")] = 0.0,
     exclude_artist_repeats: Annotated[bool, typer.Option(help="At most one song per artist.")] = False,
@@ -423,7 +434,8 @@ def playlist(
     = None,
     absolute: Annotated[bool, typer.Option(help="M3U8 with absolute paths (default: relative to the playlist).")] = False,
 ) -> None:
-    """A mood playlist from the library: by mood, near a song, a path between two songs, or an energy curve.
+    """A mood playlist from the library: by mood, near a song, a path between two songs, an energy curve, or
+    ranges of valence and arousal; narrowed by ranges, genre, artist, album or text, and sorted.
     With none of those: the moods the library can make playlists of."""
     from ..playlists import Constraints, build_playlist, playlist_query, render_playlist
     from ..song_table import SongTable
@@ -431,10 +443,12 @@ def playlist(
     at_least("--n", n, 1)
     at_least("--steps", steps, 2)
     given, db = db, existing_index(db)
-    if not any((mood, quadrant, near, from_, to, arousal)):
+    asked = (mood, quadrant, near, from_, to, arousal, valence, genre, artist, album, text, sort)
+    if all(value is None for value in asked):
         console.print(_moods_table(SongTable.from_library(db), db, given))
         return
-    query = playlist_query(mood, quadrant, near, from_, to, arousal)
+    query = playlist_query(mood, quadrant, near, from_, to, arousal, valence=valence, genre=genre, artist=artist,
+                           album=album, text=text, sort=sort)
     format = format or _format_from_suffix(out)
     constraints = Constraints(n, min_distance, exclude_artist_repeats, seed)
     if format == "nsp":
@@ -470,8 +484,10 @@ def _format_from_suffix(out: Optional[Path]) -> str:
 def _write_smart_playlist(query: dict, constraints, out: Optional[Path]) -> None:
     """A Navidrome smart playlist: rules on the tags `scan --write-tags` writes, evaluated by Navidrome."""
     from ..navidrome import to_nsp
+    from ..playlists import query_filters
 
-    name = out.stem if out is not None else f"{query['mood']} (moodmap)"
+    what = query["mood"] or query_filters(query).describe() or f"by {query.get('sort')}"
+    name = out.stem if out is not None else f"{what} (moodmap)"
     text = to_nsp(query, constraints, name)
     if out is None:
         sys.stdout.write(text)
