@@ -82,3 +82,42 @@ def exported(synth_cache, built_once):
 
     path = built_once("model", build)
     return path, path.parent
+
+
+@pytest.fixture(scope="session")
+def tagged(tmp_path_factory) -> Path:
+    """Twelve songs in six formats, scanned with --write-tags, and every mood's playlists written
+    three ways: M3U8 inside the music folder, M3U in MPD's playlist_directory, .nsp beside them
+    (tests/test_mpd.py and test_mpd_stickers.py; their xdist group keeps them on one worker)."""
+    import subprocess
+    import sys
+
+    from userlib import make_user_library
+
+    def moodmap(*args: str) -> None:
+        done = subprocess.run([str(Path(sys.executable).parent / "moodmap"), *args], cwd=root, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    root = tmp_path_factory.mktemp("mpd")
+    names = [(f"Artist {i % 3}", f"Album {i % 2}", f"Song {i}") for i in range(12)]
+    make_user_library(root / "music", seconds=16.0, seed=11, names=names)
+    moodmap("scan", "music", "--db", "lib.sqlite", "--write-tags")
+    moodmap("playlists", "--all-moods", "--db", "lib.sqlite", "--to", "music/Playlists")
+    moodmap("playlists", "--all-moods", "--db", "lib.sqlite", "--to", "playlists", "--format", "m3u",
+            "--music-dir", "music")
+    return root
+
+
+@pytest.fixture(scope="session")
+def mpd(tagged):
+    """Debian's MPD over ``tagged`` (tests/mpd_server.py: a socket in the folder, 127.0.0.1 at a free
+    port, a sticker database, a password for admin commands); stopped after the session. Call it with
+    mpc's arguments."""
+    from mpd_server import HAVE_MPD, start_mpd
+
+    if not HAVE_MPD:
+        pytest.skip("needs Debian's mpd and mpc (make test installs them)")
+    server = start_mpd(tagged, tagged / "music", tagged / "playlists")
+    yield server
+    server.stop()

@@ -6,63 +6,23 @@ tags) is checked everywhere."""
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from userlib import make_user_library
-
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
-HAVE_MPD = bool(shutil.which("mpd") and shutil.which("mpc"))
+# The library (`tagged`) and the MPD over it (`mpd`) are conftest.py's, shared with test_mpd_stickers.py:
+# both modules run on one xdist worker, so they are made once.
+pytestmark = pytest.mark.xdist_group("mpd")
 
 
 def moodmap(*args: str, cwd: Path) -> str:
     done = subprocess.run([MOODMAP, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
-
-
-@pytest.fixture(scope="module")
-def tagged(tmp_path_factory) -> Path:
-    """Twelve songs in six formats, scanned with --write-tags, and every mood's playlists written
-    three ways: M3U8 inside the music folder, M3U in MPD's playlist_directory, .nsp beside them."""
-    root = tmp_path_factory.mktemp("mpd")
-    names = [(f"Artist {i % 3}", f"Album {i % 2}", f"Song {i}") for i in range(12)]
-    make_user_library(root / "music", seconds=16.0, seed=11, names=names)
-    moodmap("scan", "music", "--db", "lib.sqlite", "--write-tags", cwd=root)
-    moodmap("playlists", "--all-moods", "--db", "lib.sqlite", "--to", "music/Playlists", cwd=root)
-    moodmap("playlists", "--all-moods", "--db", "lib.sqlite", "--to", "playlists", "--format", "m3u",
-            "--music-dir", "music", cwd=root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def mpd(tagged):
-    """MPD on a unix socket in the test folder, null audio output; stopped (and checked gone) after."""
-    if not HAVE_MPD:
-        pytest.skip("needs Debian's mpd and mpc (make test installs them)")
-    conf = tagged / "mpd.conf"
-    conf.write_text("\n".join([f'music_directory "{tagged / "music"}"', f'playlist_directory "{tagged / "playlists"}"',
-                               f'db_file "{tagged / "mpd.db"}"', f'state_file "{tagged / "mpd.state"}"',
-                               f'bind_to_address "{tagged / "mpd.socket"}"',
-                               'audio_output {\n  type "null"\n  name "silence"\n}', ""]))
-    server = subprocess.Popen(["mpd", "--no-daemon", "--stderr", str(conf)], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    env = {**os.environ, "MPD_HOST": str(tagged / "mpd.socket")}
-    for _ in range(100):
-        if (tagged / "mpd.socket").exists():
-            break
-        time.sleep(0.1)
-    mpc = lambda *args: subprocess.run(["mpc", *args], env=env, capture_output=True, text=True, timeout=120)  # noqa: E731
-    assert mpc("update", "--wait").returncode == 0
-    yield mpc
-    server.terminate()
-    server.wait(timeout=20)
 
 
 def entries(playlist: Path) -> list[str]:
