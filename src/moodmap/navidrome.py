@@ -151,10 +151,10 @@ def _mood_rules(mood: str | None) -> tuple[list[dict], list[str]]:
 def _range_rules(axis: str, bounds: Range) -> list[dict]:
     """Both ends included: ``value > low or value = low`` and ``value < high or value = high``."""
     rules = []
-    if bounds.low is not None:
-        rules.append({"any": [{"gt": {axis: bounds.low}}, {"is": {axis: bounds.low}}]})
-    if bounds.high is not None:
-        rules.append({"any": [{"lt": {axis: bounds.high}}, {"is": {axis: bounds.high}}]})
+    for end, below in ((bounds.low, "gt"), (bounds.high, "lt")):
+        if end is not None:
+            value = int(end) if end.is_integer() else end  # 1, not 1.0: as the user wrote it (the same number)
+            rules.append({"any": [{below: {axis: value}}, {"is": {axis: value}}]})
     return rules
 
 

@@ -109,6 +109,12 @@ def range_playlist(table: SongTable, filters: Filters, constraints: Constraints 
     return playlist
 
 
+def _check_shape(shape: str) -> None:
+    if shape not in SHAPES:
+        raise MoodmapError(None, f"unknown arousal curve {shape!r}; choose from {', '.join(SHAPES)}, "
+                                 "or give a range LO:HI (0.2:0.6, :0.4)")
+
+
 def _ends(bounds: Range) -> tuple[float, float]:
     return (0.0 if bounds.low is None else bounds.low, 1.0 if bounds.high is None else bounds.high)
 
@@ -193,9 +199,7 @@ def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Cons
     does not jump.
     """
     require_songs(table)
-    if shape not in SHAPES:
-        raise MoodmapError(None, f"unknown arousal curve {shape!r}; choose from {', '.join(SHAPES)}, "
-                                 "or give a range LO:HI (0.2:0.6, :0.4)")
+    _check_shape(shape)
     usable = table.matching(filters) if filters else np.ones(len(table), dtype=bool)
     if not usable.any():
         raise MoodmapError(None, f"no song in the library has {filters.describe()}")
@@ -276,6 +280,8 @@ def playlist_query(mood: str | None = None, quadrant: str | None = None, near: s
     if quadrant and quadrant.strip().upper() not in QUADRANT_CENTERS:
         raise MoodmapError(None, f"unknown quadrant {quadrant!r}; choose Q1 (happy), Q2 (angry), Q3 (sad) or Q4 (calm)")
     curve = arousal if arousal is not None and ":" not in arousal else None
+    if curve is not None:
+        _check_shape(curve)
     ranges = {axis: parse_range(value, f"--{axis}") for axis, value in
               (("valence", valence), ("arousal", None if curve else arousal)) if value is not None}
     tags = {name: _needle(value, name) for name, value in zip(TAG_FIELDS, (genre, artist, album)) if value is not None}
@@ -297,6 +303,11 @@ def _needle(value: str, name: str) -> str:
     if not value.strip():
         raise MoodmapError(None, f"--{name} needs some text to look for")
     return value.strip()
+
+
+def query_name(query: dict) -> str:
+    """A short name for what a query asks: its mood, else its filters, else its sort."""
+    return query.get("mood") or query_filters(query).describe() or f"by {query.get('sort')}"
 
 
 def query_filters(query: dict) -> Filters:

@@ -484,10 +484,9 @@ def _format_from_suffix(out: Optional[Path]) -> str:
 def _write_smart_playlist(query: dict, constraints, out: Optional[Path]) -> None:
     """A Navidrome smart playlist: rules on the tags `scan --write-tags` writes, evaluated by Navidrome."""
     from ..navidrome import to_nsp
-    from ..playlists import query_filters
+    from ..playlists import query_name
 
-    what = query["mood"] or query_filters(query).describe() or f"by {query.get('sort')}"
-    name = out.stem if out is not None else f"{what} (moodmap)"
+    name = out.stem if out is not None else f"{query_name(query)} (moodmap)"
     text = to_nsp(query, constraints, name)
     if out is None:
         sys.stdout.write(text)

@@ -113,7 +113,9 @@ DOCS_ASSETS = "/docs-assets"
 
 
 class PlaylistRequest(BaseModel):
-    """A playlist query: exactly one of mood, quadrant, near, from+to, arousal."""
+    """A playlist query, as `moodmap playlist` takes it: at most one of mood, quadrant, near, from+to, arousal
+    (rise, fall, arc), narrowed by ranges (valence, arousal: LO:HI), parts of genre, artist or album, a text,
+    and ordered by sort (valence or arousal, - after it for highest first)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
@@ -122,13 +124,19 @@ class PlaylistRequest(BaseModel):
     near: str | None = None
     from_: str | None = Field(None, alias="from")
     to: str | None = None
+    valence: str | None = Field(None, max_length=40)
+    genre: str | None = Field(None, max_length=200)
+    artist: str | None = Field(None, max_length=200)
+    album: str | None = Field(None, max_length=200)
+    text: str | None = Field(None, max_length=200)
+    sort: str | None = Field(None, max_length=20)
     steps: int = Field(10, ge=2, le=500)
     arousal: str | None = None
     n: int = Field(20, ge=1, le=MAX_PAGE)
     min_distance: float = Field(0.0, ge=0.0, le=2.0, allow_inf_nan=False)
     exclude_artist_repeats: bool = False
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
-    format: Literal["json", "m3u8"] = "json"
+    format: Literal["json", "m3u8", "nsp"] = "json"
 
 
 def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
@@ -233,8 +241,15 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
 
 
 def _playlist_response(library: LibraryView, body: PlaylistRequest, base_url: str) -> Response:
-    query = playlist_query(body.mood, body.quadrant, body.near, body.from_, body.to, body.arousal)
+    query = playlist_query(body.mood, body.quadrant, body.near, body.from_, body.to, body.arousal,
+                           valence=body.valence, genre=body.genre, artist=body.artist, album=body.album,
+                           text=body.text, sort=body.sort)
     constraints = Constraints(body.n, body.min_distance, body.exclude_artist_repeats, body.seed)
+    if body.format == "nsp":  # rules Navidrome evaluates: no library needed, refused (400) when rules cannot say it
+        from ..navidrome import to_nsp
+        from ..playlists import query_name
+
+        return Response(to_nsp(query, constraints, f"{query_name(query)} (moodmap)"), media_type="application/json")
     result = build_playlist(library.table(), query, constraints, body.steps)
     if body.format == "m3u8":
         text = to_m3u8(result, locate=lambda song: f"{base_url}api/songs/{song['id']}/audio")
