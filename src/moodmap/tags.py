@@ -7,7 +7,8 @@ Mood goes where players and taggers already read it: ID3 ``TXXX:VALENCE`` /
 ``TXXX:MOOD``, as Picard writes it: v2.3 has no TMOO). A value moodmap replaces is replaced
 where it is (the user's ``TXXX:MOOD`` in a v2.4 tag, ``mood`` spelled so in a Vorbis comment,
 in the frame's own encoding), so a file never holds two moods and ``untag`` gives back the
-very frames it had; an emptied ID3 tag is removed, not left behind. An ID3v2.2 tag is not
+very frames it had; an emptied ID3 tag is removed, not left behind, and an mp3's ID3v1 tag is
+left as it was (its fields are read, never copied into the ID3v2 tag). An ID3v2.2 tag is not
 rewritten (mutagen would save it as v2.4). WAVs' RIFF ``LIST/INFO`` text is read too. Writes
 never touch the audio payload.
 """
@@ -178,6 +179,7 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
         handle = mutagen.File(str(temp))
         if handle is None:
             raise MoodmapError(path, "mutagen cannot write tags to this format")
+        _without_id3v1(handle, temp)
         if handle.tags is None:
             handle.add_tags()
         for key, value in values.items():
@@ -185,7 +187,7 @@ def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run
         if _is_id3(handle) and not handle.tags:  # untag emptied it: no empty tag left (a WAV's bytes as they were)
             _delete_id3(handle, temp)
         else:
-            _save(handle)
+            _save(handle, temp)
         if audio_digest(temp, path.suffix) != before:
             raise MoodmapError(path, "tag write changed the audio payload; original left untouched")
     return changes
@@ -209,12 +211,36 @@ def _id3_v23(handle) -> bool:
     return _is_id3(handle) and getattr(handle.tags, "version", (2, 4, 0))[:2] == (2, 3)
 
 
-def _save(handle) -> None:
-    """Save in the tag version the file had."""
-    if _id3_v23(handle):
-        handle.save(v2_version=3)
-    else:
-        handle.save()
+def _without_id3v1(handle, temp: Path) -> None:
+    """An mp3's ID3v2 tag as the file holds it: mutagen adds an ID3v1 tag's fields to the ID3v2 frames it
+    reads, and saving them would copy an old rip's title and artist into the ID3v2 tag, where untag
+    could not tell them from the user's own frames (nor remove an ID3v2 tag the file never had)."""
+    from mutagen.id3 import ID3, ID3NoHeaderError
+
+    if type(handle.tags) is ID3:  # an mp3's own tag (a WAV's or AIFF's ID3 chunk is another class)
+        try:
+            handle.tags = ID3(str(temp), load_v1=False)
+        except ID3NoHeaderError:  # only an ID3v1 tag: the ID3v2 tag is a new one
+            handle.tags = None
+
+
+def _save(handle, temp: Path) -> None:
+    """Save in the tag version the file had; an mp3's ID3v1 tag stays byte for byte (mutagen would
+    rewrite it from the ID3v2 frames, which do not hold its fields: ``_without_id3v1``)."""
+    from mutagen.id3 import ID3
+    from mutagen.id3._id3v1 import find_id3v1  # where mutagen's save finds the ID3v1 tag it rewrites
+
+    version = {"v2_version": 3} if _id3_v23(handle) else {}
+    if type(handle.tags) is not ID3:
+        handle.save(**version)
+        return
+    with open(temp, "rb") as file:
+        offset = find_id3v1(file)[1]  # from the end; 0 without an ID3v1 tag
+        file.seek(offset, os.SEEK_END)
+        v1 = file.read() if offset else b""
+    handle.save(v1=0, **version)  # the ID3v2 tag, the ID3v1 tag taken off …
+    with open(temp, "ab") as file:
+        file.write(v1)  # … and put back as it was
 
 
 def _delete_id3(handle, temp: Path) -> None:
