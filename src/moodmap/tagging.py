@@ -120,7 +120,7 @@ def _reason(exc: Exception, path: str | Path) -> str:
     system = exc if isinstance(exc, OSError) else next((a for a in exc.args if isinstance(a, OSError)), None)
     if system is not None and system.strerror:
         return system.strerror
-    text = " ".join(str(exc).split())
+    text = str(exc)
     for named in (f": '{path}'", f": {path}", f"{path}: ", f"'{path}'"):
         text = text.replace(named, "")
-    return text or type(exc).__name__
+    return " ".join(text.split()) or type(exc).__name__  # one line, no space left where the path was
