@@ -105,3 +105,18 @@ def test_integrate_writes_into_navidrome_toml_once_and_keeps_the_original(tmp_pa
     again = run("integrate", "navidrome", "--write", str(config), ok=False)
     assert "already declares moodmap's tags; nothing was changed" in again.output
     assert tomllib.loads(config.read_text()) == merged
+
+
+@pytest.mark.parametrize("args", [("--valence", "0.6:1", "--arousal", ":0.4", "--sort", "arousal-"),
+                                  ("--mood", "calm", "--valence", "0.5:", "--genre", "jazz", "--sort", "valence"),
+                                  ("--quadrant", "Q1", "--artist", "Nina", "--album", "Blue"),
+                                  ("--genre", "ambient",)])
+def test_a_range_playlist_becomes_a_smart_playlist_navidrome_accepts(library, tmp_path, args):
+    """Every name is Navidrome's, and a range on a tag is never ``inTheRange``: persistence/criteria_sql.go's
+    rangeExpr refuses it on a tag ("range operator not supported for tag/role field")."""
+    run("playlist", "--db", str(library), *args, "--n", "25", "-o", "ranged.nsp")
+    nsp = check_nsp((tmp_path / "ranged.nsp").read_text(), MAPPED_TAGS | set(declared_tags()))
+    rules = fields_of(nsp["all"])
+    assert rules and all(operator != "intherange" for operator, _, _ in rules)
+    assert {field for _, field, _ in rules} <= {"mood", "moodmap_quadrant", "valence", "arousal", "genre", "artist",
+                                                 "album"}
