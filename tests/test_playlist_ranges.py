@@ -401,3 +401,13 @@ def test_every_genre_of_a_file_is_read_so_a_second_genre_is_found(tmp_path):
     handle["genre"] = ["Jazz", "Funk"]
     handle.save()
     assert read_tags(path).genre == "Jazz; Funk"
+
+
+def test_ranges_read_each_value_as_its_tag_is_written_even_on_a_half():
+    from moodmap.song_table import SongTable, tagged_values
+
+    rng = np.random.default_rng(1)
+    values = np.concatenate([np.arange(1000) / 1000 + 0.0005, rng.uniform(0, 1, 2000), rng.integers(0, 2000, 500) / 2000])
+    table = SongTable.from_rows([{"id": i, "path": f"/m/{i}", "valence": float(v), "arousal": 0.5}
+                                 for i, v in enumerate(values)])
+    assert tagged_values(table, "valence").tolist() == [float(f"{v:.3f}") for v in values.tolist()]

@@ -190,7 +190,11 @@ def tagged_values(table: SongTable, axis: str) -> np.ndarray:
     """Each song's valence or arousal as its tag holds it (three decimals, as ``f"{v:.3f}"`` writes it),
     so that a range selects the songs a media server reading the tags selects."""
     column = table.points[:, AXES.index(axis)]
-    return np.array([float(f"{value:.{TAG_DECIMALS}f}") for value in column.tolist()], dtype=np.float64)
+    values = np.round(column, TAG_DECIMALS)  # the same as formatting, except where a value lies on a half…
+    scaled = column * 10**TAG_DECIMALS
+    halves = np.flatnonzero(np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6)
+    values[halves] = [float(f"{value:.{TAG_DECIMALS}f}") for value in column[halves].tolist()]  # …formatted
+    return values
 
 
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
