@@ -5,12 +5,17 @@ Navidrome reads the MOOD tag moodmap writes (ID3 ``TMOO``, Vorbis ``MOOD``, iTun
 VALENCE, AROUSAL and MOODMAP_QUADRANT become fields a smart playlist can filter on once
 ``navidrome.toml`` declares them as tags (``toml_tags``). A smart playlist is rules that
 Navidrome evaluates itself, so it keeps up with the library; moodmap writes one only when
-rules on those fields select what the playlist means: a named mood (``mood is calm``) or a
-quadrant (``moodmap_quadrant is Q4``). A playlist built around particular songs (near one,
-a path between two), an energy curve (an order, not a set) or spacing and artist rules is
-refused with ``NotExpressible``, which says to write M3U8 instead.
+rules on those fields select what the playlist means: a named mood (``mood is calm``), a
+quadrant (``moodmap_quadrant is Q4``), ranges of valence and arousal (``gt``/``lt`` or ``is``
+on the float tags, which hold the three decimals moodmap's ranges compare), parts of genre,
+artist and album (``contains``), sorted by valence or arousal. A playlist built around
+particular songs (near one, a path between two), an energy curve (an order, not a set),
+spacing and artist rules, a text that searches several fields, or a part of a tag that
+Navidrome would read otherwise (a wildcard, a separator it splits values at) is refused
+with ``NotExpressible``, which says why in one line and to write M3U8 instead.
 
-Field and operator names follow Navidrome's ``model/criteria`` (fields.go, json.go).
+Field, operator and sort names follow Navidrome's ``model/criteria`` (fields.go, json.go,
+sort.go) and what its ``persistence/criteria_sql.go`` makes of them (no ``inTheRange`` on a tag).
 """
 from __future__ import annotations
 
