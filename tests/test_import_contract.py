@@ -37,6 +37,7 @@ SIDES: dict[str, str] = {
         "moodmap", "moodmap.audio", "moodmap.audio_blocks", "moodmap.pyav_reader", "moodmap.features",
         "moodmap.config", "moodmap.errors", "moodmap.atomic", "moodmap.checksums", "moodmap.engines",
         "moodmap.ray_engine", "moodmap.mood", "moodmap.provenance", "moodmap.audio_payload", "moodmap.priority",
+        "moodmap.mpd_stickers",
     ], LIBRARY),
     # research (`moodmap[train]`): data sets, caches, networks, training, the paper's sweep
     **dict.fromkeys([

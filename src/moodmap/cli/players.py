@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import at_least, console, db_option, existing_index, fails_cleanly, stderr
+from .common import at_least, console, db_option, existing_index, fails_cleanly, progress_bar, stderr
 
 commands = typer.Typer()  # merged into the moodmap app by cli/root.py
 IndexToRead = db_option("Library index written by `moodmap scan`.")
@@ -34,6 +34,76 @@ def integrate_navidrome(
         return
     console.print(text, markup=False, highlight=False)
     console.print(NAVIDROME_STEPS, markup=False, highlight=False)
+
+
+@integrate_app.command("mpd")
+@fails_cleanly
+def integrate_mpd(
+    db: IndexToRead = None,
+    host: Annotated[Optional[str], typer.Option(help="MPD's host, or its socket's path; password@host when MPD "
+                                                     "wants a password for stickers. Default: $MPD_HOST, else "
+                                                     "localhost.", show_default=False)] = None,
+    port: Annotated[Optional[int], typer.Option(help="MPD's port. Default: $MPD_PORT, else 6600.",
+                                                show_default=False)] = None,
+    music_dir: Annotated[Optional[Path], typer.Option(help="MPD's music_directory as this machine sees it. "
+                                                           "Default: what MPD's config says (it tells only "
+                                                           "over its local socket), else the folder found by "
+                                                           "asking MPD for a few songs by their paths.",
+                                                      show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option(help="Count what would change; change nothing in MPD or the index.")]
+    = False,
+    remove: Annotated[bool, typer.Option(help="Undo: delete the stickers moodmap set (only valence, arousal and "
+                                              "mood, only where they still hold moodmap's value; a value moodmap "
+                                              "replaced is put back).")] = False,
+    quiet: Annotated[bool, typer.Option(help="No progress bar and no notes, only the summary line.")] = False,
+) -> None:
+    """Set the valence, arousal and mood stickers of every indexed song in a running MPD; a rerun writes only what
+    changed. valence and arousal are integers 0-1000 written with four digits (0.6 is 0600), since MPD compares
+    sticker values as integers (0.24: sticker find song "" valence gt 600) or as text (0.23: > 0600)."""
+    from ..mpd_stickers import MpdAddress, remove_stickers, set_stickers
+
+    address = MpdAddress.resolve(host, port)
+    index = existing_index(db)
+    with progress_bar("MPD stickers", hidden=quiet) as update:
+        if remove:
+            summary = remove_stickers(index, address, dry_run=dry_run, progress=update)
+        else:
+            summary = set_stickers(index, address, music_dir, dry_run=dry_run, progress=update)
+    if not quiet:
+        _note_unknown(summary, remove)
+    console.print(_removed_line(summary) if remove else _set_line(summary), markup=False, highlight=False)
+
+
+def _set_line(summary) -> str:
+    """What ``integrate mpd`` did (or, dry, would do), in one line."""
+    verb = "would set" if summary.dry_run else "set"
+    line = (f"MPD at {summary.address}: {summary.songs} songs: {verb} {summary.set}, {summary.unchanged} unchanged, "
+            f"{len(summary.unknown)} not in MPD's database")
+    if summary.replaced:
+        line += f" ({summary.replaced} stickers held a value moodmap had not set: recorded, --remove puts it back)"
+    if summary.music_dir:
+        line += f"; music_directory {summary.music_dir} ({summary.music_dir_source})"
+    return line + (" — dry run: nothing changed in MPD or the index" if summary.dry_run else "")
+
+
+def _removed_line(summary) -> str:
+    """What ``integrate mpd --remove`` did (or, dry, would do), in one line."""
+    would = "would be " if summary.dry_run else ""
+    line = (f"MPD at {summary.address}: {summary.removed} stickers {would}removed, {summary.restored} {would}put back "
+            f"to their earlier value, {summary.left_alone} left alone (changed since moodmap set them)")
+    if summary.missing:
+        line += f", {summary.missing} on songs MPD does not have now (kept on record for a later --remove)"
+    return line + (" — dry run: nothing changed in MPD or the index" if summary.dry_run else "")
+
+
+def _note_unknown(summary, remove: bool) -> None:
+    """One note naming a few of the songs MPD does not know, and what to check."""
+    if not summary.unknown or remove:
+        return
+    shown = ", ".join(summary.unknown[:3]) + (", …" if len(summary.unknown) > 3 else "")
+    stderr.print(f"moodmap: note: {len(summary.unknown)} indexed songs are not in MPD's database ({shown}): "
+                 "outside its music_directory, or new since MPD's last update (`mpc update`)? --music-dir says "
+                 "where MPD's music is", markup=False, highlight=False)
 
 
 NAVIDROME_STEPS = """\
