@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from mpd_server import HAVE_MPD, PASSWORD, start_mpd
 from readme_examples import Example, PythonBlock, examples, mismatch, python_blocks
 from userlib import RATE, make_user_library
 
@@ -156,8 +157,14 @@ def deam_standin(root: Path) -> None:
     shutil.rmtree(root.parent / ".deam-render")
 
 
+# A walk that talks to MPD (docs/mpd.md's stickers) gets one of its own over its ~/Music (tests/mpd_server.py):
+# MPD_HOST (its password @ localhost) and MPD_PORT in that walk's environment, as a user's MPD would be.
+NEEDS_MPD = ("moodmap integrate mpd", "mpc ")
+MPD_ENVIRONMENT: dict[Path, dict[str, str]] = {}
+
+
 @pytest.fixture(scope="session")
-def sandboxes(tmp_path_factory):
+def sandboxes(tmp_path_factory, request):
     """One folder per walk of a document, made when its first example runs (the music is made once)."""
     made: dict[tuple[Path, int], Path] = {}
     music = tmp_path_factory.mktemp("music") / "Music"
@@ -179,6 +186,11 @@ def sandboxes(tmp_path_factory):
                 from moodmap.datasets.synth import SynthSpec, write_synth_dataset
 
                 write_synth_dataset(root / "emoMusic", SynthSpec(songs=6, seed=2013, seconds=45), jobs=1)
+            if any(needs in text for needs in NEEDS_MPD) and HAVE_MPD:
+                (root / "mpd").mkdir()
+                server = start_mpd(root / "mpd", root / "home" / "Music")
+                request.addfinalizer(server.stop)
+                MPD_ENVIRONMENT[root] = {"MPD_HOST": f"{PASSWORD}@localhost", "MPD_PORT": str(server.port)}
             made[key] = root
         return made[key]
 
@@ -187,7 +199,7 @@ def sandboxes(tmp_path_factory):
 
 def environment(cwd: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("MOODMAP_MODELS", "XDG_DATA_HOME", "COLUMNS")}
-    return {**env, "HOME": str(cwd / "home"), "PATH": f"{BIN}{os.pathsep}{env['PATH']}"}
+    return {**env, "HOME": str(cwd / "home"), "PATH": f"{BIN}{os.pathsep}{env['PATH']}", **MPD_ENVIRONMENT.get(cwd, {})}
 
 
 def run(command: str, cwd: Path, long_running: bool, shown: list[str]) -> tuple[int, str, str]:
@@ -217,6 +229,8 @@ def test_console_example(doc: Path, example: Example, sandboxes):
         pytest.skip(f"not run here: {NOT_RUN[example.command]}")
     if NEEDS_FLUIDSYNTH in example.command and not shutil.which("fluidsynth"):
         pytest.skip("needs fluidsynth + fluid-soundfont-gm (make soundfont)")
+    if example.command.startswith(NEEDS_MPD) and not HAVE_MPD:
+        pytest.skip("needs Debian's mpd and mpc (make player-deps)")
     cwd = sandboxes(doc, line_of(example.source))
     command = REDUCED.get(example.command, example.command)
     code, out, err = run(command, cwd, example.command in LONG_RUNNING, example.shown)

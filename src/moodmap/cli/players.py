@@ -82,8 +82,14 @@ def _set_line(summary) -> str:
     if summary.replaced:
         line += f" ({summary.replaced} stickers held a value moodmap had not set: recorded, --remove puts it back)"
     if summary.music_dir:
-        line += f"; music_directory {summary.music_dir} ({summary.music_dir_source})"
+        line += f"; music_directory {_home_as_tilde(summary.music_dir)} ({summary.music_dir_source})"
     return line + (" — dry run: nothing changed in MPD or the index" if summary.dry_run else "")
+
+
+def _home_as_tilde(path: str) -> str:
+    """``path`` with the user's home folder written ``~``, as a user writes it."""
+    home = str(Path.home())
+    return "~" + path[len(home):] if home != "/" and (path == home or path.startswith(home + "/")) else path
 
 
 def _removed_line(summary) -> str:
