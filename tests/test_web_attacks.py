@@ -1,12 +1,17 @@
 """`moodmap serve` against crafted uploads and requests (issue 31): a real server on loopback, files
 made here. A container that states no length, an Ogg whose last page lies about its length, an
-Origin on another local port, input that once gave a 500, and a SIGTERM with a request in flight."""
+Origin on another local port, input that once gave a 500, a SIGTERM with a request in flight; a
+flood of connections under a small open-file limit, a full analysis queue, costly GETs from another
+origin, input that came back whole in errors, a server killed with an upload in flight, Range and
+HEAD requests, and the address printed for an IPv6 host."""
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -18,8 +23,8 @@ import soundfile as sf
 pytest.importorskip("fastapi")
 
 from loadgen import tree_rss  # noqa: E402
-from test_user_commands import moodmap, start_server, stop_server  # noqa: E402
-from test_web_security import _upload, request  # noqa: E402
+from test_user_commands import MOODMAP, moodmap, start_server, stop_server  # noqa: E402
+from test_web_security import _upload, raw_request, request  # noqa: E402
 from userlib import make_user_library  # noqa: E402
 
 MB = 2**20
@@ -214,3 +219,287 @@ def test_a_request_in_flight_at_sigterm_is_answered_in_the_json_shape(tmp_path):
     head, _, content = answer.partition(b"\r\n\r\n")
     assert head.split(b" ")[1] == b"503" and b"application/json" in head, answer[:300]
     assert json.loads(content)["error"] == "ServerStopping"
+
+
+# ------------------------------------------------------------------ round two: item 3, connections
+def test_a_flood_of_connections_never_runs_the_server_out_of_open_files(tmp_path):
+    """At 256 open files, 200 connections that never finish their heads: those past the cap (a quarter
+    of the limit) are answered 503 at once and closed, and a client already connected still gets a
+    song whose answer opens the index (at 256 files the server logged EMFILE and stopped answering).
+    (The heads' deadline is 30 s here: accepting in bursts of 32, a flood takes its time.)"""
+    import resource
+
+    home = tmp_path
+    make_user_library(home / "Music", seconds=8.0)
+    moodmap("scan", "Music", "--db", "library.sqlite", cwd=home)
+    low = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))  # noqa: E731
+    port = free_port()
+    process = subprocess.Popen([MOODMAP, "serve", "--db", "library.sqlite", "--port", str(port), "--client-timeout",
+                                "30"], cwd=home,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=low)
+    base = f"http://127.0.0.1:{port}"
+    flood: list[socket.socket] = []
+    try:
+        wait_for(base, process)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as mine:
+            refused = 0
+            for _ in range(200):
+                connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+                connection.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the end
+                flood.append(connection)
+            time.sleep(0.5)
+            for connection in flood:
+                connection.setblocking(False)
+                try:
+                    answer = connection.recv(65536)
+                except BlockingIOError:
+                    continue  # held open: under the cap
+                except ConnectionResetError:
+                    answer = b"reset"
+                refused += 1
+                assert answer.startswith(b"HTTP/1.1 503 ") or answer == b"reset", answer[:200]
+                if answer != b"reset":
+                    assert b"TooManyConnections" in answer and b"retry-after: 5" in answer.lower()
+            assert refused >= 200 - 64
+            mine.sendall(b"GET /api/songs/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            head = mine.recv(65536).split(b"\r\n")[0]
+            assert head == b"HTTP/1.1 200 OK", head
+    finally:
+        for connection in flood:
+            connection.close()
+        _, err = stop_server(process)
+    assert "Too many open files" not in err and "Traceback" not in err, err[-2000:]
+
+
+def wait_for(base: str, process: subprocess.Popen) -> None:
+    for _ in range(300):
+        try:
+            request(base + "/api/health")
+            return
+        except OSError:
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.1)
+    pytest.fail("moodmap serve did not answer within 30 s")
+
+
+def free_port() -> int:
+    from helpers import free_port as port
+
+    return port()
+
+
+# ------------------------------------------------------------------ item 6: a queue with a limit
+def send_head(base: str, path: str, headers: dict[str, str], length: int) -> socket.socket:
+    host, port = base.rsplit("/", 1)[1].split(":")
+    connection = socket.create_connection((host, int(port)), timeout=30)
+    fields = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    connection.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{fields}Content-Length: {length}\r\n\r\n".encode())
+    return connection
+
+
+def test_past_the_queue_an_upload_is_refused_before_its_body_is_stored(tmp_path):
+    """One worker and a queue of one: two 20-second timelines in the server, the third upload gets
+    503 with Retry-After from its head alone (its 2 MB body never sent), and nothing of it reaches
+    the upload folder. Ten such uploads were all accepted and kept on disk."""
+    long = tmp_path / "mix.flac"
+    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as out:
+        block = (0.2 * np.sin(np.arange(8000 * 60) * np.pi / 20)).astype(np.float32)
+        for _ in range(30):
+            out.write(block)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
+    port = free_port()
+    process = subprocess.Popen([MOODMAP, "serve", "--port", str(port), "--workers", "1", "--queue", "1"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    base = f"http://127.0.0.1:{port}"
+    body, headers = form(long, True, 1.25)
+    admitted = []
+    try:
+        wait_for(base, process)
+        for _ in range(2):
+            connection = send_head(base, "/api/predict", headers, len(body))
+            connection.sendall(body)
+            admitted.append(connection)
+        time.sleep(1.5)  # both read and stored; one analysed, one waiting
+        (folder,) = temp.glob("moodmap-uploads-*")
+        stored = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+        assert len(stored) == 2
+        with send_head(base, "/api/predict", headers, 2 * 2**20) as third:
+            began, answer = time.monotonic(), b""
+            while piece := third.recv(65536):
+                answer += piece
+        assert time.monotonic() - began < 2
+        head, _, content = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 ") and b"retry-after: 5" in head.lower(), head
+        assert json.loads(content)["error"] == "ServerBusy"
+        assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == stored
+    finally:
+        for connection in admitted:
+            connection.close()
+        stop_server(process)
+
+
+# ------------------------------------------------------------------ item 5: costly GETs
+def test_costly_gets_are_bounded_and_refused_from_another_origin(server):
+    _, base, _ = server
+    port = int(base.rsplit(":", 1)[1])
+    for hostile in ({"Origin": f"http://127.0.0.1:{port + 1}"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Sec-Fetch-Site": "same-site"}):
+        for path in ("/api/playlists?arousal=arc&n=20", "/api/map", "/api/songs", "/api/songs/1/audio"):
+            status, _, answer = request(base + path, headers=hostile)
+            assert (status, json.loads(answer)["error"]) == (403, "ForbiddenOrigin"), (path, hostile)
+    status, _, answer = request(base + "/api/playlists?arousal=arc&n=1000")
+    assert status == 422 and "200" in json.loads(answer)["detail"]
+    assert request(base + "/api/playlists?arousal=arc&n=5", headers={"Sec-Fetch-Site": "same-origin"})[0] == 200
+
+
+# ------------------------------------------------------------------ item 8: nothing echoed, nothing revealed
+def test_errors_quote_a_short_prefix_and_never_the_upload_folder(server, tmp_path):
+    _, base, _ = server
+    status, _, answer = request(base + "/api/playlists", json.dumps({"mood": "m" * 131_072}).encode()[:65536 - 10],
+                                {"Content-Type": "application/json"})
+    assert status in (400, 422) and len(answer) < 600, len(answer)  # (the whole body is over 64 KB: see below)
+    status, _, answer = request(base + "/api/playlists", json.dumps({"mood": "<i>" + "m" * 60_000}).encode(),
+                                {"Content-Type": "application/json"})
+    assert status == 400 and len(answer) < 600 and b"<i>" not in answer and b"(60003 characters)" in answer, answer
+    status, _, answer = request(base + "/api/songs?mood=" + "q" * 8000)
+    assert 400 <= status < 500 and len(answer) < 600, answer
+    junk = tmp_path / "not a song.ogg"
+    junk.write_bytes(b"OggS" + os.urandom(5000))
+    body, kind = _upload(junk)
+    model = (b"--moodmapboundary\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\n" + b"x" * 900_000 + b"\r\n")
+    status, _, answer = request(base + "/api/predict", model + body, {"Content-Type": kind})
+    assert status == 400 and len(answer) < 600, len(answer)
+    status, _, answer = request(base + "/api/predict", body, {"Content-Type": kind})
+    detail = json.loads(answer)["detail"]
+    assert status == 422 and "moodmap-uploads" not in detail and tempfile_dir() not in detail, detail
+    assert '"not a song.ogg"' in detail, detail
+
+
+def tempfile_dir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+def test_the_json_limit_is_64_kb_as_documented(server):
+    _, base, _ = server
+    exact = json.dumps({"mood": "calm", "pad": ""}).encode()
+    exact = exact[:-2] + b" " * (65536 - len(exact)) + exact[-2:]
+    assert len(exact) == 65536 and request(base + "/api/playlists", exact, {"Content-Type": "application/json"})[0] == 422
+    status, answer = raw_request(base, "POST /api/playlists HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                                       "application/json\r\nContent-Length: 65537\r\n\r\n{")
+    assert status == 413 and json.loads(answer)["detail"] == "request body larger than the limit of 0.0625 MB"
+
+
+# ------------------------------------------------------------------ item 9: nothing left behind
+def test_a_killed_servers_upload_folder_is_removed_at_the_next_start_and_only_it(tmp_path):
+    """kill -9 with a timeline in flight leaves its upload in the server's folder; the next server
+    removes that folder, and leaves a live server's folder and a look-alike moodmap did not make."""
+    long = tmp_path / "mix.flac"
+    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as out:
+        block = (0.2 * np.sin(np.arange(8000 * 60) * np.pi / 20)).astype(np.float32)
+        for _ in range(30):
+            out.write(block)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    decoy = temp / "moodmap-uploads-not-ours"
+    decoy.mkdir()
+    (decoy / "keep.ogg").write_bytes(b"someone else's")
+
+    def serve() -> tuple[subprocess.Popen, str]:
+        port = free_port()
+        process = subprocess.Popen([MOODMAP, "serve", "--port", str(port), "--workers", "1"], cwd=tmp_path,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env={**os.environ, "TMPDIR": str(temp)})
+        wait_for(f"http://127.0.0.1:{port}", process)
+        return process, f"http://127.0.0.1:{port}"
+
+    def folders() -> set[Path]:
+        return set(temp.glob("moodmap-uploads-*"))
+
+    live, _ = serve()
+    doomed, base = serve()
+    live_folder = next(f for f in folders() if (f / ".moodmap-owner").exists()
+                       and json.loads((f / ".moodmap-owner").read_text())["pid"] == live.pid)
+    doomed_folder = next(f for f in folders() - {live_folder, decoy})
+    body, headers = form(long, True, 1.25)
+    with send_head(base, "/api/predict", headers, len(body)) as connection:
+        connection.sendall(body)
+        time.sleep(1.5)  # stored and under way
+        assert [p.suffix for p in doomed_folder.iterdir() if not p.name.startswith(".")] == [".flac"]
+        stop_server(doomed, signal.SIGKILL)
+    assert doomed_folder.exists()  # no shutdown ran
+    again = None
+    try:
+        again, _ = serve()
+        assert not doomed_folder.exists()
+        assert live_folder.is_dir() and (decoy / "keep.ogg").read_bytes() == b"someone else's"
+        assert len(folders()) == 3  # the live one's, the look-alike, the new server's
+    finally:
+        stop_server(live)
+        if again is not None:
+            stop_server(again)
+
+
+# ------------------------------------------------------------------ item 10: one shape, every answer
+def test_range_errors_are_in_the_one_error_shape(server):
+    _, base, _ = server
+    status, headers, answer = request(base + "/api/songs/1/audio", headers={"Range": "bytes=5-2"})
+    assert status == 400 and json.loads(answer)["error"] == "BadRange" and headers["X-Frame-Options"] == "DENY"
+    status, headers, answer = request(base + "/api/songs/1/audio", headers={"Range": "bytes=999999999-"})
+    assert status == 416 and json.loads(answer)["error"] == "RangeNotSatisfiable"
+    assert re.fullmatch(r"bytes \*/\d+", headers["Content-Range"]) and "script-src" in headers["Content-Security-Policy"]
+    status, headers, answer = request(base + "/api/songs/1/audio", headers={"Range": "bytes=0-9"})
+    assert status == 206 and len(answer) == 10
+
+
+@pytest.mark.parametrize("path", ["/", "/api/songs/1/audio", "/api/health", "/docs"])
+def test_head_works_where_get_does(server, path):
+    _, base, _ = server
+    got = request(base + path)
+    status, headers, answer = request(base + path, method="HEAD")
+    assert status == got[0] == 200 and answer == b"" and headers["Content-Type"] == got[1]["Content-Type"]
+    assert headers["Content-Length"] == got[1]["Content-Length"]
+
+
+def test_refusals_and_docs_carry_the_policy_and_each_header_once(server):
+    _, base, _ = server
+    port = base.rsplit(":", 1)[1]
+    answers = [request(base + "/api/health", headers={"Host": f"evil.example:{port}"}),
+               request(base + "/api/predict", b"{}", {"Origin": "http://evil.example"}),
+               request(base + "/docs"), request(base + "/redoc"), request(base + "/openapi.json"),
+               request(base + "/docs-assets/swagger-ui.css")]
+    status, answer = raw_request(base, "POST /api/playlists HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 999999\r\n\r\n")
+    assert status == 413
+    for status, headers, _ in answers:
+        assert len(headers.get_all("Content-Security-Policy")) == 1 and "script-src 'self'" in \
+            headers["Content-Security-Policy"], status
+    assert [a[0] for a in answers[:2]] == [403, 403]
+    host, port_number = base.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port_number)), timeout=10) as connection:
+        connection.sendall(b"POST /api/playlists HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 999999\r\n\r\n")
+        head = connection.recv(65536).partition(b"\r\n\r\n")[0].lower().split(b"\r\n")
+    names = [line.split(b":")[0] for line in head[1:]]
+    assert head[0].startswith(b"http/1.1 413") and len(names) == len(set(names)), head
+
+
+def test_an_ipv6_host_is_printed_as_a_url_a_browser_opens(tmp_path):
+    port = free_port()
+    process = subprocess.Popen([MOODMAP, "serve", "--host", "::1", "--port", str(port)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith(f"moodmap at http://[::1]:{port}/ "), line
+        url = line.split()[2]
+        for _ in range(100):  # said at start-up, a moment before the socket listens
+            try:
+                assert json.loads(request(url + "api/health")[2])["status"] == "ok"
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"{url} did not answer")
+    finally:
+        stop_server(process)

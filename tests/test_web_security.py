@@ -208,3 +208,53 @@ def test_the_work_of_a_client_that_left_is_cancelled(tmp_path):
         assert time.monotonic() - began < 8, "the next upload waited for the abandoned analysis"
     finally:
         stop_server(process)
+
+
+def test_a_head_is_cut_off_at_its_deadline_while_others_are_answered(server):
+    """One client polling /api/health used to turn every other connection's head deadline off (it
+    compared the server-wide request count): 200 dribbling sockets stayed open."""
+    import socket
+    import time
+
+    base, _ = server
+    host, port = base.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=CLIENT_TIMEOUT + 20) as dribbler:
+        dribbler.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line
+        dribbler.setblocking(False)
+        began, closed = time.monotonic(), False
+        while not closed and time.monotonic() - began < CLIENT_TIMEOUT + 5:
+            assert request(base + "/api/health")[0] == 200
+            try:
+                closed = dribbler.recv(100) == b""
+            except BlockingIOError:
+                time.sleep(0.1)
+        assert closed and CLIENT_TIMEOUT - 0.5 < time.monotonic() - began < CLIENT_TIMEOUT + 3
+
+
+def test_a_body_dribbled_under_the_pause_limit_is_cut_off_at_its_total_time(server):
+    """A byte every 1.5 s never pauses 2.5 s, but the 100-byte body may take 2.5 s + 1 s per 64 KB."""
+    import socket
+    import time
+
+    base, _ = server
+    host, port = base.rsplit("/", 1)[1].split(":")
+    with socket.create_connection((host, int(port)), timeout=CLIENT_TIMEOUT + 20) as connection:
+        connection.sendall(b"POST /api/playlists HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           b"Content-Length: 100\r\n\r\n")
+        began, answer = time.monotonic(), b""
+        connection.setblocking(False)
+        while not answer.endswith(b"}") and time.monotonic() - began < 30:
+            try:
+                piece = connection.recv(4096)
+                if not piece:
+                    break
+                answer += piece
+            except BlockingIOError:
+                try:
+                    connection.sendall(b" ")
+                except OSError:
+                    break
+                time.sleep(1.5)
+        waited = time.monotonic() - began
+    assert b" 408 " in answer.split(b"\r\n")[0] and waited < CLIENT_TIMEOUT + 3, (waited, answer[:200])
+    assert b"came too slowly" in answer

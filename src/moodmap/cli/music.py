@@ -564,8 +564,14 @@ def serve(
         help="Another name the server may be reached by (a LAN name or address, a reverse proxy's); repeatable. "
              "Requests naming any other Host are refused.")] = None,
     client_timeout: Annotated[float, typer.Option(
-        help="Seconds a client may take to send a request's head, or pause while sending its body; a slower "
-             "client is cut off (408).")] = 10.0,
+        help="Seconds a client may take to send a request's head, or pause while sending its body (which must "
+             "arrive within this plus 1 s per 64 KB); a slower client is cut off (408).")] = 10.0,
+    queue: Annotated[int, typer.Option(
+        help="Uploads that may wait for a worker besides those analysed; more are refused (503, Retry-After) "
+             "before they are stored.")] = 4,
+    max_connections: Annotated[int, typer.Option(
+        help="Connections kept open at once (at most a quarter of the open-file limit); more are answered "
+             "503 and closed.")] = 100,
 ) -> None:
     """The web app: the library's mood map, song details and audio, playlists, and file analysis (HTTP API at /docs)."""
     try:
@@ -588,17 +594,25 @@ def serve(
                      .replace("{host}", host), markup=False, highlight=False)
     settings = ServerSettings(db=db, library_root=library, max_upload_bytes=int(max_upload_mb * 2**20),
                               inference_workers=max(1, workers), default_model=model,
-                              allowed_hosts=(host, *(allowed_host or ())))
+                              allowed_hosts=(host, *(allowed_host or ())), queue=queue)
     # Ctrl-C or SIGTERM: stop within seconds; analyses still running are stopped with their workers.
     if not 0 < client_timeout <= 3600:
         raise MoodmapError(None, f"--client-timeout must be above 0 and at most 3600 seconds (got {client_timeout:g})")
+    if not 0 <= queue <= 1000:
+        raise MoodmapError(None, f"--queue must be 0 to 1000 (got {queue})")
+    if not 1 <= max_connections <= 100_000:
+        raise MoodmapError(None, f"--max-connections must be 1 to 100000 (got {max_connections})")
     from ..web import guard
 
     guard.HEADER_SECONDS = guard.BODY_SECONDS = client_timeout  # read by the guard at each request
+    guard.MAX_CONNECTIONS = max_connections  # read when uvicorn's protocol is made, below
     signal.signal(signal.SIGTERM, _exit_through_python)
     web_app = create_app(settings)
+    # An IPv6 address is bracketed in a URL (http://[::1]:8765/), or a browser cannot open it.
+    where = f"[{host.strip('[]')}]" if ":" in host else host
     # Said once uvicorn runs (workers started, its Ctrl-C handling in place), not before.
     web_app.router.add_event_handler("startup", lambda: console.print(
-        f"moodmap at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops it"))
+        f"moodmap at http://{where}:{port}/ (API docs at /docs); Ctrl-C stops it", markup=False, highlight=False))
     uvicorn.run(web_app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
-                timeout_keep_alive=5, http=guard.header_deadline_protocol())
+                timeout_keep_alive=5, http=guard.header_deadline_protocol(),
+                backlog=guard.accept_backlog())

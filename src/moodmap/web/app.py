@@ -1,17 +1,23 @@
 """moodmap's web app and HTTP API: the library's mood map, predictions for uploaded files, playlists.
 
 Safe by default: ``moodmap serve`` binds to 127.0.0.1; uploads are size-limited before
-they are read, proven to be audio by decoding them, kept in a private temporary folder
-and deleted; library audio is served only for songs in the index and only from inside
-the library folder; bad input gets a 4xx JSON error, never a traceback. Inference runs
-in a bounded pool of worker processes off the event loop, so an analysis does not stall the map.
+they are read, refused (503) before they are stored when the analysis queue is full, proven to
+be audio by decoding them, kept in a private temporary folder and deleted (a folder a killed
+server left is removed at the next start); library audio is served only for songs in the index
+and only from inside the library folder; bad input gets a 4xx JSON error, never a traceback,
+quoting at most a short escaped prefix of what was sent and never a path of the server's. Inference
+runs in a bounded pool of worker processes off the event loop, so an analysis does not stall the
+map; at most a few costly reads (playlists, the map, song lists) run at once.
 """
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable
@@ -23,6 +29,7 @@ from typing import Annotated, Literal
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,11 +45,19 @@ from ..mood_map import map_data
 from ..playlists import Constraints, build_playlist, playlist_query, to_json, to_m3u8
 from ..song_table import SongTable
 from .guard import RequestGuard
-from .limits import BodyLimit
+from .limits import MULTIPART_SLACK, Admission, BodyLimit
 
 HERE = Path(__file__).parent
 MAX_PAGE = 1000
+MAX_PLAYLIST = 200  # songs in one playlist: an arousal curve over 50 000 songs stays well under a second
 MAX_JSON_BODY = 64 * 1024  # every body but an upload: a playlist request is a few hundred bytes
+COSTLY = r"/api/(playlists|map|songs)/?"  # reads that scale with the index: at most a few run at once
+COSTLY_AT_ONCE, COSTLY_WAITING = 2, 8
+QUOTE_CHARS = 40  # the most of a client's text an error quotes
+MAX_KEY = 200  # the longest mood, quadrant, song key or curve name a request may give
+MAX_DETAIL = 400  # the longest error detail (a net under QUOTE_CHARS: no message quotes input whole)
+UPLOADS_PREFIX = "moodmap-uploads-"
+OWNER_FILE = ".moodmap-owner"  # in each upload folder: the server process that made it
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,7 @@ class ServerSettings:
     inference_workers: int = 2
     default_model: str = DEFAULT_MODEL
     allowed_hosts: tuple[str, ...] = ()  # besides the loopback names: the bound address, --allowed-host names
+    queue: int = 4  # uploads waiting for a worker beyond those analysed; past them: 503 + Retry-After
 
 
 class LibraryView:
@@ -132,7 +148,7 @@ class PlaylistRequest(BaseModel):
     sort: str | None = Field(None, max_length=20)
     steps: int = Field(10, ge=2, le=500)
     arousal: str | None = None
-    n: int = Field(20, ge=1, le=MAX_PAGE)
+    n: int = Field(20, ge=1, le=MAX_PLAYLIST)
     min_distance: float = Field(0.0, ge=0.0, le=2.0, allow_inf_nan=False)
     exclude_artist_repeats: bool = False
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
@@ -148,10 +164,15 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                                      "build mood playlists.")
     library = LibraryView(settings.db, settings.library_root)
     analyses = AnalysisPool(settings.inference_workers)
-    uploads = Path(tempfile.mkdtemp(prefix="moodmap-uploads-"))
+    remove_leftover_uploads(Path(tempfile.gettempdir()))
+    uploads = upload_folder()
     app.state.settings, app.state.library, app.state.uploads = settings, library, uploads
-    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, paths=("/api/predict",))
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, paths=("/api/predict",), slack=MULTIPART_SLACK)
     app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, paths=("/",), skip=("/api/predict",))
+    app.add_middleware(Admission, pattern="/api/predict/?", what="analyses",
+                       limit=settings.inference_workers + max(0, settings.queue))
+    app.add_middleware(Admission, pattern=COSTLY, what="playlists, maps or song lists",
+                       limit=COSTLY_AT_ONCE + COSTLY_WAITING, running=COSTLY_AT_ONCE)
     app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts)  # outermost: checked first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _error_handlers(app)
@@ -191,12 +212,15 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                                         gone=request.is_disconnected)
         except ClientGone:
             return Response(status_code=499)  # nobody reads it; the worker stops once the upload is gone
+        except MoodmapError as exc:  # its reason names the file as the client does, never where the server kept it
+            name = _client_name(file.filename)
+            raise type(exc)(None, exc.reason.replace(f"'{target}'", name).replace(str(target), name)) from None
         finally:
             target.unlink(missing_ok=True)
         return {**result, "path": None, "filename": file.filename}
 
     @app.get("/api/songs")
-    def songs(mood: str | None = Query(None, description="A named emotion or Q1–Q4."),
+    def songs(mood: str | None = Query(None, max_length=MAX_KEY, description="A named emotion or Q1–Q4."),
               quadrant: str | None = Query(None, pattern="^[Qq][1-4]$"),
               q: str | None = Query(None, max_length=200, description="Text in artist, title, album or file name."),
               offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=MAX_PAGE)) -> dict:
@@ -213,13 +237,15 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
         return {**row, "timeline": library.timeline(song_id)}
 
     @app.get("/api/songs/{song_id}/audio", response_class=FileResponse)
-    def audio(song_id: int) -> FileResponse:
+    def audio(song_id: int, request: Request) -> Response:
         """The song's audio file (range requests supported), only from inside the library folder."""
         row = _song(library, song_id)
         path = _library_file(library, row)
         # The type of the indexed name moodmap decoded, never one guessed from where a link points (poly.html).
         kind = AUDIO_TYPES.get(Path(row["path"]).suffix.lower(), "application/octet-stream")
-        return FileResponse(path, media_type=kind, filename=Path(row["path"]).name, content_disposition_type="inline")
+        response = FileResponse(path, media_type=kind, filename=Path(row["path"]).name,
+                                content_disposition_type="inline", stat_result=path.stat())
+        return _range_error(response, request) or response
 
     @app.get("/api/map")
     def mood_map() -> dict:
@@ -237,10 +263,18 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
         """The same, as a link a player can open (``/api/playlists?mood=calm&format=m3u8``)."""
         return _playlist_response(library, body, str(request.base_url))
 
+    app.openapi()  # the schema as declared; then HEAD where GET is (not listed in it: same answers, no body)
+    for route in app.routes:
+        if isinstance(route, APIRoute) and "GET" in route.methods:
+            route.methods.add("HEAD")
     return app
 
 
 def _playlist_response(library: LibraryView, body: PlaylistRequest, base_url: str) -> Response:
+    for name in ("mood", "quadrant", "near", "from_", "to", "arousal"):
+        value = getattr(body, name)
+        if value is not None and len(value) > MAX_KEY:
+            raise HTTPException(400, f"{name.rstrip('_')}: {quoted(value)} is longer than {MAX_KEY} characters")
     query = playlist_query(body.mood, body.quadrant, body.near, body.from_, body.to, body.arousal,
                            valence=body.valence, genre=body.genre, artist=body.artist, album=body.album,
                            text=body.text, sort=body.sort)
@@ -344,7 +378,101 @@ def _check_model(model: str, settings: ServerSettings) -> None:
     from ..models.registry import available_models
 
     if model != settings.default_model and model not in available_models():
-        raise HTTPException(400, f"unknown model {model!r}; one of {', '.join(available_models())}")
+        raise HTTPException(400, f"unknown model {quoted(model)}; one of {', '.join(available_models())}")
+
+
+def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
+    """What a client sent, for an error message: at most ``limit`` characters of it in double
+    quotes, escaped (control characters, non-ASCII and ``<>&`` as \\u escapes), and how long it was
+    when cut."""
+    inner = json.dumps(text[:limit]).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return inner if len(text) <= limit else f"{inner}… ({len(text)} characters)"
+
+
+def _client_name(filename: str | None) -> str:
+    """An upload as its client named it (the name only, quoted short), never the server's copy."""
+    return quoted(Path(filename or "upload").name or "upload")
+
+
+def _range_error(response: FileResponse, request: Request) -> JSONResponse | None:
+    """A ``Range`` the file cannot answer, in the one error shape (Starlette's own answer is plain
+    text): malformed 400, past the end 416; None when the range is served (or ignored, If-Range)."""
+    from starlette.responses import MalformedRangeHeader, RangeNotSatisfiable
+
+    wanted, condition = request.headers.get("range"), request.headers.get("if-range")
+    if wanted is None or (condition is not None and not response._should_use_range(condition)):
+        return None
+    size = response.stat_result.st_size
+    try:
+        FileResponse._parse_range_header(wanted, size)
+    except MalformedRangeHeader:
+        return _error_reply(400, "BadRange", "the Range header is not one this server reads (bytes=START-END, …)")
+    except RangeNotSatisfiable:
+        return _error_reply(416, "RangeNotSatisfiable", f"the range starts past the end of the file ({size} bytes)",
+                            {"content-range": f"bytes */{size}"})
+    return None
+
+
+def _error_reply(status: int, error: str, detail: str, headers: dict | None = None) -> JSONResponse:
+    """moodmap's one error shape: a short detail, never a path of the server's upload folder."""
+    detail = UPLOAD_PATH.sub("the upload", detail)
+    if len(detail) > MAX_DETAIL:
+        detail = detail[:MAX_DETAIL - 1] + "…"
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+UPLOAD_PATH = re.compile(r"[^\s'\"]*" + re.escape(UPLOADS_PREFIX) + r"[^\s'\";,)]*")  # a path in the upload folder
+
+
+def upload_folder() -> Path:
+    """A private temporary folder for this server's uploads, marked with its owner (this process:
+    pid and start time) so that a later server can tell a folder a killed one left behind."""
+    folder = Path(tempfile.mkdtemp(prefix=UPLOADS_PREFIX))
+    (folder / OWNER_FILE).write_text(json.dumps(_process_identity(os.getpid())), encoding="utf-8")
+    return folder
+
+
+def remove_leftover_uploads(temp: Path) -> list[Path]:
+    """Remove the upload folders of servers that are gone (killed -9: no shutdown ran); the removed
+    folders. Only folders moodmap made — named so, a real folder of this user, holding the owner
+    mark — whose owner process is not running (its pid gone, or taken by a process started at
+    another time). A live server's folder, or anything else, is left alone."""
+    removed = []
+    for folder in temp.glob(f"{UPLOADS_PREFIX}*"):
+        try:
+            st = folder.lstat()
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+                continue
+            owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+            pid, started = int(owner["pid"]), owner.get("started")
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue  # not marked, unreadable: not provably moodmap's
+        now = _process_identity(pid)["started"]  # None: no such process, or no /proc to say
+        if pid == os.getpid() or (now is not None and started in (None, now)) or (now is None and _running(pid)):
+            continue  # its owner runs (or a process of that pid, when a start time cannot be compared)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _process_identity(pid: int) -> dict:
+    """A process as a pid and its start time (clock ticks after boot, Linux's /proc; None elsewhere):
+    the pair names one process, whereas a pid alone is reused."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+        return {"pid": pid, "started": int(stat_line.rsplit(")", 1)[1].split()[19])}
+    except (OSError, ValueError, IndexError):
+        return {"pid": pid, "started": None}
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: it runs
+        return True
+    return True
 
 
 def _safe_suffix(filename: str | None) -> str:
@@ -370,8 +498,7 @@ def _library_file(library: LibraryView, row: dict) -> Path:
 
 def _error_handlers(app: FastAPI) -> None:
     """moodmap's errors become 4xx JSON; anything unexpected a 500 without a traceback."""
-    def reply(status: int, error: str, detail: str) -> JSONResponse:
-        return JSONResponse({"error": error, "detail": detail}, status_code=status)
+    reply = _error_reply
 
     @app.exception_handler(AudioError)
     async def audio_error(_request: Request, exc: AudioError) -> JSONResponse:
@@ -396,10 +523,17 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         """Which fields are wrong and why — never the input itself (it can be megabytes)."""
-        problems = "; ".join(f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
+        problems = "; ".join(f"{'.'.join(_field(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}"
                              for e in exc.errors()[:10])
-        return reply(422, "ValidationError", problems[:1000])
+        return reply(422, "ValidationError", problems)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         return reply(500, "InternalError", f"unexpected {type(exc).__name__}; see the server log")
+
+
+def _field(part: object) -> str:
+    """One step of a field's location: a name of the API's as it is, a client's (an unknown query
+    parameter) quoted short."""
+    text = str(part)
+    return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,39}|\d{1,6}", text) else quoted(text, 20)
