@@ -29,7 +29,8 @@ def two_songs(folder: Path) -> Path:
 
 
 def family(root: int) -> dict[int, tuple[str, int, int | None]]:
-    """``root`` and every process below it: pid → (command line, nice, I/O class)."""
+    """``root`` and every process below it: pid → (command line, nice, I/O class); ``root``'s nice is
+    the least nice of its threads (each has its own)."""
     parents, seen = {}, {}
     for name in os.listdir("/proc"):
         try:
@@ -47,8 +48,19 @@ def family(root: int) -> dict[int, tuple[str, int, int | None]]:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-        seen[pid] = (command, parents[pid][1], io_class(pid))
+        seen[pid] = (command, threads_nice(pid, parents[pid][1]) if pid == root else parents[pid][1], io_class(pid))
     return seen
+
+
+def threads_nice(pid: int, process: int) -> int:
+    """The lowest nice value among ``pid``'s threads (``process``: its main thread's)."""
+    values = []
+    for task in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            values.append(int(task.read_text().rsplit(")", 1)[1].split()[16]))
+        except (OSError, IndexError):
+            continue
+    return min(values, default=process)
 
 
 def watch_run(args: list[str], cwd: Path, until: str | None = None, cpus: set[int] | None = None):
@@ -106,3 +118,13 @@ def test_watch_leaves_a_core_free_by_default(tmp_path):
                              cpus=set(cpus))
     assert "2 analysed" in output, output
     assert not workers(seen), "on two cores a watcher analyses in one process (a core left free)"
+
+
+def test_watch_nice_runs_the_watcher_and_its_threads_at_the_lowest_cpu_priority(tmp_path):
+    if os.getpriority(os.PRIO_PROCESS, 0) >= NICEST:
+        pytest.skip("the tests already run at nice 19: nothing could be lowered")
+    two_songs(tmp_path)
+    output, seen = watch_run(["scan", "music", "--db", "lib.sqlite", "--watch", "--nice"], tmp_path,
+                             until="analysed")
+    assert "2 analysed" in output, output
+    assert seen and all(nice == NICEST for _, nice, _ in seen.values()), seen  # the watcher's threads included

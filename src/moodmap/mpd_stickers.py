@@ -114,6 +114,9 @@ def connected(address: MpdAddress) -> Iterator[object]:
     try:
         _log_in(client, address)
         yield client
+    except (mpd.ConnectionError, ConnectionError, TimeoutError) as exc:
+        raise MoodmapError(str(address), f"lost the connection to MPD ({exc or type(exc).__name__}); what was set "
+                                         "is recorded: run the same command again") from None
     finally:
         try:
             client.close()
