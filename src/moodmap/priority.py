@@ -9,7 +9,7 @@ it is left as it was, silently: ``--nice`` then lowers what it can.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 import os
 import platform
 
@@ -62,11 +62,13 @@ def io_class(pid: int = 0) -> int | None:
     return None if value < 0 else value >> IOPRIO_CLASS_SHIFT
 
 
+@functools.lru_cache(maxsize=1)
 def _syscall():
-    """libc's ``syscall`` on Linux, else None."""
-    if not platform.system() == "Linux":
+    """libc's ``syscall`` on Linux (from the C library already loaded: ``find_library`` would start
+    ldconfig, a process made before the I/O class is set), else None."""
+    if platform.system() != "Linux":
         return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).syscall
-    except OSError:
+        return ctypes.CDLL(None, use_errno=True).syscall
+    except (OSError, AttributeError):
         return None
