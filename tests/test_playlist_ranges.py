@@ -137,9 +137,9 @@ def test_a_bad_range_is_one_line_and_exit_2(db, option, value, message):
 # Sorts ---------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("sort, descending", [("arousal", False), ("arousal+", False), ("arousal-", True),
-                                              ("valence-", True), ("Valence", False)])
+                                              ("valence-", True), ("Valence", False), ("-arousal", True)])
 def test_a_sort_takes_the_first_songs_in_its_order(db, sort, descending):
-    axis = 5 if sort.lower().startswith("arousal") else 4
+    axis = 5 if "arousal" in sort.lower() else 4
     chosen = titles(db, "--valence", "0.3:", "--sort", sort, "--n", "8")
     pool = sorted((s for s in songs() if s[0] in expected(valence=(0.3, None))), key=lambda s: s[axis],
                   reverse=descending)

@@ -254,14 +254,16 @@ class Sort:
 
 
 def parse_sort(text: str) -> Sort:
-    """``valence``/``arousal``, ``+`` (ascending, the default) or ``-`` (descending) after it."""
+    """``valence``/``arousal``, ``+`` (ascending, the default) or ``-`` (descending) after it, or before
+    it as Navidrome writes a sort (``-arousal``)."""
     key = text.strip().lower()
-    descending = key.endswith("-")
-    field = key[:-1] if key[-1:] in ("+", "-") else key
+    sign = key[-1:] if key[-1:] in ("+", "-") else key[:1] if key[:1] in ("+", "-") else ""
+    field = key.removesuffix(sign) if key.endswith(sign) and sign else key.removeprefix(sign)
     if field not in AXES:
-        raise MoodmapError(None, f"--sort {text!r}: sort by valence or arousal, a - after it for highest first "
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise MoodmapError(None, f"--sort {shown!r}: sort by valence or arousal, a - after it for highest first "
                                  "(arousal-)")
-    return Sort(field, descending)
+    return Sort(field, sign == "-")
 
 
 def playlist_query(mood: str | None = None, quadrant: str | None = None, near: str | None = None,
