@@ -182,6 +182,11 @@ def test_without_the_password_mpd_refuses_in_one_line(fresh, mpd):
     assert done.stderr.count("\n") == 1 and "MPD_HOST=password@host" in done.stderr, done.stderr
 
 
+def test_a_wrong_password_is_one_line(fresh, mpd):
+    done = integrate(cwd=fresh, host=f"not-{PASSWORD}@{mpd.socket}", code=2)
+    assert done.stderr.count("\n") == 1 and "MPD refused the password" in done.stderr, done.stderr
+
+
 def test_no_mpd_there_is_one_line(fresh):
     done = integrate("--host", str(fresh / "no.socket"), cwd=fresh, code=2)
     assert done.stderr.count("\n") == 1 and "cannot reach MPD" in done.stderr, done.stderr

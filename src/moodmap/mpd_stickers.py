@@ -117,6 +117,8 @@ def connected(address: MpdAddress) -> Iterator[object]:
     except (mpd.ConnectionError, ConnectionError, TimeoutError) as exc:
         raise MoodmapError(str(address), f"lost the connection to MPD ({exc or type(exc).__name__}); what was set "
                                          "is recorded: run the same command again") from None
+    except mpd.CommandError as exc:  # a sticker MPD would not set or delete (a permission taken away meanwhile)
+        raise MoodmapError(str(address), f"MPD refused a sticker change ({exc}); what was set is recorded") from None
     finally:
         try:
             client.close()
@@ -145,7 +147,8 @@ def _log_in(client, address: MpdAddress) -> None:
         try:
             client.password(address.password)
         except mpd.CommandError:
-            raise MoodmapError(str(address), "MPD refused the password given in MPD_HOST (password@host)") from None
+            raise MoodmapError(str(address), "MPD refused the password (the password@ before the host in --host "
+                                             "or MPD_HOST)") from None
     if "sticker" in client.commands():
         return
     if "sticker" in client.notcommands():
