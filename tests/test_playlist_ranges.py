@@ -150,6 +150,13 @@ def test_a_sort_alone_orders_the_whole_library(db):
     assert titles(db, "--sort", "arousal-", "--n", "1") == ["Bottom"]
 
 
+def test_a_sort_with_near_orders_the_nearest_songs(db):
+    nearest = titles(db, "--near", "Exactly", "--n", "6")
+    arousal = {s[0]: s[5] for s in songs()}
+    assert titles(db, "--near", "Exactly", "--sort", "arousal-", "--n", "6") == \
+        sorted(nearest, key=lambda t: -arousal[t])
+
+
 @pytest.mark.parametrize("args, message", [
     (("--sort", "energy"), "moodmap: --sort 'energy': sort by valence or arousal, a - after it for highest first "
                            "(arousal-)"),
