@@ -150,6 +150,11 @@ def test_a_sort_alone_orders_the_whole_library(db):
     assert titles(db, "--sort", "arousal-", "--n", "1") == ["Bottom"]
 
 
+def test_a_sort_with_a_mood_takes_the_first_songs_of_that_mood_in_its_order(db):
+    calm = sorted((s for s in songs() if describe(s[4], s[5]).emotion == "calm"), key=lambda s: -s[4])
+    assert titles(db, "--mood", "calm", "--sort", "valence-", "--n", "4") == [s[0] for s in calm[:4]]
+
+
 def test_a_sort_with_near_orders_the_nearest_songs(db):
     nearest = titles(db, "--near", "Exactly", "--n", "6")
     arousal = {s[0]: s[5] for s in songs()}
