@@ -257,8 +257,12 @@ def parse_sort(text: str) -> Sort:
     """``valence``/``arousal``, ``+`` (ascending, the default) or ``-`` (descending) after it, or before
     it as Navidrome writes a sort (``-arousal``)."""
     key = text.strip().lower()
-    sign = key[-1:] if key[-1:] in ("+", "-") else key[:1] if key[:1] in ("+", "-") else ""
-    field = key.removesuffix(sign) if key.endswith(sign) and sign else key.removeprefix(sign)
+    if key[-1:] in ("+", "-"):
+        field, sign = key[:-1], key[-1]
+    elif key[:1] in ("+", "-"):
+        field, sign = key[1:], key[0]
+    else:
+        field, sign = key, "+"
     if field not in AXES:
         shown = text if len(text) <= 40 else text[:40] + "…"
         raise MoodmapError(None, f"--sort {shown!r}: sort by valence or arousal, a - after it for highest first "
