@@ -30,7 +30,8 @@ SIDES: dict[str, str] = {
     # library: prediction, the index and everything that reads it, the web app …
     **dict.fromkeys([
         "moodmap.predict", "moodmap.scan", "moodmap.tags", "moodmap.tagging", "moodmap.library",
-        "moodmap.song_table", "moodmap.playlists", "moodmap.playlist_folder", "moodmap.navidrome", "moodmap.watch",
+        "moodmap.song_table", "moodmap.playlists", "moodmap.playlist_query", "moodmap.playlist_folder",
+        "moodmap.navidrome", "moodmap.watch",
         "moodmap.mood_map", "moodmap.plane_png", "moodmap.web.*", "moodmap.models", "moodmap.models.predictor",
         "moodmap.models.registry", "beetsplug.*",
         # … and the core both sides stand on

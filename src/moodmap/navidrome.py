@@ -25,7 +25,8 @@ from pathlib import Path
 
 from .errors import MoodmapError
 from .mood import QUADRANT_CENTERS, resolve_emotion
-from .playlists import MODES, Constraints, query_filters, query_sort
+from .playlist_query import MODES, query_filters, query_sort
+from .playlists import Constraints
 from .song_table import Range
 
 # The tags moodmap writes, as Navidrome reads them: field name → (type, aliases: ID3 TXXX,
