@@ -123,6 +123,9 @@ def smart_playlist(query: dict, constraints: Constraints, title: str) -> dict:
         raise NotExpressible(None, "spacing, one-song-per-artist and seeded draws are not rules Navidrome has; "
                                    "drop them or write .m3u8 instead")
     filters, sort = query_filters(query), query_sort(query)
+    if filters.text:
+        raise NotExpressible(None, "--text looks in titles and file names too, which no one Navidrome rule does; "
+                                   "use --genre, --artist or --album, or write .m3u8 instead")
     rules, said = _mood_rules(modes.get("mood"))
     for axis, bounds in filters.ranges.items():
         rules += _range_rules(axis, bounds)
@@ -133,9 +136,6 @@ def smart_playlist(query: dict, constraints: Constraints, title: str) -> dict:
     for name, part in filters.tags.items():
         rules.append({"contains": {name: _like_value(name, part)}})
         said.append(f"whose {name} contains {part!r}")
-    if filters.text:
-        raise NotExpressible(None, "--text looks in titles and file names too, which no one Navidrome rule does; "
-                                   "use --genre, --artist or --album, or write .m3u8 instead")
     nsp = {"name": title, "comment": "moodmap: songs " + ", ".join(said), "all": rules,
            "sort": sort.field if sort else "random"}
     if sort and sort.descending:
