@@ -2,14 +2,25 @@
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
 
-import pytest
+# Under pytest-xdist every worker is a process of its own: OpenMP's default (a thread per core in
+# each of them, and in every program a test starts) puts 2 x 2 spinning threads on 2 cores, and the
+# torch tests ran twice as long. A worker's share of the cores it is; a command that sets its own
+# thread count (train --jobs 1 takes every core) still does. Set before anything imports torch.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _share = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, str(_share))
 
-from moodmap.datasets.synth import SynthSpec, write_synth_dataset
+# The imports below come after the thread settings on purpose.
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from helpers import tone, write_audio
+import pytest  # noqa: E402
+
+from moodmap.datasets.synth import SynthSpec, write_synth_dataset  # noqa: E402
+
+from helpers import tone, write_audio  # noqa: E402
 
 # pytest-xdist's workers set COLUMNS=80; the installed program run by a test must see what a user's
 # pipe gives it (no COLUMNS), or its tables are cut to 80 columns under xdist only.
