@@ -45,6 +45,7 @@ class SongTable:
     points: np.ndarray  # (n, 2) valence, arousal on 0–1
     spread: np.ndarray  # (n, 2) sd over excerpts; 0 where unknown
     artists: np.ndarray  # (n,) normalised artist name, "" when unknown
+    _texts: dict = field(default_factory=dict, compare=False, repr=False)  # what filters look in, made once
 
     @classmethod
     def from_rows(cls, rows: Sequence[dict]) -> SongTable:
@@ -116,11 +117,19 @@ class SongTable:
                 mask &= values <= bounds.high
         for name, needle in filters.tags.items():
             part = ascii_lower(needle)
-            mask &= np.array([part in ascii_lower(row[name] or "") for row in self.rows], dtype=bool)
+            mask &= np.fromiter((part in text for text in self._texts_of(name)), dtype=bool, count=len(self))
         if filters.text:
             needle = filters.text.casefold()
-            mask &= np.array([needle in _searchable(row) for row in self.rows], dtype=bool)
+            mask &= np.fromiter((needle in text for text in self._texts_of("text")), dtype=bool, count=len(self))
         return mask
+
+    def _texts_of(self, name: str) -> list[str]:
+        """Each song's ``name`` tag with A–Z in lower case ("text": artist, title, album and path
+        casefolded), made the first time a filter asks: a table serves many queries."""
+        if name not in self._texts:
+            self._texts[name] = [_searchable(row) for row in self.rows] if name == "text" else \
+                [ascii_lower(row[name] or "") for row in self.rows]
+        return self._texts[name]
 
 
 @dataclass(frozen=True)
