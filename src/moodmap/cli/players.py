@@ -60,8 +60,11 @@ def integrate_mpd(
     """Set the valence, arousal and mood stickers of every indexed song in a running MPD; a rerun writes only what
     changed. valence and arousal are integers 0-1000 written with four digits (0.6 is 0600), since MPD compares
     sticker values as integers (0.24: sticker find song "" valence gt 600) or as text (0.23: > 0600)."""
+    from ..errors import MoodmapError
     from ..mpd_stickers import MpdAddress, remove_stickers, set_stickers
 
+    if remove and music_dir is not None:
+        raise MoodmapError(None, "--remove needs no --music-dir: it finds moodmap's stickers by what it recorded")
     address = MpdAddress.resolve(host, port)
     index = existing_index(db)
     with progress_bar("MPD stickers", hidden=quiet) as update:
