@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -278,3 +279,25 @@ def test_all_moods_removes_its_own_playlist_of_a_vanished_mood_but_not_one_the_u
     out = moodmap("playlists", "--all-moods", "--db", str(db), "--to", str(folder))
     assert "1 removed" in out and "1 left alone" in out, out
     assert not untouched.exists() and edited.read_text(encoding="utf-8") == mine
+
+
+GUARANTEES = Path(__file__).resolve().parents[1] / "docs" / "guarantees.md"
+NAMED_TEST = re.compile(r"(test_\w+\.py)::(test_\w+)")
+
+
+def test_every_promise_names_a_test_that_exists():
+    """docs/guarantees.md is only worth what its third column is: each row names at least one test,
+    and each test it names is defined in the file it names (a renamed test breaks the table)."""
+    rows = [line for line in GUARANTEES.read_text(encoding="utf-8").splitlines()
+            if line.startswith("| ") and not line.startswith("| promise") and line.count("|") >= 5]
+    assert len(rows) > 100
+    missing = []
+    for row in rows:
+        named = NAMED_TEST.findall(row.split("|")[3])
+        if not named:
+            missing.append(f"names no test: {row[:90]}")
+        for file, name in named:
+            path = Path(__file__).parent / file
+            if not path.exists() or not re.search(rf"^(async )?def {name}\(", path.read_text(encoding="utf-8"), re.M):
+                missing.append(f"{file}::{name} does not exist")
+    assert not missing, "\n".join(missing)
