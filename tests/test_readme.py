@@ -186,7 +186,8 @@ def sandboxes(tmp_path_factory, request):
                 from moodmap.datasets.synth import SynthSpec, write_synth_dataset
 
                 write_synth_dataset(root / "emoMusic", SynthSpec(songs=6, seed=2013, seconds=45), jobs=1)
-            if any(needs in text for needs in NEEDS_MPD) and HAVE_MPD:
+            if HAVE_MPD and any(e.command.startswith(NEEDS_MPD) for e in examples(doc, ROOT)
+                                if walk(doc, line_of(e.source)) == key[1]):
                 (root / "mpd").mkdir()
                 server = start_mpd(root / "mpd", root / "home" / "Music")
                 request.addfinalizer(server.stop)
