@@ -77,6 +77,46 @@ def test_titles_are_stripped_and_a_blank_one_is_none(tmp_path):
     assert read_tags(path) == TrackInfo("Nuit", None, "Mer", "Ambient", read_tags(path).duration)
 
 
+def test_the_first_title_and_every_genre_are_read(tmp_path):
+    path = song(tmp_path, "a.flac")
+    handle = mutagen.File(str(path), easy=True)
+    handle["title"], handle["genre"] = ["Nuit", "Night"], ["Jazz", " ", "Funk"]
+    handle.save()
+    found = read_tags(path)
+    assert (found.title, found.genre) == ("Nuit", "Jazz; Funk")
+
+
+def test_an_m4a_files_common_tags_are_read_by_name(tmp_path):
+    m4a = make_m4a(tmp_path / "a.m4a")
+    handle = mutagen.File(str(m4a), easy=True)
+    handle["title"], handle["artist"], handle["genre"] = "Nuit", "Low Tide", ["Jazz", "Funk"]
+    handle.save()
+    found = read_tags(m4a)
+    assert (found.title, found.artist, found.album, found.genre) == ("Nuit", "Low Tide", None, "Jazz; Funk")
+
+
+def test_a_song_of_no_length_has_no_duration(tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros(0, "int16"), 8000)
+    assert read_tags(empty).duration is None
+
+
+def test_several_genres_in_a_wavs_id3_chunk_are_all_read(tmp_path):
+    from mutagen.id3 import TCON
+
+    wav = song(tmp_path, "a.wav")
+    handle = mutagen.File(str(wav))
+    handle.add_tags()
+    handle.tags.add(TIT2(encoding=3, text=["One", "Two"]))
+    handle.tags.add(TCON(encoding=3, text=["Jazz", "Funk"]))
+    handle.save()
+    found = read_tags(wav)
+    assert (found.title, found.genre) == ("One", "Jazz; Funk")
+
+
 def test_an_id3_tag_in_a_wav_is_read_and_riff_info_fills_in_what_it_lacks(tmp_path):
     wav = with_chunks(song(tmp_path, "a.wav"), info((b"INAM", b"Riff title\0"), (b"IART", b"Riff artist\0")))
     handle = mutagen.File(str(wav))
@@ -107,9 +147,9 @@ def test_riff_info_reads_latin1_text_and_skips_blank_or_unknown_fields(tmp_path)
     wav = tmp_path / "a.wav"
     wav.write_bytes(riff(chunk(b"fmt ", b"x" * 16),
                          info((b"INAM", "Été".encode("latin-1") + b"\0"), (b"IART", b"  \0"),
-                              (b"ICMT", b"a comment\0"), (b"IGNR", b" Ambient \0garbage after the NUL"),
-                              (b"IPRD", b"Mer"))))
-    assert riff_info(wav) == {"title": "Été", "genre": "Ambient", "album": "Mer"}
+                              (b"ICMT", b"a comment\0"), (b"IGNR", b" Ambient \0garbage\0after the NUL\0"),
+                              (b"IPRD", b"Mers"), (b"ISFT", b"Lavf\0"))))  # "Mers": no NUL, the next field at once
+    assert riff_info(wav) == {"title": "Été", "genre": "Ambient", "album": "Mers"}
 
 
 def test_riff_info_reads_utf8_text_as_utf8(tmp_path):
@@ -124,6 +164,38 @@ def test_riff_info_looks_past_other_chunks_and_other_lists(tmp_path):
                          chunk(b"LIST", b"adtl" + chunk(b"labl", b"\0\0\0\0cue\0")),
                          chunk(b"junk", b"y" * 3), info((b"IART", b"Low Tide\0"))))
     assert riff_info(wav) == {"artist": "Low Tide"}
+
+
+def test_an_info_field_whose_size_says_more_than_is_there_gives_what_is_there(tmp_path):
+    """A size past the end of the list (a cut-short or lying field): its text is read to the list's end."""
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(riff(chunk(b"LIST", b"INFO" + chunk(b"IART", b"Low Tide\0") + b"INAM" + struct.pack("<I", 0xFFFFFFF0)
+                               + b"Cut short")))
+    assert riff_info(wav) == {"artist": "Low Tide", "title": "Cut short"}
+
+
+def test_text_inside_the_samples_is_not_read_as_a_tag(tmp_path):
+    """A data chunk of unknown length (0xFFFFFFFF, as a WAV written to a pipe says) runs to the end of
+    the file: whatever its samples hold is audio, never a LIST chunk."""
+    fake = info((b"INAM", b"Not a tag\0"))
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(riff(chunk(b"fmt ", b"x" * 16), info((b"IART", b"Low Tide\0")))
+                    + b"data" + struct.pack("<I", 0xFFFFFFFF) + fake + b"\0" * 64)
+    assert riff_info(wav) == {"artist": "Low Tide"}
+
+
+def test_a_chunk_after_the_info_list_is_not_read_as_part_of_it(tmp_path):
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(riff(info((b"IART", b"Low Tide\0")), chunk(b"INAM", b"Not in the list\0")))
+    assert riff_info(wav) == {"artist": "Low Tide"}
+
+
+def test_an_info_lists_fields_past_its_first_mebibyte_are_not_read(tmp_path):
+    """A bound on what a LIST chunk (text, never audio) makes moodmap read, whatever size it states."""
+    body = b"INFO" + chunk(b"ICMT", b"z" * (3 << 19)) + chunk(b"IART", b"Too far\0")  # 1.5 MiB, then a field
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(riff(chunk(b"LIST", body)))
+    assert riff_info(wav) == {}
 
 
 def test_a_file_that_is_not_a_riff_wave_has_no_riff_info(tmp_path):
@@ -190,6 +262,15 @@ def test_a_new_mood_in_a_v24_tag_is_a_utf8_tmoo(tmp_path):
     after = ID3(str(mp3))
     assert [(f.encoding, f.text) for f in after.getall("TMOO")] == [(3, ["calm"])]
     assert [(f.desc, f.encoding, f.text) for f in after.getall("TXXX")] == [("AROUSAL", 3, ["0.400"])]
+
+
+def test_a_mood_restored_into_the_users_frame_takes_away_the_second_one_beside_it(tmp_path):
+    """An older moodmap wrote TMOO beside the user's TXXX:MOOD; giving back the user's value leaves one mood."""
+    mp3 = id3(song(tmp_path, "a.mp3"), 4, TXXX(encoding=3, desc="MOOD", text=["Dark"]), TMOO(encoding=3, text=["calm"]))
+    assert read_mood_tags(mp3) == {"MOOD": "calm"}  # v2.4: TMOO is read first
+    assert write_mood_tags(mp3, {"MOOD": "Dark"}) == {"MOOD": ("calm", "Dark")}
+    tags = ID3(str(mp3))
+    assert not tags.getall("TMOO") and [f.text for f in tags.getall("TXXX")] == [["Dark"]]
 
 
 def test_a_v23_mood_is_read_from_txxx_before_tmoo(tmp_path):
@@ -288,14 +369,118 @@ def test_vorbis_values_are_replaced_in_place_and_extra_ones_go(tmp_path):
     assert list(list.__iter__(mutagen.File(str(flac)).tags)) == [("TITLE", "t")]
 
 
-# ------------------------------------------------------------------ the file itself
-def test_a_write_to_a_file_mutagen_cannot_read_is_refused(tmp_path):
+def test_an_untagged_wav_gets_its_bytes_back_when_its_moods_are_removed(tmp_path):
     wav = song(tmp_path, "a.wav")
-    odd = tmp_path / "a.xyz"
-    odd.write_bytes(b"\0" * 4096)
-    with pytest.raises((MoodmapError, mutagen.MutagenError, OSError, ValueError)):
-        write_mood_tags(odd, {"MOOD": "calm"})
-    assert odd.read_bytes() == b"\0" * 4096 and wav.exists()
+    original = wav.read_bytes()
+    write_mood_tags(wav, {"MOOD": "calm", "VALENCE": "0.500"})
+    assert read_mood_tags(wav) == {"MOOD": "calm", "VALENCE": "0.500"} and wav.read_bytes() != original
+    write_mood_tags(wav, {"MOOD": None, "VALENCE": None})
+    assert wav.read_bytes() == original
+
+
+def id3v22(mp3: Path) -> Path:
+    """The mp3 with an ID3v2.2 tag (three-letter frames, as old iTunes wrote), built by hand."""
+    frames = b"TT2" + (6).to_bytes(3, "big") + b"\0Title"
+    mp3.write_bytes(b"ID3\x02\x00\x00" + bytes((0, 0, 0, len(frames))) + frames + without_id3v2(mp3))
+    assert ID3(str(mp3)).version[:2] == (2, 2)
+    return mp3
+
+
+def test_an_id3v22_tag_is_not_rewritten_and_the_error_says_how_to_convert_it(tmp_path):
+    mp3 = id3v22(song(tmp_path, "old.mp3"))
+    before = mp3.read_bytes()
+    for dry_run in (True, False):  # a dry run says so too
+        with pytest.raises(MoodmapError) as refused:
+            write_mood_tags(mp3, {"MOOD": "calm"}, dry_run=dry_run)
+    assert refused.value.path == str(mp3.resolve()) and str(refused.value).startswith(f"{mp3.resolve()}: ")
+    assert refused.value.reason.startswith("ID3v2.2 tag: not rewritten") and \
+        f"mid3v2 --convert '{mp3.resolve()}'" in refused.value.reason
+    assert write_mood_tags(mp3, {}) == {} and mp3.read_bytes() == before and read_tags(mp3).title == "Title"
+
+
+def test_a_dry_run_leaves_an_interrupted_in_place_write_for_the_real_one(tmp_path):
+    from moodmap.atomic import staged_path
+
+    flac = song(tmp_path, "a.flac")
+    staged = staged_path(flac)
+    staged.write_bytes(flac.read_bytes())  # what a crash left: the complete new content, staged
+    write_mood_tags(flac, {"MOOD": "calm"}, dry_run=True)
+    assert staged.exists()
+    write_mood_tags(flac, {"MOOD": "calm"})
+    assert not staged.exists() and read_mood_tags(flac) == {"MOOD": "calm"}
+
+
+def test_more_vorbis_values_than_places_go_right_after_the_last_one(tmp_path):
+    flac = song(tmp_path, "a.flac")
+    handle = mutagen.File(str(flac))
+    handle.tags.extend([("mood", "A"), ("TITLE", "t"), ("ARTIST", "a")])
+    handle.save()
+    write_mood_tags(flac, {"MOOD": "X\0Y"})
+    assert list(list.__iter__(mutagen.File(str(flac)).tags)) == [("mood", "X"), ("mood", "Y"), ("TITLE", "t"),
+                                                                 ("ARTIST", "a")]
+
+
+# ------------------------------------------------------------------ the file itself
+def test_a_write_to_a_format_mutagen_cannot_tag_is_refused_and_the_file_left(tmp_path):
+    import soundfile as sf
+
+    au = tmp_path / "a.au"  # Sun audio: decodable, but mutagen knows no tags for it
+    sf.write(au, tone(0.5, 8000), 8000, format="AU", subtype="PCM_16")
+    before = au.read_bytes()
+    with pytest.raises(MoodmapError) as refused:
+        write_mood_tags(au, {"MOOD": "calm"})
+    assert (refused.value.path, refused.value.reason) == (str(au), "mutagen cannot write tags to this format")
+    assert au.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["a.au"]
+
+
+def test_a_format_with_ape_tags_gets_its_moods_written_read_and_taken_back(tmp_path):
+    av = pytest.importorskip("av")
+    wv = tmp_path / "a.wv"  # WavPack: APEv2 tags
+    with av.open(str(wv), "w", format="wv") as out:
+        stream = out.add_stream("wavpack", rate=8000)
+        frame = av.AudioFrame.from_ndarray((tone(0.5, 8000)[None, :] * 32767).astype("int16"), format="s16p",
+                                           layout="mono")
+        frame.sample_rate = 8000
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    original = wv.read_bytes()
+    assert write_mood_tags(wv, {"MOOD": "Happy\0Upbeat", "VALENCE": "0.500"}) == {
+        "MOOD": (None, "Happy\0Upbeat"), "VALENCE": (None, "0.500")}
+    assert read_mood_tags(wv) == {"MOOD": "Happy\0Upbeat", "VALENCE": "0.500"}
+    assert list(mutagen.File(str(wv)).tags["MOOD"]) == ["Happy", "Upbeat"]
+    assert write_mood_tags(wv, {"MOOD": "calm", "AROUSAL": None}) == {"MOOD": ("Happy\0Upbeat", "calm")}
+    write_mood_tags(wv, {"MOOD": None, "VALENCE": None})
+    assert read_mood_tags(wv) == {} and wv.read_bytes() == original
+
+
+def test_an_m4a_mood_that_is_not_utf8_is_read_with_replacement_characters(tmp_path):
+    from mutagen.mp4 import MP4FreeForm
+
+    m4a = make_m4a(tmp_path / "a.m4a")
+    handle = mutagen.File(str(m4a))
+    handle.tags["----:com.apple.iTunes:MOOD"] = [MP4FreeForm(b"Ruhig \xff")]
+    handle.save()
+    assert read_mood_tags(m4a) == {"MOOD": "Ruhig \ufffd"}
+
+
+def test_a_tag_write_removes_its_files_dead_copies_and_nothing_else_of_the_folder(tmp_path):
+    flac = song(tmp_path, "a.flac")
+    dead = tmp_path / ".a.flac.999999999.def456.partial"  # a killed earlier write's copy of this file
+    other = tmp_path / ".b.flac.999999999.abc123.partial"  # another file's: its own write clears it
+    users = tmp_path / ".mix.partial"  # the user's own file
+    for path in (dead, other, users):
+        path.write_bytes(b"copy")
+    write_mood_tags(flac, {"MOOD": "calm"})
+    assert not dead.exists() and other.exists() and users.exists()
+
+
+def test_a_hard_linked_file_is_written_in_place_and_keeps_its_link(tmp_path):
+    flac = song(tmp_path, "a.flac")
+    twin = tmp_path / "twin.flac"
+    os.link(flac, twin)
+    inode = flac.stat().st_ino
+    write_mood_tags(flac, {"MOOD": "calm"})
+    assert flac.stat().st_ino == inode and twin.samefile(flac) and read_mood_tags(twin) == {"MOOD": "calm"}
 
 
 def test_a_write_that_would_change_the_audio_is_refused_and_the_file_left(tmp_path, monkeypatch):
@@ -305,8 +490,10 @@ def test_a_write_that_would_change_the_audio_is_refused_and_the_file_left(tmp_pa
     before = flac.read_bytes()
     digests = iter(["before", "after"])
     monkeypatch.setattr(payload, "audio_digest", lambda *args: next(digests))
-    with pytest.raises(MoodmapError, match="changed the audio payload"):
+    with pytest.raises(MoodmapError) as refused:
         write_mood_tags(flac, {"MOOD": "calm"})
+    assert (refused.value.path, refused.value.reason) == (
+        str(flac), "tag write changed the audio payload; original left untouched")
     assert flac.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["a.flac"]
 
 
@@ -328,6 +515,11 @@ def test_a_file_this_user_cannot_give_back_is_written_in_place(tmp_path, monkeyp
     flac = song(tmp_path, "a.flac")
     st = flac.stat()
     monkeypatch.setattr(tags.os, "geteuid", lambda: st.st_uid + 1)
+
+    def chown(*args):  # what the system says to a user giving a file away
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(tags.os, "chown", chown)
     inode = st.st_ino
     write_mood_tags(flac, {"MOOD": "calm"})
     assert flac.stat().st_ino == inode and read_mood_tags(flac)["MOOD"] == "calm"
