@@ -112,6 +112,31 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     replace_atomically(path, text.encode("utf-8"))
 
 
+def create_exclusively(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` as a new file ``path``, atomically, never over anything there (``FileExistsError``):
+    the complete temp file is hard-linked to the name, which fails when the name is taken. Where a
+    file system has no hard links (FAT, some shares), the file is created exclusively and written."""
+    path = Path(path)
+    temp = _temp_beside(path)
+    os.chmod(temp, 0o666 & ~_umask())
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            raise
+        except OSError:  # no hard links here: O_EXCL keeps "never over anything" (not "never half-written")
+            with open(path, "xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def remove_stale_temps(folder: str | os.PathLike, name: str | None = None) -> int:
     """Delete temp files a killed run left in ``folder`` (only those of the file ``name`` when
     given: a music folder holds the user's files, not ours); returns how many."""

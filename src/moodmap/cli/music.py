@@ -549,6 +549,19 @@ def _exit_through_python(signum: int, _frame) -> None:
     raise SystemExit(128 + signum)
 
 
+def _playlists_folder(folder: Path | None) -> Path | None:
+    """``serve --playlists``: an existing folder this user can write into, resolved (one line otherwise)."""
+    import os
+
+    if folder is None:
+        return None
+    if not folder.is_dir():
+        raise MoodmapError(folder, "--playlists: no such folder; create it, or name your player's playlist folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise MoodmapError(folder, "--playlists: this folder is not writable by you; the map could not save there")
+    return folder.resolve()
+
+
 @commands.command()
 @fails_cleanly
 def serve(
@@ -572,6 +585,9 @@ def serve(
     max_connections: Annotated[int, typer.Option(
         help="Connections kept open at once (at most a quarter of the open-file limit); more are answered "
              "503 and closed.")] = 100,
+    playlists: Annotated[Optional[Path], typer.Option(
+        help="A folder the map saves playlists into (M3U8 with paths relative to it, or .nsp): a player's playlist "
+             "folder. Without it the page only downloads them.")] = None,
 ) -> None:
     """The web app: the library's mood map, song details and audio, playlists, and file analysis (HTTP API at /docs)."""
     try:
@@ -594,7 +610,8 @@ def serve(
                      .replace("{host}", host), markup=False, highlight=False)
     settings = ServerSettings(db=db, library_root=library, max_upload_bytes=int(max_upload_mb * 2**20),
                               inference_workers=max(1, workers), default_model=model,
-                              allowed_hosts=(host, *(allowed_host or ())), queue=queue)
+                              allowed_hosts=(host, *(allowed_host or ())), queue=queue,
+                              playlists=_playlists_folder(playlists))
     # Ctrl-C or SIGTERM: stop within seconds; analyses still running are stopped with their workers.
     if not 0 < client_timeout <= 3600:
         raise MoodmapError(None, f"--client-timeout must be above 0 and at most 3600 seconds (got {client_timeout:g})")

@@ -44,6 +44,7 @@ from ..models.registry import DEFAULT_MODEL
 from ..mood_map import map_data
 from ..playlists import Constraints, build_playlist, playlist_query, to_json, to_m3u8
 from ..song_table import SongTable
+from .editor import editor_router
 from .guard import RequestGuard
 from .limits import MULTIPART_SLACK, Admission, BodyLimit
 
@@ -51,7 +52,7 @@ HERE = Path(__file__).parent
 MAX_PAGE = 1000
 MAX_PLAYLIST = 200  # songs in one playlist: an arousal curve over 50 000 songs stays well under a second
 MAX_JSON_BODY = 64 * 1024  # every body but an upload: a playlist request is a few hundred bytes
-COSTLY = r"/api/(playlists|map|songs)/?"  # reads that scale with the index: at most a few run at once
+COSTLY = r"/api/(playlists|map|songs|playlist-preview|playlist-folder)/?"  # scale with the index: a few at once
 COSTLY_AT_ONCE, COSTLY_WAITING = 2, 8
 QUOTE_CHARS = 40  # the most of a client's text an error quotes
 MAX_KEY = 200  # the longest mood, quadrant, song key or curve name a request may give
@@ -71,6 +72,7 @@ class ServerSettings:
     default_model: str = DEFAULT_MODEL
     allowed_hosts: tuple[str, ...] = ()  # besides the loopback names: the bound address, --allowed-host names
     queue: int = 4  # uploads waiting for a worker beyond those analysed; past them: 503 + Retry-After
+    playlists: Path | None = None  # --playlists: the folder the map editor saves into (None: no saving)
 
 
 class LibraryView:
@@ -175,6 +177,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
                        limit=COSTLY_AT_ONCE + COSTLY_WAITING, running=COSTLY_AT_ONCE)
     app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts)  # outermost: checked first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(editor_router(settings.playlists, PlaylistRequest))  # the map as a playlist editor
     _error_handlers(app)
     app.router.add_event_handler("shutdown", functools.partial(shutil.rmtree, uploads, True))
     app.router.add_event_handler("shutdown", analyses.close)
