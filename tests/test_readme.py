@@ -88,7 +88,10 @@ SLOW = {"moodmap scan ~/Music --db library.sqlite --engine ray"}
 # Headings at which a document starts a new walk: what follows builds on nothing before it (the
 # README's library owner starts from their music, not from the research walk's build/), so it runs
 # in a folder of its own and may run beside the walk before it.
-WALKS = {"README.md": ("### `moodmap scan` — index a music library", "## Python API")}
+WALKS = {"README.md": ("### `moodmap scan` — index a music library", "## Python API"),
+         # compare makes its own 744-song set; the shipped models' recipes make theirs
+         "docs/research.md": ("## `moodmap compare` — models side by side, on identical splits",
+                              "## The shipped models, and how to make your own")}
 
 
 @functools.lru_cache(maxsize=None)
