@@ -37,7 +37,7 @@ def make_audio(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def built_once(tmp_path_factory, worker_id):
+def built_once(tmp_path_factory, request):
     """built_once(name, build) → the folder ``build(folder)`` filled, made once per test run.
 
     Under pytest-xdist each worker has its own session, so a plain session fixture is built
@@ -47,7 +47,9 @@ def built_once(tmp_path_factory, worker_id):
     from filelock import FileLock
 
     shared = tmp_path_factory.getbasetemp()
-    shared = shared.parent if worker_id != "master" else shared
+    # an xdist worker's own folder sits in the run's; without xdist (`-p no:xdist`: mutation
+    # testing) there is no worker_id fixture and the run's folder is this one
+    shared = shared.parent if hasattr(request.config, "workerinput") else shared
 
     def once(name: str, build) -> Path:
         folder, done = shared / f"shared-{name}", shared / f"shared-{name}.done"
