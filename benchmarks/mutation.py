@@ -55,7 +55,7 @@ MODULES: dict[str, list[str]] = {
     "song_table": ["tests/test_playlists.py", "tests/test_mood_map.py", "tests/test_song_table.py"],
     "watch": ["tests/test_watch.py", "tests/test_watch_mutants.py"],
     "tags": ["tests/test_tags.py", "tests/test_user_tags.py", "tests/test_tag_frames.py", "tests/test_tags_mutants.py"],
-    "scan": ["tests/test_scan_scope.py", "tests/test_library.py"],
+    "scan": ["tests/test_scan_mutants.py", "tests/test_scan_scope.py"],
     "library": ["tests/test_library.py", "tests/test_index_safety.py"],
     "tagging": ["tests/test_tagging_mutants.py", "tests/test_user_tags.py", "tests/test_tag_frames.py"],
     "predict": ["tests/test_predict.py"],
