@@ -75,6 +75,9 @@ def test_map_renders_the_library_and_a_dropped_file_is_analysed(server, browser,
 
     browser.find_element(By.ID, "mood-go").click()
     items = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#playlist-songs li"))
+    assert browser.find_element(By.ID, "download-m3u8").is_displayed()  # a server without --playlists: no saving
+    assert not browser.find_element(By.ID, "save-form").is_displayed()
+    assert "--playlists" in browser.find_element(By.ID, "save-off").text
     items[0].click()
     wait.until(lambda d: d.find_element(By.ID, "details").is_displayed())
     assert browser.find_element(By.ID, "song-title").text == items[0].text

@@ -4,10 +4,12 @@
  * resets; hovering a song shows its title and artist, clicking selects it (copies its
  * path to the clipboard and fires `moodmap:select` on the container, which the web app
  * listens to). Used inline by `moodmap map -o map.html` and served by `moodmap serve`.
+ * With `{regions: true}` (the web app's editor) a drag in the "region" tool, or a shift-drag,
+ * draws a rectangle and fires `moodmap:region` with {valence: [lo, hi], arousal: [lo, hi]}.
  *
- *   const map = MoodMap.create(element, {songs, emotions, quadrants, trajectory, path});
+ *   const map = MoodMap.create(element, {songs, emotions, quadrants, trajectory, path}, {regions: true});
  *   map.setSongs(songs); map.setPath(ids); map.setTrajectory(points); map.setMarker({valence, arousal, label});
- *   map.select(id);
+ *   map.select(id); map.setTool("pan" | "region" | "path"); map.setRegion(region); map.setHighlight(ids);
  *
  * A song is {id, valence, arousal, title, artist, path, quadrant, emotion}.
  */
@@ -41,7 +43,7 @@
     var state = {
       songs: [], emotions: data.emotions || [], quadrants: data.quadrants || {},
       trajectory: data.trajectory || null, path: [], hover: null, selected: null, marker: null,
-      view: {x0: 0, x1: 1, y0: 0, y1: 1}, drag: null
+      view: {x0: 0, x1: 1, y0: 0, y1: 1}, drag: null, tool: "pan", region: null, drawing: null, highlight: {}
     };
 
     function size() {
@@ -129,6 +131,8 @@
         g.fillRect(p[0] - radius, p[1] - radius, 2 * radius, 2 * radius);
       });
       g.globalAlpha = 1;
+      drawRegion(g, box);
+      drawHighlight(g, box, radius);
       drawLine(g, box, state.path, "#222222", 2);
       drawLine(g, box, state.trajectory, "#7a3db8", 1.5);
       if (state.marker) {
@@ -152,6 +156,41 @@
         g.stroke();
       });
       canvas.dataset.drawn = String(state.songs.length);
+    }
+
+    function drawRegion(g, box) {
+      var r = state.region;
+      if (!r) return;
+      var lo = toScreen(r.valence[0], r.arousal[0], box), hi = toScreen(r.valence[1], r.arousal[1], box);
+      g.fillStyle = "rgba(31, 95, 168, 0.10)";
+      g.fillRect(lo[0], hi[1], hi[0] - lo[0], lo[1] - hi[1]);
+      g.strokeStyle = "#1f5fa8";
+      g.lineWidth = 1.5;
+      g.setLineDash([5, 4]);
+      g.strokeRect(lo[0], hi[1], hi[0] - lo[0], lo[1] - hi[1]);
+      g.setLineDash([]);
+    }
+
+    /* The songs the editor lists: a dark ring around each. */
+    function drawHighlight(g, box, radius) {
+      g.strokeStyle = "#111111";
+      g.lineWidth = 1.5;
+      state.songs.forEach(function (s) {
+        if (!state.highlight[s.id]) return;
+        var p = toScreen(s.valence, s.arousal, box);
+        g.beginPath();
+        g.arc(p[0], p[1], radius + 2.5, 0, 2 * Math.PI);
+        g.stroke();
+      });
+    }
+
+    /* The rectangle between two screen points, on the plane and inside it (0–1 on both axes). */
+    function regionOf(a, b) {
+      var box = {width: canvas.clientWidth, height: canvas.clientHeight};
+      var p = toPlane(a[0], a[1], box), q = toPlane(b[0], b[1], box);
+      var clamp = function (x) { return Math.min(1, Math.max(0, x)); };
+      return {valence: [clamp(Math.min(p[0], q[0])), clamp(Math.max(p[0], q[0]))],
+              arousal: [clamp(Math.min(p[1], q[1])), clamp(Math.max(p[1], q[1]))]};
     }
 
     function nearest(x, y) {
@@ -186,12 +225,13 @@
       return Promise.resolve(ok);
     }
 
-    function select(s) {
+    /* A song chosen: clicked (its path copied, unless options.copyOnClick is false) or, ``quiet``, by the page. */
+    function select(s, quiet) {
       state.selected = s;
       draw();
       if (!s) return;
       status.textContent = label(s) + " — " + s.path;
-      if (options.copyOnClick !== false && s.path) {
+      if (options.copyOnClick !== false && s.path && !quiet) {
         copy(s.path).then(function (ok) { status.textContent = (ok ? "copied: " : "path: ") + s.path; });
       }
       container.dispatchEvent(new CustomEvent("moodmap:select", {detail: s}));
@@ -204,6 +244,12 @@
 
     canvas.addEventListener("mousemove", function (event) {
       var xy = position(event);
+      if (state.drawing) {
+        state.drawing.to = xy;
+        state.moved = state.moved || Math.abs(xy[0] - state.drawing.from[0]) + Math.abs(xy[1] - state.drawing.from[1]) > 4;
+        if (state.moved) { state.region = regionOf(state.drawing.from, xy); draw(); }
+        return;
+      }
       if (state.drag) {
         var box = {width: canvas.clientWidth, height: canvas.clientHeight};
         var a = toPlane(state.drag[0], state.drag[1], box), b = toPlane(xy[0], xy[1], box);
@@ -219,8 +265,21 @@
       showTip(s, xy[0], xy[1]);
     });
     canvas.addEventListener("mouseleave", function () { state.hover = null; tip.hidden = true; draw(); });
-    canvas.addEventListener("mousedown", function (event) { state.drag = position(event); state.moved = false; });
-    global.addEventListener("mouseup", function () { state.drag = null; });
+    canvas.addEventListener("mousedown", function (event) {
+      state.moved = false;
+      if (options.regions && (state.tool === "region" || event.shiftKey)) {
+        event.preventDefault();  /* no text selection while drawing */
+        state.drawing = {from: position(event)};
+        return;
+      }
+      state.drag = position(event);
+    });
+    global.addEventListener("mouseup", function () {
+      var drew = state.drawing && state.moved;
+      state.drag = null;
+      state.drawing = null;
+      if (drew) container.dispatchEvent(new CustomEvent("moodmap:region", {detail: state.region}));
+    });
     canvas.addEventListener("click", function (event) {
       if (state.moved) return;
       var xy = position(event);
@@ -248,9 +307,20 @@
       setTrajectory: function (points) { state.trajectory = points; draw(); },
       setMarker: function (point) { state.marker = point; draw(); },
       select: function (id) {
-        select(state.songs.filter(function (s) { return s.id === id; })[0] || null);
+        select(state.songs.filter(function (s) { return s.id === id; })[0] || null, true);
       },
       songs: function () { return state.songs; },
+      setTool: function (name) {
+        state.tool = name;
+        canvas.style.cursor = name === "pan" ? "grab" : "crosshair";
+        canvas.dataset.tool = name;
+      },
+      setRegion: function (region) { state.region = region; draw(); },
+      setHighlight: function (ids) {
+        state.highlight = {};
+        (ids || []).forEach(function (id) { state.highlight[id] = true; });
+        draw();
+      },
       redraw: draw
     };
     api.setSongs(data.songs);
