@@ -81,15 +81,16 @@ def left_part(songs: dict[int, dict]) -> tuple[float, set[int]]:
     return cut, {i for i, s in songs.items() if round(s["valence"], 3) < cut}
 
 
+def at(canvas, valence: float, arousal: float) -> tuple[int, int]:
+    """Where a point of the plane is drawn (the map unzoomed), as Selenium 4's offset from the canvas's centre."""
+    width, height = canvas.size["width"], canvas.size["height"]
+    return (round(PAD + valence * (width - 2 * PAD) - width / 2),
+            round(height - PAD - arousal * (height - 2 * PAD) - height / 2))
+
+
 def drag_region(browser, canvas, corner, other) -> None:
     """Press at one plane point (valence, arousal), drag to the other, release: mood-map.js's rectangle."""
-    width, height = canvas.size["width"], canvas.size["height"]
-
-    def offset(point):  # Selenium 4 offsets are from the element's centre
-        v, a = point
-        return (round(PAD + v * (width - 2 * PAD) - width / 2), round(height - PAD - a * (height - 2 * PAD) - height / 2))
-
-    start, end = offset(corner), offset(other)
+    start, end = at(canvas, *corner), at(canvas, *other)
     actions = ActionChains(browser)
     actions.move_to_element_with_offset(canvas, *start).click_and_hold()
     for k in range(1, 6):
@@ -150,5 +151,15 @@ def test_a_region_drawn_narrowed_and_saved_is_the_playlist_mpd_loads(editor, bro
     if os.environ.get("MOODMAP_SCREENSHOTS") == "1":  # docs/map-editor.png: made here, committed once
         browser.set_window_size(1400, 1160)
         browser.save_screenshot(str(DOCS / "map-editor.png"))
+    start, end = min(songs, key=lambda i: songs[i]["valence"]), max(songs, key=lambda i: songs[i]["valence"])
+    browser.find_element(By.ID, "tool-path").click()  # a path: two clicks on the map
+    browser.find_element(By.ID, "f-artist").clear()
+    for song in (start, end):
+        ActionChains(browser).move_to_element_with_offset(canvas, *at(canvas, songs[song]["valence"],
+                                                                      songs[song]["arousal"])).click().perform()
+    wait.until(lambda d: "→" in d.find_element(By.ID, "playlist-title").text)
+    path = listed(browser)
+    assert path[0] == start and path[-1] == end and len(path) >= 3
+    assert not browser.find_element(By.ID, "download-nsp").is_enabled()  # rules cannot say a path
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]  # a CSP violation is one
     assert not errors, errors
