@@ -57,10 +57,13 @@ MODULES: dict[str, list[str]] = {
     # tags.py and tagging.py through their public functions in process (seconds a mutant); test_user_tags.py
     # and test_tag_frames.py scan a library through the program, a minute a surviving mutant
     "tags": ["tests/test_tags_mutants.py", "tests/test_tags.py"],
-    "scan": ["tests/test_scan_mutants.py", "tests/test_scan_scope.py"],
-    "library": ["tests/test_library.py", "tests/test_index_safety.py"],
+    # scan, library and predict in process (seconds); test_scan_scope.py, test_library.py,
+    # test_index_safety.py and test_predict.py make the same scans, refusals and predictions through
+    # the CLI or with a model trained for the session, half a minute and more per surviving mutant
+    "scan": ["tests/test_scan_mutants.py"],
+    "library": ["tests/test_library_mutants.py"],
     "tagging": ["tests/test_tagging_mutants.py", "tests/test_user_tags.py"],
-    "predict": ["tests/test_predict.py"],
+    "predict": ["tests/test_predict_mutants.py"],
 }
 PYTEST_ARGS = ["-p", "no:xdist"]  # serial, whatever the Makefile's test target passes
 KILLED = ("killed", "timeout")  # a mutant that makes the tests hang is caught too
