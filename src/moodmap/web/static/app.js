@@ -236,7 +236,7 @@
   }
 
   function download(format) {
-    var query = Object.assign(fullQuery(), {format: format});
+    var query = Object.assign({}, state.listed, {format: format});  /* the playlist shown, as it was asked */
     post("/api/playlists", query).then(function (body) {
       var link = document.createElement("a"), kind = format === "nsp" ? "application/json" : "audio/x-mpegurl";
       link.href = URL.createObjectURL(new Blob([typeof body === "string" ? body : JSON.stringify(body, null, 2)],
@@ -248,10 +248,11 @@
     }).catch(function (error) { text($("save-status"), error.message, "error"); });
   }
 
-  /* Save into the server's playlists folder: the songs listed, or nothing (the library changed: list again). */
+  /* Save into the server's playlists folder the playlist shown (asked as it was, even while a change of a
+   * field waits to be listed), or nothing: the library changed since, and it is listed again. */
   function save(replace) {
-    var format = $("save-format").value, query = Object.assign(fullQuery(), {name: $("save-name").value,
-                                                                           format: format, replace: !!replace});
+    var format = $("save-format").value, query = Object.assign({}, state.listed, {name: $("save-name").value,
+                                                                                format: format, replace: !!replace});
     if (format === "m3u8" && state.playlist) query.songs = state.playlist.songs.map(function (s) { return s.id; });
     $("save-replace").hidden = true;
     text($("save-status"), "saving…", "hint");
