@@ -152,6 +152,18 @@ def test_remove_deletes_only_moodmaps_stickers_and_puts_back_what_it_replaced(fr
     assert "0 stickers removed, 0 put back" in done.stdout, done.stdout  # nothing left on record
 
 
+def test_a_value_set_by_hand_after_moodmap_is_recorded_by_the_rerun_and_put_back_by_remove(fresh, mpd, client):
+    songs = uris(client)
+    integrate(cwd=fresh, host=mpd.host)
+    client.sticker_set("song", songs[0], "mood", "mine")  # the user's, after moodmap's first run
+    done = integrate(cwd=fresh, host=mpd.host)
+    assert "1 stickers held a value moodmap had not set" in done.stdout, done.stdout
+    integrate(cwd=fresh, host=mpd.host)  # a third run: moodmap's own value again, "mine" stays on record
+    done = integrate("--remove", cwd=fresh, host=mpd.host)
+    assert "1 put back to their earlier value" in done.stdout, done.stdout
+    assert stickers(client) == {songs[0]: {"mood": "mine"}}
+
+
 def test_songs_mpd_does_not_know_are_counted_not_errors(fresh, tagged, mpd, client):
     with sqlite3.connect(fresh / "lib.sqlite") as connection:  # a song indexed since MPD's last update
         row = connection.execute("SELECT * FROM songs LIMIT 1").fetchone()

@@ -290,8 +290,11 @@ def _set_song(client, library: Library, journal: dict, uri: str, current: dict[s
         return
     with library.db:  # recorded first: a run stopped between the two leaves nothing --remove cannot find
         library.db.executemany(
+            # A value that is not the one moodmap wrote last was set by someone else since: it becomes
+            # the value --remove puts back (as a value there before moodmap's first run is).
             "INSERT INTO mpd_stickers VALUES (?, ?, ?, ?, ?) ON CONFLICT(uri, name) DO UPDATE SET "
-            "written = excluded.written, at = excluded.at",
+            "original = CASE WHEN excluded.original IS mpd_stickers.written THEN mpd_stickers.original "
+            "ELSE excluded.original END, written = excluded.written, at = excluded.at",
             [(uri, name, current.get(name), value, timestamp()) for name, value in changes.items()])
     for name, value in changes.items():
         client.sticker_set("song", uri, name, value)
