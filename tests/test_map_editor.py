@@ -184,3 +184,14 @@ def test_serve_refuses_a_playlists_folder_that_is_not_there(db, tmp_path):
     assert result.output.strip() == f"moodmap: {tmp_path / 'nope'}: --playlists: no such folder; create it, or name " \
                                     "your player's playlist folder"
     assert not (tmp_path / "nope").exists()  # nothing made
+
+
+def test_saves_at_once_each_keep_their_record(tmp_path):
+    """Two saves (threads of the server, or a save beside `--all-moods`) take turns on the folder's record:
+    none is lost, so each file stays moodmap's to replace later."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"p{i}.m3u8" for i in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(lambda name: save_playlist(tmp_path, name, f"{name}\n"), names)) == ["written"] * 16
+    assert sorted(json.loads((tmp_path / MANIFEST).read_text())["saved"]) == sorted(names)

@@ -182,7 +182,10 @@ def _locked(folder: Path) -> Iterator[None]:
         return
     handle = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:  # NFS emulates flock with byte-range locks, which a folder cannot take: go on without
+            pass
         yield
     finally:
         os.close(handle)  # closing releases the lock
