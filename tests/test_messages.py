@@ -125,6 +125,17 @@ def test_an_option_out_of_range_is_refused_in_one_line(music, db, tmp_path, args
     assert done.returncode == 2 and line.startswith(f"moodmap: {option} must be "), done
 
 
+@pytest.mark.parametrize("name", ["Mix [b]old.m3u8", ":smile: [red]x[/red].m3u8"])
+def test_a_name_is_printed_as_given_never_as_markup(music, tmp_path, name):
+    """File names, tags and the user's words are quoted exactly: brackets are common in music file
+    names, and rich would read ``[b]`` as bold and ``:smile:`` as an emoji."""
+    done = moodmap("playlist", "--db", str(music["db"]), "--valence", "0:1", "-o", str(tmp_path / name))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / name).exists() and f"→ {tmp_path / name}" in done.stdout, done.stdout
+    done = moodmap("playlist", "--db", str(music["db"]), "--near", ":thumbs_up: [b]x")
+    assert done.returncode == 2 and "':thumbs_up: [b]x'" in done.stderr, done.stderr
+
+
 def test_untag_of_a_folder_that_is_not_there_is_refused(music, tmp_path):
     gone = tmp_path / "nonexistent"
     done = moodmap("untag", str(gone), "--db", str(music["db"]))

@@ -22,10 +22,12 @@ from ..errors import Interrupted, MoodmapError
 # Piped or logged output is not cut to rich's default 80 columns: the compare and report
 # tables need about 110 (COLUMNS, when set, still wins).
 PIPED_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120
-console = Console(soft_wrap=True, width=PIPED_WIDTH)
+# Output quotes file names, tags and the user's own words: nothing in them is rich markup or an
+# emoji code ("Mix [b]old.m3u8", ":smile:" are names; rich would print "Mix old.m3u8" and "😄").
+console = Console(soft_wrap=True, width=PIPED_WIDTH, markup=False, emoji=False)
 if PIPED_WIDTH and typer.rich_utils.MAX_WIDTH is None:  # --help piped into a pager or a file: not cut at 80 either
     typer.rich_utils.MAX_WIDTH = PIPED_WIDTH
-stderr = Console(stderr=True, soft_wrap=True)  # notes and errors, one line each
+stderr = Console(stderr=True, soft_wrap=True, markup=False, emoji=False)  # notes and errors, one line each
 
 
 def debugging() -> bool:
