@@ -125,7 +125,7 @@ def test_an_option_out_of_range_is_refused_in_one_line(music, db, tmp_path, args
     assert done.returncode == 2 and line.startswith(f"moodmap: {option} must be "), done
 
 
-@pytest.mark.parametrize("name", ["Mix [b]old.m3u8", ":smile: [red]x[/red].m3u8"])
+@pytest.mark.parametrize("name", ["Mix [b]old.m3u8", ":smile: [red]x.m3u8"])
 def test_a_name_is_printed_as_given_never_as_markup(music, tmp_path, name):
     """File names, tags and the user's words are quoted exactly: brackets are common in music file
     names, and rich would read ``[b]`` as bold and ``:smile:`` as an emoji."""
@@ -134,6 +134,17 @@ def test_a_name_is_printed_as_given_never_as_markup(music, tmp_path, name):
     assert (tmp_path / name).exists() and f"→ {tmp_path / name}" in done.stdout, done.stdout
     done = moodmap("playlist", "--db", str(music["db"]), "--near", ":thumbs_up: [b]x")
     assert done.returncode == 2 and "':thumbs_up: [b]x'" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("command", [["playlist", "--valence", "0:1", "-o"], ["map", "-o"]])
+def test_an_output_into_a_folder_that_is_not_there_is_refused_and_no_folder_made(music, tmp_path, command):
+    target = tmp_path / "typo" / "deeper" / "out.m3u8"
+    done = moodmap(*command[:1], "--db", str(music["db"]), *command[1:], str(target.with_suffix(
+        ".m3u8" if command[0] == "playlist" else ".png")))
+    assert done.returncode == 2 and said(done) == [
+        f"moodmap: {target.with_suffix(target.suffix if command[0] == 'playlist' else '.png')}: not written: its "
+        f"folder {target.parent} does not exist"], done.stderr
+    assert not (tmp_path / "typo").exists()
 
 
 def test_untag_of_a_folder_that_is_not_there_is_refused(music, tmp_path):

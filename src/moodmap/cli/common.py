@@ -102,6 +102,14 @@ def os_error(exc: OSError) -> str:
     return f"{path}: {reason}" if path is not None else f"could not write the output: {reason}"
 
 
+def output_file(path: Optional[Path]) -> Optional[Path]:
+    """``path`` when its folder is there: an output is written into a folder the user has, never into
+    one a typo made (``-o /nonexistent/x.m3u8`` made /nonexistent/ and said nothing)."""
+    if path is not None and not path.parent.exists():  # a file in its place: the write says so
+        raise MoodmapError(path, f"not written: its folder {path.parent} does not exist")
+    return path
+
+
 @contextlib.contextmanager
 def progress_bar(description: str, hidden: bool = False) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar driven by ``update(done, total)`` callbacks; it appears at the first

@@ -15,7 +15,7 @@ from ..engines import Engine
 from ..library import TAG_WRITE_ERROR
 from ..models.registry import DEFAULT_MODEL
 from .common import (AddressOption, EngineOption, at_least, console, db_option, existing_index, fails_cleanly,
-                     index_path, progress_bar, stderr)
+                     index_path, output_file, progress_bar, stderr)
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 IndexToRead = db_option("Library index written by `moodmap scan`.")
@@ -43,6 +43,7 @@ def predict(
     if format not in ("table", "json", "csv"):
         raise MoodmapError(None, "--format must be table, json or csv")
     at_least("--hop", hop, 0.0, above=True)
+    output_file(plot)
     resolved = _model_to_predict_with(model)
     with native_stderr_silenced():  # libmpg123's notes on damaged files: the failure lines below say what failed
         results = run_predict(files, resolved, timeline=timeline or plot is not None, hop=hop)
@@ -442,7 +443,7 @@ def playlist(
 
     at_least("--n", n, 1)
     at_least("--steps", steps, 2)
-    given, db = db, existing_index(db)
+    given, db, out = db, existing_index(db), output_file(out)
     asked = (mood, quadrant, near, from_, to, arousal, valence, genre, artist, album, text, sort)
     if all(value is None for value in asked):
         console.print(_moods_table(SongTable.from_library(db), db, given))
@@ -535,7 +536,7 @@ def mood_map(
     from ..mood_map import song_trajectory, write_map
     from ..song_table import SongTable
 
-    db = existing_index(db)
+    db, out = existing_index(db), output_file(out)
     table = SongTable.from_library(db)
     trajectory = song_trajectory(db, table, song) if song else None
     write_map(table, out, trajectory, title)
