@@ -147,6 +147,17 @@ def test_an_output_into_a_folder_that_is_not_there_is_refused_and_no_folder_made
     assert not (tmp_path / "typo").exists()
 
 
+@pytest.mark.parametrize("args,option", [(["--arousal", "rise", "--arousal", "0.2:0.5"], "--arousal"),
+                                         (["--mood", "calm", "-o", "{tmp}/a.m3u8", "--out={tmp}/b.m3u8"], "--out/-o")])
+def test_an_option_given_twice_is_refused_not_half_ignored(music, tmp_path, args, option):
+    """click keeps the last of a repeated option and drops the first without a word: a rising
+    playlist given an arousal range too came out not rising."""
+    done = moodmap("playlist", "--db", str(music["db"]), *(arg.format(tmp=tmp_path) for arg in args))
+    assert done.returncode == 2 and said(done) == [f"moodmap: {option} is given more than once; give it once"], \
+        done.stderr
+    assert not list(tmp_path.iterdir())
+
+
 def test_untag_of_a_folder_that_is_not_there_is_refused(music, tmp_path):
     gone = tmp_path / "nonexistent"
     done = moodmap("untag", str(gone), "--db", str(music["db"]))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 def main() -> None:
     """The ``moodmap`` console script."""
-    from .root import app
+    from .root import run
 
-    app()
+    run()
 
 
 def __getattr__(name: str):

@@ -12,6 +12,8 @@ how to resume.
 from __future__ import annotations
 
 import os
+import sys
+from collections import Counter
 from typing import Annotated
 
 import typer
@@ -30,3 +32,38 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="Show the trace
              = False) -> None:
     if debug:
         os.environ["MOODMAP_DEBUG"] = "1"
+
+
+def run(args: list[str] | None = None) -> None:
+    """The program: the app, after refusing an option given twice — click would keep the last one
+    and drop the first without a word (``playlist --arousal rise --arousal 0.2:0.5`` was not rising)."""
+    args = sys.argv[1:] if args is None else args
+    repeated = _repeated_option(typer.main.get_command(app), args)
+    if repeated:
+        print(f"moodmap: {repeated} is given more than once; give it once", file=sys.stderr)
+        sys.exit(2)
+    app(args=args, prog_name="moodmap")
+
+
+def _repeated_option(command, args: list[str]) -> str | None:
+    """The first option of the subcommand ``args`` name that takes one value and is given twice
+    (``command``: the app's click command; typer brings its own click, so by duck type)."""
+    position = 0
+    while hasattr(command, "commands") and position < len(args):
+        if not args[position].startswith("-"):
+            command = command.commands.get(args[position])
+            if command is None:
+                return None  # click says what is unknown
+        position += 1
+    single = {name: option for option in command.params if option.param_type_name == "option"
+              and not (option.multiple or option.count or option.is_flag) for name in option.opts}
+    seen: Counter = Counter()
+    for arg in args[position:]:
+        if arg == "--":
+            break
+        option = single.get(arg.split("=", 1)[0] if arg.startswith("--") else arg)
+        if option is not None:
+            seen[option.name] += 1
+            if seen[option.name] == 2:
+                return "/".join(sorted(option.opts, key=len, reverse=True))
+    return None
