@@ -100,8 +100,8 @@ def test_a_tag_write_that_would_change_the_audio_leaves_the_file_untouched(music
 
     real_save = tags._save
 
-    def damaging_save(handle) -> None:
-        real_save(handle)
+    def damaging_save(handle, *rest) -> None:
+        real_save(handle, *rest)
         with open(handle.filename, "r+b") as written:  # one byte in the middle of the audio
             written.seek(os.path.getsize(handle.filename) * 2 // 3)
             byte = written.read(1)
