@@ -210,6 +210,24 @@ def test_sigterm_stops_a_scan_cleanly(tmp_path):
         "moodmap: stopped (SIGTERM); analysed songs are saved, rerun the same command to resume"], err
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_a_watcher_stopped_by_ctrl_c_or_sigterm_exits_0(music, tmp_path, stop):
+    """Stopping is how a watcher ends (systemctl stop sends SIGTERM, and a unit whose process exits
+    143 is marked failed): exit 0 and one line, as for serve."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("MOODMAP_DB", "MOODMAP_DEBUG")}
+    watch = subprocess.Popen([MOODMAP, "scan", str(music["folder"]), "--db", str(tmp_path / "copy.sqlite"),
+                              "--watch", "--jobs", "1"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             text=True, env=environ)
+    lines = []
+    while not any(line.startswith("moodmap: watching") for line in lines):
+        lines.append(watch.stderr.readline())
+        assert lines[-1], lines
+    watch.send_signal(stop)
+    _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0, (lines, err)
+    assert "moodmap: stopped watching; the index is up to date with what had settled" in err.splitlines(), err
+
+
 def _songs(db: Path) -> int:
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:

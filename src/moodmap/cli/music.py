@@ -167,10 +167,8 @@ def scan(
     options = dict(model=model, jobs=jobs, timeline=timeline, retry_failed=retry_failed, write_tags=write_tags,
                    engine=Engine(engine, address), prune_missing=prune_missing, mood_tag=mood_tag)
     terminated = _stop_like_ctrl_c_on_sigterm()
-    if watch:
+    if watch:  # stopped by Ctrl-C or SIGTERM (systemctl stop) is how a watcher ends: exit 0, as serve
         _watch(roots, db, settle, exclude or (), quiet, {**options, "grace": grace}, listing)
-        if terminated:
-            raise typer.Exit(128 + signal.SIGTERM)
         return
     with progress_bar("scan", hidden=quiet) as update:
         summary = scan_library(roots, db, progress=update, dry_run=dry_run, exclude=exclude or (), **options)
@@ -239,10 +237,10 @@ def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict, 
                 or not quiet:
             _report_scan(outcome, db, quiet, prefix=f"{stamp} ", listing=listing)
 
-    if not quiet:
-        stderr.print(f"moodmap: watching {', '.join(map(str, roots))} (Ctrl-C stops)", markup=False,
-                     highlight=False)
-    try:
+    try:  # a stop may come as soon as the line is out
+        if not quiet:
+            stderr.print(f"moodmap: watching {', '.join(map(str, roots))} (Ctrl-C stops)", markup=False,
+                         highlight=False)
         watch_library(roots, db, settle, report, exclude=exclude, **options)
     except KeyboardInterrupt:
         stderr.print("moodmap: stopped watching; the index is up to date with what had settled", markup=False,
