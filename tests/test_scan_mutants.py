@@ -131,7 +131,7 @@ def test_each_song_is_recorded_with_its_file_and_the_models_prediction(music, tm
     summary = scan(music, db)
     assert (summary.files, summary.analysed, summary.unchanged, summary.moved, summary.pruned,
             summary.skipped_failed, summary.failures, summary.internal) == (3, 3, 0, 0, 0, 0, [], [])
-    assert summary.seconds > 0 and not summary.interrupted and not summary.dry_run
+    assert 0 < summary.seconds < 60 and not summary.interrupted and not summary.dry_run
     predictor = resolve(DEFAULT_MODEL).predictor
     found = rows(db)
     assert set(found) == {"a.wav", "b.wav", "c.wav"}
@@ -167,17 +167,19 @@ def test_a_timeline_is_stored_when_asked_and_asking_for_one_reanalyses(music, tm
     db = tmp_path / "lib.sqlite"
     for name in ("b.wav", "c.wav"):
         (music / name).unlink()
-    write_audio(music / "a.wav", tone(17.0, RATE), RATE)  # a 15 s window fits at 0, 0.5, 1, 1.5 and 2 s
+    write_audio(music / "a.wav", tone(21.0, RATE), RATE)  # a 15 s window fits at 0 … 6 s
     scan(music, db)
     assert rows(db)["a.wav"]["timeline"] is None
     assert scan(music, db).unchanged == 1
-    again = scan(music, db, timeline=True, hop=0.5)
+    again = scan(music, db, timeline=True)
     assert (again.analysed, again.unchanged) == (1, 0)
     stored = json.loads(rows(db)["a.wav"]["timeline"])
-    expected = track_timeline(music / "a.wav", resolve(DEFAULT_MODEL).predictor, hop=0.5)
-    assert [p["start"] for p in stored] == [p.start for p in expected] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    expected = track_timeline(music / "a.wav", resolve(DEFAULT_MODEL).predictor, hop=5.0)
+    assert [p["start"] for p in stored] == [p.start for p in expected] == [0.0, 5.0]  # every 5 s by default
     assert [p["valence"] for p in stored] == pytest.approx([p.valence for p in expected])
     assert (scan(music, db, timeline=True).unchanged, scan(music, db).unchanged) == (1, 1)
+    scan(music, tmp_path / "other.sqlite", timeline=True, hop=3.0)
+    assert [p["start"] for p in json.loads(rows(tmp_path / "other.sqlite")["a.wav"]["timeline"])] == [0.0, 3.0, 6.0]
 
 
 def test_a_song_changed_on_disk_or_analysed_by_another_model_is_analysed_again(music, tmp_path):
@@ -302,7 +304,7 @@ def test_an_excluded_or_dangling_song_is_not_removed(tmp_path):
     indexed(db, kept, link)
     target.unlink()  # the link dangles: the file may come back (a mount), the song is kept
     summary = scan(tmp_path / "Music", db, exclude=["keep.mp3"])
-    assert summary.pruned == 0 and set(rows(db)) == {"keep.mp3", "link.mp3"}
+    assert (summary.files, summary.pruned) == (1, 0) and set(rows(db)) == {"keep.mp3", "link.mp3"}
     assert [(Path(f.path).name, f.error) for f in summary.failures] == [("link.mp3", "MissingFileError")]
 
 
@@ -393,6 +395,7 @@ def test_a_file_that_cannot_be_read_is_a_failure_with_its_size(tmp_path):
     assert found["pipe.flac"] == ("UnreadableFileError", "not a regular file")
     records = failed(db)
     assert (records["dangling.mp3"]["size"], records["pipe.flac"]["size"]) == (0, 0)
+    assert {(r["model"], r["model_sha"], r["version"]) for r in records.values()} == {(DEFAULT_MODEL, SHA, __version__)}
     if os.geteuid() != 0:  # root reads any file
         assert found["locked.wav"][0] == "UnreadableFileError" and records["locked.wav"]["size"] == 100
 
@@ -426,9 +429,16 @@ def test_a_worker_that_kept_dying_is_reported_as_its_files_crash():
 # ------------------------------------------------------------------ dry runs, interruptions, names of one file
 def test_a_dry_run_analyses_and_counts_but_changes_nothing(music, tmp_path):
     db = tmp_path / "lib.sqlite"
-    summary = scan(music, db, dry_run=True)
-    assert (summary.analysed, summary.dry_run) == (3, True) and not db.exists()
+    summary = scan(music, db, dry_run=True, write_tags=True)
+    assert (summary.analysed, summary.dry_run, summary.failures) == (3, True, []) and not db.exists()
+    would = dict(summary.tag_changes)  # the tags the new files would get, from their analysis
     scan(music, db)
+    assert set(would) == {row["path"] for row in rows(db).values()}
+    for row in rows(db).values():
+        assert would[row["path"]] == {"VALENCE": (None, f"{row['valence']:.3f}"),
+                                      "AROUSAL": (None, f"{row['arousal']:.3f}"), "MOOD": (None, row["emotion"]),
+                                      "MOODMAP_QUADRANT": (None, row["quadrant"]),
+                                      "MOODMAP_MODEL": (None, f"{DEFAULT_MODEL} sha256:{SHA[:12]}")}
     (music / "a.wav").rename(music / "moved.wav")
     (music / "b.wav").unlink()
     dummy(music / "broken.mp3", b"ID3" + b"\x00" * 500)
@@ -499,3 +509,56 @@ def test_an_index_from_before_file_ids_learns_them_without_analysing(music, tmp_
     assert (summary.analysed, summary.unchanged) == (0, 3)
     assert {name: row["file_id"] for name, row in rows(db).items()} == {
         name: file_id((music / name).stat()) for name in ("a.wav", "b.wav", "c.wav")}
+
+
+# ------------------------------------------------------------------ tags written by a scan
+def id3v22_mp3(path: Path) -> Path:
+    """A decodable mp3 whose ID3v2.2 tag (three-letter frames, as old iTunes wrote) moodmap will not rewrite."""
+    from mutagen.id3 import ID3
+
+    write_audio(path, tone(6.0, 22050), 22050)
+    frames = b"TT2" + (6).to_bytes(3, "big") + b"\0Title"
+    path.write_bytes(b"ID3\x02\x00\x00" + bytes((0, 0, 0, len(frames))) + frames + path.read_bytes())
+    assert ID3(str(path)).version[:2] == (2, 2)
+    return path
+
+
+def test_a_file_that_cannot_be_tagged_is_a_tag_failure_of_its_folder_until_it_can_be(music, tmp_path):
+    from mutagen.id3 import ID3
+
+    db = tmp_path / "lib.sqlite"
+    for name in ("b.wav", "c.wav"):
+        (music / name).unlink()
+    old = id3v22_mp3(music / "old.mp3")
+    elsewhere = str(tmp_path / "Other" / "x.mp3")
+    with Library(db) as library:  # an earlier scan of another folder could not tag one of its files
+        library.record_tag_failures([tmp_path / "Other"], [Failure(elsewhere, "TagWriteError", "read-only")])
+    dry = scan(music, db, write_tags=True, dry_run=True)
+    assert [(Path(f.path).name, f.error) for f in dry.failures] == [("old.mp3", "TagWriteError")]
+    assert [r["path"] for r in Library(db).failure_list()] == [elsewhere]  # a dry run records nothing
+    summary = scan(music, db, write_tags=True)
+    assert [(Path(f.path).name, f.error) for f in summary.failures] == [("old.mp3", "TagWriteError")]
+    assert summary.analysed == 2 and set(rows(db)) == {"a.wav", "old.mp3"}
+    listed = {Path(r["path"]).name: r["error"] for r in Library(db).failure_list()}
+    assert listed == {"old.mp3": "TagWriteError", "x.mp3": "TagWriteError"}
+    with Library(db) as library:
+        assert library.failures() == {}  # not an analysis failure: never skipped by a scan
+    ID3(str(old)).save(v2_version=3)  # converted, as the error says to
+    scan(music, db, write_tags=True)
+    assert {Path(r["path"]).name for r in Library(db).failure_list()} == {"x.mp3"}
+
+
+def test_tags_are_written_only_under_the_scanned_folders_and_a_users_mood_is_kept(music, tmp_path):
+    from moodmap.tags import read_mood_tags, write_mood_tags
+
+    db = tmp_path / "lib.sqlite"
+    other = tmp_path / "Other"
+    other.mkdir()
+    (music / "c.wav").rename(other / "c.wav")
+    scan(other, db)
+    write_mood_tags(music / "b.wav", {"MOOD": "groovy"})  # the user's own
+    summary = scan(music, db, write_tags=True)
+    assert summary.tags_written == 2
+    assert read_mood_tags(other / "c.wav") == {}
+    assert read_mood_tags(music / "b.wav")["MOOD"] == "groovy"
+    assert read_mood_tags(music / "a.wav")["MOOD"] == rows(db)["a.wav"]["emotion"]
