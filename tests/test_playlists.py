@@ -215,3 +215,21 @@ def test_the_song_table_filters_by_mood_quadrant_and_text(table):
     assert artist_3 and all(table.rows[i]["artist"] == "Artist 3" and table.rows[i]["quadrant"] == "Q1"
                             for i in artist_3)
     assert table.filter(q="no such song") == []
+
+
+def test_a_playlist_shorter_than_asked_says_how_many_songs_there_are_and_how_many_were_asked_for():
+    """"only 12 of 100 songs" read as 12 songs out of a library of 100: the note names what ran out."""
+    from moodmap.playlist_query import query_filters
+    from moodmap.playlists import range_playlist
+
+    rows = [{"id": i, "path": f"/m/{i}.flac", "valence": v, "arousal": a}
+            for i, (v, a) in enumerate([(0.2, 0.2), (0.7, 0.3), (0.8, 0.4), (0.75, 0.8)], 1)]
+    table = SongTable.from_rows(rows)
+    ranged = range_playlist(table, query_filters({"filters": {"valence": [0.6, 1.0], "arousal": [None, 0.5]}}),
+                            Constraints(n=20))
+    assert ranged.note == "only 2 songs have valence 0.6–1, arousal ≤ 0.5; 20 asked for"
+    assert range_playlist(table, query_filters({}), Constraints(n=9)).note == \
+        "only 4 songs in the library; 9 asked for"
+    assert mood_playlist(table, "q4", Constraints(n=5)).note == "only 2 songs are in Q4; 5 asked for"
+    assert mood_playlist(table, "relaxed", Constraints(n=5)).note.startswith(
+        "only 2 songs are 'relaxed' (their nearest named emotion); 5 asked for")

@@ -86,8 +86,10 @@ def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constr
     chosen = _greedy(table, cost, constraints)
     playlist = _playlist(table, chosen, f"{mood} — {_songs(len(chosen))}", constraints, {"mood": mood})
     if playlist.note and len(chosen) == int(mask.sum()):  # the mood ran out, not the rules
-        playlist = replace(playlist, note=f"only {len(chosen)} of {constraints.n} songs are {mood!r} "
-                                          f"(their nearest named emotion){_with(filters)}{wider}")
+        where = (f"in {mood.strip().upper()}" if mood.strip().upper() in QUADRANT_CENTERS
+                 else f"{mood!r} (their nearest named emotion)")
+        playlist = replace(playlist, note=f"only {_songs(len(chosen))} {_are(len(chosen))} {where}{_with(filters)}; "
+                                          f"{constraints.n} asked for{wider}")
     return playlist
 
 
@@ -110,7 +112,8 @@ def range_playlist(table: SongTable, filters: Filters, constraints: Constraints 
     title = f"{what}{f', by {sort.describe()}' if sort else ''} — {_songs(len(chosen))}"
     playlist = _playlist(table, chosen, title, constraints, {})
     if playlist.note and len(chosen) == int(mask.sum()):  # the filters ran out, not the rules
-        playlist = replace(playlist, note=f"only {len(chosen)} of {constraints.n} songs have {what}")
+        held = f"{'has' if len(chosen) == 1 else 'have'} {what}" if filters.describe() else "in the library"
+        playlist = replace(playlist, note=f"only {_songs(len(chosen))} {held}; {constraints.n} asked for")
     return playlist
 
 
@@ -124,6 +127,10 @@ def _with(filters: Filters) -> str:
 
 def _songs(n: int) -> str:
     return f"{n} song" + ("" if n == 1 else "s")
+
+
+def _are(n: int) -> str:
+    return "is" if n == 1 else "are"
 
 
 def _wider(table: SongTable, mood: str) -> str:
@@ -378,7 +385,7 @@ def _playlist(table: SongTable, chosen: list[int], title: str, constraints: Cons
     wanted = constraints.n if wanted is None else wanted
     note = None
     if len(chosen) < wanted:
-        note = f"only {len(chosen)} of {wanted} songs fit (library size, region, --min-distance or artist rule)"
+        note = f"only {_songs(len(chosen))} fit (library size, region, distance or artist rule); {wanted} asked for"
     query = {**query, "n": wanted, "min_distance": constraints.min_distance,
              "exclude_artist_repeats": constraints.exclude_artist_repeats, "seed": constraints.seed}
     return Playlist(title, [dict(table.rows[i]) for i in chosen], note, query)
