@@ -114,6 +114,27 @@ def test_the_index_records_each_name_of_a_tagged_file_as_it_is_now(tmp_path):
             (st.st_size, st.st_mtime_ns, fingerprint(song, st.st_size), file_id(st)), name
 
 
+def test_a_tagged_file_replaced_by_its_copy_is_recorded_under_its_new_identity(tmp_path):
+    """A tag write replaces the file by a tagged copy (a new inode): the index records the file as it is
+    now, so that the next scan finds it unchanged and a rename is still followed."""
+    song = flac(tmp_path)
+    library, rows = index(tmp_path, song)
+    inode = song.stat().st_ino
+    write_library_tags(library, rows, [], ScanSummary(), dry_run=False)
+    st = song.stat()
+    assert st.st_ino != inode and library.song(str(song))["file_id"] == file_id(st)
+
+
+def test_moodmaps_own_mood_follows_a_new_analysis_under_the_keep_policy(tmp_path):
+    song = flac(tmp_path)
+    library, rows = index(tmp_path, song)
+    write_library_tags(library, rows, [], ScanSummary(), dry_run=False)
+    assert read_mood_tags(song)["MOOD"] == "relaxed"
+    again = ScanSummary()
+    write_library_tags(library, [{**rows[0], "emotion": "calm"}], [], again, dry_run=False)
+    assert read_mood_tags(song)["MOOD"] == "calm" and again.tag_changes == [(str(song), {"MOOD": ("relaxed", "calm")})]
+
+
 def test_a_dry_run_lists_the_changes_and_changes_nothing(tmp_path):
     song = flac(tmp_path)
     library, rows = index(tmp_path, song)
@@ -221,14 +242,30 @@ def test_untag_gives_back_every_tag_and_records_the_file_as_it_is_now(tmp_path):
                                                                       fingerprint(song, st.st_size))
 
 
-def test_untag_of_some_folders_leaves_the_others_tagged(tmp_path):
-    a, b = flac(tmp_path / "A"), flac(tmp_path / "B")
-    tagged(tmp_path, a, b)
-    summary = untag_library(tmp_path / "lib.sqlite", [tmp_path / "A"])
-    assert [path for path, _ in summary.restored] == [str(a)]
-    assert read_mood_tags(a) == {} and "VALENCE" in read_mood_tags(b)
+@pytest.mark.parametrize("chosen", ["A", "B"])
+def test_untag_of_some_folders_leaves_the_others_tagged(tmp_path, chosen):
+    songs = {name: flac(tmp_path / name) for name in ("A", "B", "C")}
+    tagged(tmp_path, *songs.values())
+    summary = untag_library(tmp_path / "lib.sqlite", [tmp_path / chosen])
+    assert [path for path, _ in summary.restored] == [str(songs[chosen])]
+    assert {name: bool(read_mood_tags(song)) for name, song in songs.items()} == {
+        name: name != chosen for name in songs}
     with Library(tmp_path / "lib.sqlite") as library:
-        assert library.journaled() == [str(b)]
+        assert library.journaled() == sorted(str(song) for name, song in songs.items() if name != chosen)
+
+
+def test_an_untag_dry_run_works_while_a_scan_writes_the_index(tmp_path):
+    """A dry run only reads the index: it does not wait for, nor is refused by, the writer's lock."""
+    import fcntl
+
+    song = flac(tmp_path)
+    tagged(tmp_path, song)
+    with open(tmp_path / "lib.sqlite.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running scan holds it
+        assert [path for path, _ in untag_library(tmp_path / "lib.sqlite", dry_run=True).restored] == [str(song)]
+        with pytest.raises(MoodmapError, match="another moodmap is writing to this index"):
+            untag_library(tmp_path / "lib.sqlite")
+    assert "VALENCE" in read_mood_tags(song)
 
 
 def test_untag_dry_run_says_what_it_would_do_and_does_nothing(tmp_path):
@@ -258,21 +295,40 @@ def test_a_tag_the_user_changed_since_is_kept_and_forgotten(tmp_path):
 def test_a_file_already_as_it_was_is_not_counted_restored(tmp_path):
     song = flac(tmp_path)
     tagged(tmp_path, song)
+    with Library(tmp_path / "lib.sqlite") as library:
+        recorded = library.song(str(song))["mtime_ns"]
     write_mood_tags(song, {k: None for k in read_mood_tags(song)})  # the user took them off by hand
     summary = untag_library(tmp_path / "lib.sqlite")
     assert summary.restored == [] and sorted(k for _, k in summary.kept) == sorted(MOODMAP_KEYS | {"MOOD"})
+    with Library(tmp_path / "lib.sqlite") as library:  # not rewritten by untag: the user's change is for the scan
+        assert library.song(str(song))["mtime_ns"] == recorded != song.stat().st_mtime_ns
 
 
 def test_untag_of_a_file_gone_is_its_failure_and_the_rest_are_restored(tmp_path):
-    gone, here = flac(tmp_path, "a.flac"), flac(tmp_path, "b.flac")
-    tagged(tmp_path, gone, here)
+    gone, here, broken = flac(tmp_path, "a.flac"), flac(tmp_path, "b.flac"), flac(tmp_path, "c.flac")
+    tagged(tmp_path, gone, here, broken)
     gone.unlink()
+    broken.write_bytes(b"fLaC" + b"\xff" * 64)
     summary = untag_library(tmp_path / "lib.sqlite")
     assert [path for path, _ in summary.restored] == [str(here)]
-    assert [(f.path, f.error) for f in summary.failures] == [(str(gone), "TagWriteError")]
-    assert str(gone) not in summary.failures[0].reason and summary.failures[0].reason
+    assert [(f.path, f.error) for f in summary.failures] == [(str(gone), "TagWriteError"), (str(broken), "TagWriteError")]
+    assert summary.failures[0].reason == "No such file or directory"
+    assert summary.failures[1].reason and str(broken) not in summary.failures[1].reason, summary.failures[1].reason
     with Library(tmp_path / "lib.sqlite") as library:
-        assert library.journaled() == [str(gone)]  # kept: the file may come back
+        assert library.journaled() == [str(gone), str(broken)]  # kept: the file may come back
+
+
+def test_an_untag_failure_is_said_without_the_path(tmp_path, monkeypatch):
+    import moodmap.tagging as tagging
+
+    song = flac(tmp_path)
+    tagged(tmp_path, song)
+
+    def refuse(path):
+        raise mutagen.MutagenError(f"cannot read: {path}")
+
+    monkeypatch.setattr(tagging, "read_mood_tags", refuse)
+    assert [(f.path, f.reason) for f in untag_library(tmp_path / "lib.sqlite").failures] == [(str(song), "cannot read")]
 
 
 def test_untag_needs_an_index(tmp_path):
