@@ -74,11 +74,14 @@ browser-deps:
 	fi
 
 # The MPD test starts Debian's Music Player Daemon on a private socket (never as a service);
-# install mpd + mpc when missing. Without them that test is skipped and says why.
+# install mpd + mpc when missing. Without them that test is skipped and says why. Debian's package
+# enables a system MPD on port 6600 where systemd runs: one installed here for the tests is
+# switched off again (an MPD the machine had before is not touched: then nothing is installed).
 player-deps:
 	@if ! command -v mpd >/dev/null || ! command -v mpc >/dev/null; then \
 		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mpd mpc ) \
 		>/dev/null 2>&1 || echo "moodmap: could not install mpd + mpc; the MPD test is skipped"; \
+		if [ -d /run/systemd/system ]; then systemctl disable --now mpd.service mpd.socket >/dev/null 2>&1 || true; fi; \
 	fi
 
 # Slow tests guard something essential (the model learns the synthetic set); CI runs them.
