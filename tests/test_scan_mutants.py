@@ -382,22 +382,28 @@ def test_a_failure_is_recorded_with_the_file_version_and_model_and_skipped_until
     assert len(scan(music, db, retry_failed=True).failures) == 1
 
 
-def test_a_file_that_cannot_be_read_is_a_failure_with_its_size(tmp_path):
+def test_a_file_that_cannot_be_read_is_a_failure_and_the_scan_goes_on(tmp_path):
     db = tmp_path / "lib.sqlite"
-    (tmp_path / "Music").mkdir()
-    (tmp_path / "Music" / "dangling.mp3").symlink_to(tmp_path / "nowhere.mp3")
-    os.mkfifo(tmp_path / "Music" / "pipe.flac")
-    unreadable = dummy(tmp_path / "Music" / "locked.wav", b"z" * 100)
+    folder = tmp_path / "Music"
+    folder.mkdir()
+    os.mkfifo(folder / "a pipe.flac")  # first in order: the files after it are still looked at
+    (folder / "b dangling.mp3").symlink_to(tmp_path / "nowhere.mp3")
+    (folder / "c loop.mp3").symlink_to(folder / "d loop.mp3")
+    (folder / "d loop.mp3").symlink_to(folder / "c loop.mp3")
+    unreadable = dummy(folder / "e locked.wav", b"z" * 100)
     os.chmod(unreadable, 0)
-    summary = scan(tmp_path / "Music", db)
+    summary = scan(folder, db)
     found = {Path(f.path).name: (f.error, f.reason) for f in summary.failures}
-    assert found["dangling.mp3"][0] == "MissingFileError"
-    assert found["pipe.flac"] == ("UnreadableFileError", "not a regular file")
+    assert found["a pipe.flac"] == ("UnreadableFileError", "not a regular file")
+    assert found["b dangling.mp3"] == ("MissingFileError", "No such file or directory")
+    assert found["c loop.mp3"] == found["d loop.mp3"] == ("UnreadableFileError", "Too many levels of symbolic links")
+    assert summary.files == 5 and "e locked.wav" in found  # root reads it (not audio); others may not
     records = failed(db)
-    assert (records["dangling.mp3"]["size"], records["pipe.flac"]["size"]) == (0, 0)
+    assert {name: (r["size"], r["mtime_ns"]) for name, r in records.items() if name != "e locked.wav"} == {
+        "a pipe.flac": (0, 0), "b dangling.mp3": (0, 0), "c loop.mp3": (0, 0), "d loop.mp3": (0, 0)}
     assert {(r["model"], r["model_sha"], r["version"]) for r in records.values()} == {(DEFAULT_MODEL, SHA, __version__)}
-    if os.geteuid() != 0:  # root reads any file
-        assert found["locked.wav"][0] == "UnreadableFileError" and records["locked.wav"]["size"] == 100
+    if os.geteuid() != 0:
+        assert found["e locked.wav"][0] == "UnreadableFileError" and records["e locked.wav"]["size"] == 100
 
 
 def test_an_error_in_moodmap_is_reported_not_recorded_and_with_debug_raised(music, tmp_path, monkeypatch):
@@ -562,3 +568,22 @@ def test_tags_are_written_only_under_the_scanned_folders_and_a_users_mood_is_kep
     assert read_mood_tags(other / "c.wav") == {}
     assert read_mood_tags(music / "b.wav")["MOOD"] == "groovy"
     assert read_mood_tags(music / "a.wav")["MOOD"] == rows(db)["a.wav"]["emotion"]
+
+
+def test_a_hard_link_to_a_song_indexed_outside_the_scanned_folder_takes_that_song(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    for name in ("b.wav", "c.wav"):
+        (music / name).unlink()
+    other = tmp_path / "Other"
+    other.mkdir()
+    os.link(music / "a.wav", other / "a.wav")
+    scan(other, db)
+    summary = scan(music, db)  # the file is indexed, as it is, under its other name
+    assert (summary.analysed, summary.unchanged) == (0, 1)
+    assert rows(db)["a.wav"]["path"] in (str(other.resolve() / "a.wav"), str(music.resolve() / "a.wav"))
+    with Library(db) as library:
+        assert library.song(str(music.resolve() / "a.wav"))["valence"] == library.song(
+            str(other.resolve() / "a.wav"))["valence"]
+    fresh = tmp_path / "fresh.sqlite"
+    scan(other, fresh)
+    assert scan(music, fresh, timeline=True).analysed == 1  # indexed without the timeline asked for
