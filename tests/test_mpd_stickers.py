@@ -142,7 +142,7 @@ def test_remove_deletes_only_moodmaps_stickers_and_puts_back_what_it_replaced(fr
     client.sticker_set("song", songs[0], "rating", "5")  # the user's own stickers, there before moodmap
     client.sticker_set("song", songs[1], "mood", "sunday morning")
     done = integrate(cwd=fresh, host=mpd.host)
-    assert "1 stickers held a value moodmap had not set" in done.stdout, done.stdout
+    assert "1 sticker held a value moodmap had not set" in done.stdout, done.stdout
     client.sticker_set("song", songs[2], "valence", "0999")  # changed by hand after moodmap set it
     done = integrate("--remove", cwd=fresh, host=mpd.host)
     assert "34 stickers removed, 1 put back to their earlier value, 1 left alone" in done.stdout, done.stdout
@@ -157,7 +157,7 @@ def test_a_value_set_by_hand_after_moodmap_is_recorded_by_the_rerun_and_put_back
     integrate(cwd=fresh, host=mpd.host)
     client.sticker_set("song", songs[0], "mood", "mine")  # the user's, after moodmap's first run
     done = integrate(cwd=fresh, host=mpd.host)
-    assert "1 stickers held a value moodmap had not set" in done.stdout, done.stdout
+    assert "1 sticker held a value moodmap had not set" in done.stdout, done.stdout
     integrate(cwd=fresh, host=mpd.host)  # a third run: moodmap's own value again, "mine" stays on record
     done = integrate("--remove", cwd=fresh, host=mpd.host)
     assert "1 put back to their earlier value" in done.stdout, done.stdout

@@ -114,7 +114,8 @@ def smart_playlist(query: dict, constraints: Constraints, title: str) -> dict:
     modes = {key: query[key] for key in MODES if query.get(key)}
     if set(modes) - {"mood"}:
         mode = next(iter(set(modes) - {"mood"}))
-        raise NotExpressible(None, f"a {mode!r} playlist depends on particular songs or an order, which Navidrome's "
+        article = "an" if mode[0] in "aeiou" else "a"
+        raise NotExpressible(None, f"{article} {mode!r} playlist depends on particular songs or an order, which Navidrome's "
                                    "rules cannot express; write it as .m3u8 instead")
     if not modes and not query.get("filters") and not query.get("sort"):
         raise NotExpressible(None, "a 'none' playlist depends on particular songs or an order, which Navidrome's "

@@ -102,6 +102,11 @@ def os_error(exc: OSError) -> str:
     return f"{path}: {reason}" if path is not None else f"could not write the output: {reason}"
 
 
+def plural(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless n is 1 ("1 song", "3 songs")."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def output_file(path: Optional[Path]) -> Optional[Path]:
     """``path`` when its folder is there: an output is written into a folder the user has, never into
     one a typo made (``-o /nonexistent/x.m3u8`` made /nonexistent/ and said nothing)."""

@@ -15,7 +15,7 @@ from ..engines import Engine
 from ..library import TAG_WRITE_ERROR
 from ..models.registry import DEFAULT_MODEL
 from .common import (AddressOption, EngineOption, at_least, console, db_option, existing_index, fails_cleanly,
-                     index_path, output_file, progress_bar, stderr)
+                     index_path, output_file, plural as _count, progress_bar, stderr)
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 IndexToRead = db_option("Library index written by `moodmap scan`.")
@@ -261,10 +261,6 @@ def _scan_line(summary, db: Path) -> str:
             f"{summary.moved} moved, {summary.pruned} removed from the index, {failed} failed, "
             f"{summary.skipped_failed} skipped (failed before; --retry-failed), "
             f"{_count(summary.tags_written, 'file')} tagged{not_tagged} in {summary.seconds:.1f} s → {db}")
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @commands.command()

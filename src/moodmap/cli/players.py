@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import at_least, console, db_option, existing_index, fails_cleanly, progress_bar, stderr
+from .common import at_least, console, db_option, existing_index, fails_cleanly, plural, progress_bar, stderr
 
 commands = typer.Typer()  # merged into the moodmap app by cli/root.py
 IndexToRead = db_option("Library index written by `moodmap scan`.")
@@ -83,7 +83,8 @@ def _set_line(summary) -> str:
     line = (f"MPD at {summary.address}: {summary.songs} songs: {verb} {summary.set}, {summary.unchanged} unchanged, "
             f"{len(summary.unknown)} not in MPD's database")
     if summary.replaced:
-        line += f" ({summary.replaced} stickers held a value moodmap had not set: recorded, --remove puts it back)"
+        line += f" ({plural(summary.replaced, 'sticker')} held a value moodmap had not set: recorded, --remove puts " \
+                "it back)"
     if summary.music_dir:
         line += f"; music_directory {_home_as_tilde(summary.music_dir)} ({summary.music_dir_source})"
     return line + (" — dry run: nothing changed in MPD or the index" if summary.dry_run else "")
@@ -110,7 +111,8 @@ def _note_unknown(summary, remove: bool) -> None:
     if not summary.unknown or remove:
         return
     shown = ", ".join(summary.unknown[:3]) + (", …" if len(summary.unknown) > 3 else "")
-    stderr.print(f"moodmap: note: {len(summary.unknown)} indexed songs are not in MPD's database ({shown}): "
+    are = "is" if len(summary.unknown) == 1 else "are"
+    stderr.print(f"moodmap: note: {plural(len(summary.unknown), 'indexed song')} {are} not in MPD's database ({shown}): "
                  "outside its music_directory, or new since MPD's last update (`mpc update`)? --music-dir says "
                  "where MPD's music is", markup=False, highlight=False)
 
