@@ -68,6 +68,8 @@ class MpdAddress:
             if not text.isdigit() or not 0 < int(text) < 65536:
                 raise MoodmapError(None, f"MPD_PORT={text!r} is not a port number")
             port = int(text)
+        elif not 0 < port < 65536:
+            raise MoodmapError(None, f"--port {port} is not a port number (1-65535)")
         return cls(os.path.expanduser(host) if host.startswith("~") else host, port, password or None)
 
     @property
