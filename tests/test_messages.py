@@ -71,6 +71,14 @@ def test_a_truncated_mp3_says_how_much_really_decodes(predicted):
     assert 4.5 < seconds < 7.0, line
 
 
+def test_a_file_that_is_not_audio_is_said_to_be_so_without_libsndfiles_pipe_or_the_path_again(music, predicted):
+    """libsndfile says "File does not exist or is not a regular file (possibly a pipe?)" of a text
+    file named .mp3, and both decoders repeat its path (a server's upload path, for an upload)."""
+    [line] = [line for line in said(predicted) if "junk.mp3" in line]
+    assert line == f"moodmap: failed {music['junk']}: not a decodable audio file (soundfile: format not recognised; " \
+        "pyav: Invalid data found when processing input)"
+
+
 def test_predict_with_nothing_predicted_prints_no_table_only_failures(predicted):
     assert predicted.returncode == 2 and predicted.stdout.strip() == "", predicted
     lines = said(predicted)

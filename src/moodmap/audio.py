@@ -14,6 +14,7 @@ Examples
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -398,8 +399,17 @@ def _pyav_blocks(path: Path, start: float, duration: float | None) -> tuple[int,
     return pyav_reader.blocks(path, start, duration)
 
 
+# libsndfile's words for a regular file whose format it does not recognise (a text file named .mp3)
+SNDFILE_UNRECOGNISED = "File does not exist or is not a regular file (possibly a pipe?)."
+
+
 def _one_line(exc: BaseException) -> str:
+    """A decoder's reason in one line, without the path (the error names the file once, as the user
+    named it: never a server's upload path) and without libsndfile's misleading "possibly a pipe"."""
     text = " ".join(str(exc).split())
+    text = re.sub(r"^Error opening '.*?': ", "", text)  # soundfile's prefix
+    text = re.sub(r"^\[Errno -?\d+\] (.*?): '.*'$", r"\1", text)  # PyAV's errno and path
+    text = text.replace(SNDFILE_UNRECOGNISED, "format not recognised")
     return text or type(exc).__name__
 
 
