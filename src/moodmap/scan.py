@@ -243,7 +243,8 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
         analysed.add(path)
     for path, st in twins:  # they take their first name's song: what it is indexed as, or is about to be
         source = first[file_id(st)]
-        if source in current or source in analysed:
+        # a first name not found here is one indexed elsewhere as the file is now (_first_names)
+        if source in current or source in analysed or source not in present:
             plan.twins.append((path, source, st))
             summary.unchanged += 1
         else:  # its first name could not be read or analysed (recorded there): it stands for the file
