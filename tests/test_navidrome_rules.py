@@ -103,3 +103,17 @@ def test_a_second_integrate_names_the_file_it_left_alone(tmp_path):
     run("integrate", "navidrome", "--write", str(config))
     again = run("integrate", "navidrome", "--write", str(config), ok=False)
     assert again.output.strip() == f"moodmap: {config}: already declares moodmap's tags; nothing was changed"
+
+
+def test_an_nsp_written_before_any_tag_says_navidrome_will_find_nothing_yet(library, tmp_path):
+    """Navidrome selects by the files' tags: an .nsp over an index whose files carry none matches
+    nothing there, which the note says; once tags are written, no note."""
+    import sqlite3
+
+    note = "no file of this index carries moodmap's tags yet"
+    assert note in run("playlist", "--db", str(library), "--mood", "calm", "-o", "calm.nsp").stderr
+    with sqlite3.connect(library) as connection:
+        connection.execute("INSERT INTO tag_journal VALUES ('/m/1.flac', 'valence', NULL, '0.5', '2026-11-30')")
+    connection.close()
+    done = run("playlist", "--db", str(library), "--mood", "calm", "-o", "calm.nsp")
+    assert note not in done.stderr and (tmp_path / "calm.nsp").exists()

@@ -55,7 +55,7 @@ ADDED_COLUMNS = {"failures": [("version", "TEXT"), ("model", "TEXT"), ("model_sh
                  "songs": [("file_id", "TEXT")]}  # 3 → 4
 SCHEMA_VERSION = 4  # PRAGMA user_version of an index this moodmap writes; 0 = made before versions were kept
 APPLICATION_ID = 0x6D6F6F64  # PRAGMA application_id of an index moodmap made ("mood"); 0: made before it was set
-OWN_TABLES = {"songs", "roots", "failures", "tag_journal"}
+OWN_TABLES = {"songs", "roots", "failures", "tag_journal", "mpd_stickers"}  # mpd_stickers: integrate mpd's
 # An index from before APPLICATION_ID is recognised by its tables (OWN_TABLES, no other) and songs' columns.
 OWN_SONG_COLUMNS = {"path", "fingerprint", "valence", "arousal", "emotion", "model", "model_sha"}
 SQLITE_MAGIC = b"SQLite format 3\x00"

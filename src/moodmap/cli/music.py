@@ -447,7 +447,7 @@ def playlist(
     format = format or _format_from_suffix(out)
     constraints = Constraints(n, min_distance, exclude_artist_repeats, seed)
     if format == "nsp":
-        return _write_smart_playlist(query, constraints, out)
+        return _write_smart_playlist(query, constraints, out, db)
     table = SongTable.from_library(db)
     result = build_playlist(table, query, constraints, steps)
     if result.note:
@@ -476,8 +476,10 @@ def _format_from_suffix(out: Optional[Path]) -> str:
     raise MoodmapError(out, "write playlists as .m3u8, .m3u, .json or .nsp (or give --format)")
 
 
-def _write_smart_playlist(query: dict, constraints, out: Optional[Path]) -> None:
-    """A Navidrome smart playlist: rules on the tags `scan --write-tags` writes, evaluated by Navidrome."""
+def _write_smart_playlist(query: dict, constraints, out: Optional[Path], db: Path) -> None:
+    """A Navidrome smart playlist: rules on the tags `scan --write-tags` writes, evaluated by Navidrome
+    (which finds nothing while no file carries them: said in a note)."""
+    from ..library import Library
     from ..navidrome import to_nsp
     from ..playlists import query_name
 
@@ -491,6 +493,14 @@ def _write_smart_playlist(query: dict, constraints, out: Optional[Path]) -> None
     atomic_write_text(out, text)
     console.print(f"smart playlist {name!r} → {out} (Navidrome evaluates it: put it in its music folder or "
                   "PlaylistsPath; `moodmap integrate navidrome` shows the tags it needs)")
+    index = Library.read_only(db)
+    try:
+        tagged = bool(index.journaled())
+    finally:
+        index.close()
+    if not tagged:
+        stderr.print("moodmap: note: no file of this index carries moodmap's tags yet, and Navidrome selects by "
+                     "them: `moodmap scan MUSIC --write-tags` writes them")
 
 
 def _moods_table(table, db: Path, given: Optional[Path]) -> Table:
