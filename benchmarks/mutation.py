@@ -53,7 +53,9 @@ MODULES: dict[str, list[str]] = {
     "navidrome": ["tests/test_navidrome.py", "tests/test_navidrome_rules.py"],
     "playlist_folder": ["tests/test_mpd.py", "tests/test_playlist_folder.py"],
     "song_table": ["tests/test_playlists.py", "tests/test_mood_map.py", "tests/test_song_table.py"],
-    "watch": ["tests/test_watch.py", "tests/test_watch_mutants.py"],
+    # the watcher's decisions in process, its rescans recorded (a second a mutant); test_watch.py runs the real
+    # watcher on real folders, minutes a surviving mutant
+    "watch": ["tests/test_watch_mutants.py"],
     # tags.py and tagging.py through their public functions in process (seconds a mutant); test_user_tags.py
     # and test_tag_frames.py scan a library through the program, a minute a surviving mutant
     "tags": ["tests/test_tags_mutants.py", "tests/test_tags.py"],
