@@ -540,8 +540,9 @@ def mood_map(
     from ..mood_map import song_trajectory, write_map
     from ..song_table import SongTable
 
-    db, out = existing_index(db), output_file(out)
-    table = SongTable.from_library(db)
+    db = existing_index(db)
+    table = SongTable.from_library(db)  # a file that is not moodmap's index is refused first
+    output_file(out)
     trajectory = song_trajectory(db, table, song) if song else None
     write_map(table, out, trajectory, title)
     console.print(f"{_count(len(table), 'song')} drawn → {out}")
