@@ -195,3 +195,14 @@ def test_saves_at_once_each_keep_their_record(tmp_path):
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(lambda name: save_playlist(tmp_path, name, f"{name}\n"), names)) == ["written"] * 16
     assert sorted(json.loads((tmp_path / MANIFEST).read_text())["saved"]) == sorted(names)
+
+
+@pytest.mark.parametrize("name,format,file", [("calm jazz", "m3u8", "calm jazz.m3u8"),
+                                              ("calm jazz.m3u8", "m3u8", "calm jazz.m3u8"),
+                                              ("calm jazz.NSP", "m3u8", "calm jazz.m3u8"),
+                                              ("calm jazz.m3u8", "nsp", "calm jazz.nsp"),
+                                              ("  Café  ", "nsp", "Café.nsp")])
+def test_a_saved_playlists_suffix_is_its_formats_never_two(name, format, file):
+    from moodmap.playlist_folder import playlist_file_name
+
+    assert playlist_file_name(name, format) == file

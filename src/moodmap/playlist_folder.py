@@ -117,14 +117,15 @@ def write_playlists(texts: dict[str, str], folder: Path) -> FolderSummary:
 
 def playlist_file_name(name: str, format: str) -> str:
     """The file a playlist saved from the map is written to: the name the user gave (NFC, spaces
-    trimmed) and the format's suffix (not doubled). Refused in one line, naming the problem but not
+    trimmed) and the format's suffix (not doubled, and in place of another format's). Refused in one line, naming the problem but not
     echoing the name, when it could land anywhere but in the folder or hide there: a folder separator,
     a dot-file, a control character or one a Windows share refuses, nothing, or too long."""
     if format not in SUFFIXES:
         raise MoodmapError(None, f"a saved playlist is {' or '.join(SUFFIXES)}, not {format[:10]!r}")
     suffix, stem = SUFFIXES[format], unicodedata.normalize("NFC", name).strip()
-    if stem.lower().endswith(suffix):
-        stem = stem[:-len(suffix)].rstrip()
+    given = next((s for s in SUFFIXES.values() if stem.lower().endswith(s)), None)
+    if given is not None:  # "calm.nsp" saved as M3U8 is calm.m3u8, not calm.nsp.m3u8
+        stem = stem[:-len(given)].rstrip()
     bad = next((c for c in stem if c in UNSAFE or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
     if bad is not None:
         shown = repr(bad) if bad.isprintable() else f"U+{ord(bad):04X}"
