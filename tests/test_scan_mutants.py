@@ -363,12 +363,12 @@ def test_an_emptied_folder_among_several_is_refused_by_name(tmp_path):
 # ------------------------------------------------------------------ failures
 def test_a_failure_is_recorded_with_the_file_version_and_model_and_skipped_until_something_changes(music, tmp_path):
     db = tmp_path / "lib.sqlite"
-    broken = dummy(music / "broken.mp3", b"ID3" + b"\x00" * 500)
+    broken = dummy(music / "0 broken.mp3", b"ID3" + b"\x00" * 500)  # first in order
     for name in ("b.wav", "c.wav"):
         (music / name).unlink()
     first = scan(music, db)
-    assert [Path(f.path).name for f in first.failures] == ["broken.mp3"] and first.analysed == 1
-    record = failed(db)["broken.mp3"]
+    assert [Path(f.path).name for f in first.failures] == ["0 broken.mp3"] and first.analysed == 1
+    record = failed(db)["0 broken.mp3"]
     st = broken.stat()
     assert (record["size"], record["mtime_ns"], record["version"], record["model"], record["model_sha"]) == (
         st.st_size, st.st_mtime_ns, __version__, DEFAULT_MODEL, SHA)
@@ -586,3 +586,77 @@ def test_a_hard_link_to_a_song_indexed_outside_the_scanned_folder_takes_that_son
     fresh = tmp_path / "fresh.sqlite"
     scan(other, fresh)
     assert scan(music, fresh, timeline=True).analysed == 1  # indexed without the timeline asked for
+
+
+def test_a_changed_file_with_several_indexed_names_is_analysed_once_for_all(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    for name in ("b.wav", "c.wav"):
+        (music / name).unlink()
+    os.link(music / "a.wav", music / "hard.wav")
+    (music / "soft.wav").symlink_to(music / "a.wav")
+    scan(music, db)
+    write_audio(music / "a.wav", tone(7.0, RATE, freqs=(600.0,)), RATE)  # rewritten in place: the same file
+    summary = scan(music, db)
+    assert (summary.analysed, summary.unchanged, summary.skipped_failed) == (1, 2, 0)
+    found = rows(db)
+    assert len({(r["valence"], r["fingerprint"], r["size"]) for r in found.values()}) == 1
+    assert found["a.wav"]["size"] == (music / "a.wav").stat().st_size
+
+
+@pytest.mark.parametrize("first, other", [("a.wav", "z-link.wav"), ("b.wav", "b-link.wav")])
+def test_a_moved_file_given_a_second_name_is_moved_once_and_the_name_takes_its_song(music, tmp_path, first, other):
+    """``first`` is the name that stands for the file (the shorter), found before or after ``other``."""
+    db = tmp_path / "lib.sqlite"
+    for name in ("b.wav", "c.wav"):
+        (music / name).unlink()
+    (music / "a.wav").rename(music / "x.wav")
+    scan(music, db)
+    before = rows(db)["x.wav"]
+    (music / "sub").mkdir()
+    (music / "x.wav").rename(music / "sub" / first)
+    os.link(music / "sub" / first, music / "sub" / other)
+    summary = scan(music, db)
+    assert (summary.moved, summary.analysed, summary.unchanged, summary.pruned) == (1, 0, 1, 0)
+    found = rows(db)
+    assert found[first]["id"] == before["id"] and found[other]["valence"] == before["valence"]
+
+
+def test_several_songs_moved_at_once_are_all_counted(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    files = [dummy(music / "old" / f"{i}.mp3", bytes([i]) * 64) for i in range(3)]
+    indexed(db, *files)
+    for path in files:
+        path.rename(music / path.name)
+    assert scan(music, db, exclude=["*.wav"]).moved == 3
+
+
+def test_a_song_overwritten_with_a_vanished_songs_content_is_analysed_not_moved(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    scan(music, db)
+    shutil.copy(music / "b.wav", music / "a.wav")
+    (music / "b.wav").unlink()
+    summary = scan(music, db)
+    assert (summary.moved, summary.analysed, summary.pruned) == (0, 1, 1)
+    assert set(rows(db)) == {"a.wav", "c.wav"}
+
+
+def test_a_file_that_cannot_be_read_for_its_fingerprint_is_a_failure_and_the_scan_goes_on(music, tmp_path,
+                                                                                           monkeypatch):
+    import moodmap.scan as scan_module
+
+    real = scan_module.fingerprint
+
+    def failing(path, size):  # an I/O error on the first file read (a NAS dropping out, a bad sector)
+        if path.name == "0 bad.mp3":
+            raise PermissionError(13, "Permission denied")
+        return real(path, size)
+
+    monkeypatch.setattr(scan_module, "fingerprint", failing)
+    bad = dummy(music / "0 bad.mp3", b"q" * 99)
+    db = tmp_path / "lib.sqlite"
+    summary = scan(music, db)
+    assert [(f.path, f.error, f.reason) for f in summary.failures] == [
+        (str(bad.resolve()), "UnreadableFileError", "Permission denied")]
+    assert summary.analysed == 3
+    record = failed(db)["0 bad.mp3"]
+    assert (record["size"], record["mtime_ns"]) == (99, bad.stat().st_mtime_ns)
