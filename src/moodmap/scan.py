@@ -219,7 +219,7 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
         if failure and not retry_failed and _still_failing(failure, st, model_sha):
             summary.skipped_failed += 1
             continue
-        if first[file_id(st)] != path and row is not None:  # a name of the file indexed under another
+        if first[file_id(st)] != path:  # another name of a file analysed, moved or indexed under its first
             twins.append((path, st))
             continue
         try:
@@ -235,9 +235,6 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
             gone.pop(old, None)
             summary.moved += 1
             analysed.add(path)
-            continue
-        if first[file_id(st)] != path:  # a new name of a file indexed under another: no move, no analysis
-            twins.append((path, st))
             continue
         plan.todo.append(AnalyseTask(path, st.st_size, st.st_mtime_ns, content, model, timeline, hop, file_id(st)))
         analysed.add(path)
