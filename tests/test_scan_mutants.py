@@ -660,3 +660,25 @@ def test_a_file_that_cannot_be_read_for_its_fingerprint_is_a_failure_and_the_sca
     assert summary.analysed == 3
     record = failed(db)["0 bad.mp3"]
     assert (record["size"], record["mtime_ns"]) == (99, bad.stat().st_mtime_ns)
+
+
+def test_every_name_of_a_file_that_failed_is_skipped_with_it(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    broken = dummy(music / "0 broken.mp3", b"ID3" + b"\x00" * 500)
+    os.link(broken, music / "0 broken again.mp3")
+    first = scan(music, db)
+    assert [Path(f.path).name for f in first.failures] == ["0 broken.mp3"] and first.analysed == 3
+    again = scan(music, db)
+    assert (again.skipped_failed, again.unchanged, again.failures) == (2, 3, [])
+    assert set(rows(db)) == {"a.wav", "b.wav", "c.wav"}
+
+
+def test_a_new_name_that_would_stand_for_the_file_still_takes_the_indexed_song(music, tmp_path):
+    db = tmp_path / "lib.sqlite"
+    for name in ("b.wav", "c.wav"):
+        (music / name).unlink()
+    scan(music, db)
+    os.link(music / "a.wav", music / "0.wav")  # as short, and first in order: the indexed name still stands
+    summary = scan(music, db)
+    assert (summary.analysed, summary.unchanged) == (0, 2)
+    assert rows(db)["0.wav"]["valence"] == rows(db)["a.wav"]["valence"]
