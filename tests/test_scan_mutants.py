@@ -355,9 +355,11 @@ def test_an_emptied_folder_among_several_is_refused_by_name(tmp_path):
         f"1 of the 9 indexed songs under {(tmp_path / 'NAS').resolve()} are missing — no audio file was found there "
         "(not mounted?); nothing was changed. Rerun with --prune-missing to remove them from the index")
     assert len(rows(db)) == 9
-    dummy(tmp_path / "NAS" / "new.txt")
-    home[0].unlink()  # one song gone where others are found: removed
-    assert scan(tmp_path / "Home", db).pruned == 1
+    home[0].unlink()  # and one at home: each folder's own are counted
+    assert refusal([tmp_path / "Home", tmp_path / "NAS"], db).startswith(
+        f"1 of the 9 indexed songs under {(tmp_path / 'NAS').resolve()} are missing — no audio file")
+    (tmp_path / "Empty").mkdir()  # a folder with nothing indexed under it, scanned too
+    assert scan([tmp_path / "Home", tmp_path / "Empty"], db).pruned == 1  # one song gone where others are found
 
 
 # ------------------------------------------------------------------ failures
