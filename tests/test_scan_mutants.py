@@ -684,3 +684,18 @@ def test_a_new_name_that_would_stand_for_the_file_still_takes_the_indexed_song(m
     summary = scan(music, db)
     assert (summary.analysed, summary.unchanged) == (0, 2)
     assert rows(db)["0.wav"]["valence"] == rows(db)["a.wav"]["valence"]
+
+
+@pytest.mark.parametrize("policy, mood", [("keep", "groovy"), ("replace", None), ("skip", "groovy")])
+def test_a_users_mood_tag_is_kept_replaced_or_left_as_asked(music, tmp_path, policy, mood):
+    from moodmap.tags import read_mood_tags, write_mood_tags
+
+    db = tmp_path / "lib.sqlite"
+    for name in ("b.wav", "c.wav"):
+        (music / name).unlink()
+    write_mood_tags(music / "a.wav", {"MOOD": "groovy"})
+    scan(music, db, write_tags=True, mood_tag=policy)
+    tags = read_mood_tags(music / "a.wav")
+    assert tags["MOOD"] == (mood or rows(db)["a.wav"]["emotion"]) and "VALENCE" in tags
+    with pytest.raises(MoodmapError, match="--mood-tag must be one of keep, replace, skip"):
+        scan(music, db, write_tags=True, mood_tag="bogus")
