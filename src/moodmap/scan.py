@@ -154,7 +154,7 @@ def scan_library(roots: str | Path | Sequence[str | Path], db_path: str | Path, 
     summary = ScanSummary(dry_run=dry_run)
     with editing(db_path, dry_run) as library:
         plan = _plan(library, roots, model, model_sha, timeline, hop, retry_failed, exclude, summary, keep_gone)
-        _refuse_mass_removal(plan, library, roots, summary, prune_missing)
+        _refuse_mass_removal(plan, library, roots, prune_missing)
         fresh: dict[str, dict] | None = {} if dry_run else None  # a dry run keeps its rows here, not in the index
         if not dry_run:
             _apply(plan, library, roots, model, model_sha)
@@ -184,7 +184,7 @@ def music_folders(roots: str | Path | Sequence[str | Path]) -> list[Path]:
 
 
 def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timeline: bool, hop: float,
-          retry_failed: bool, exclude: Sequence[str], summary: ScanSummary, keep_gone: bool = False) -> ScanPlan:
+          retry_failed: bool, exclude: Sequence[str], summary: ScanSummary, keep_gone: bool) -> ScanPlan:
     """Sort the folders' files into unchanged, moved, known failures and work to do; find the gone."""
     known, failed = library.known(), library.failures()
     plan = ScanPlan()
@@ -306,8 +306,7 @@ def _move_sources(known: dict, gone: dict, roots: list[Path]) -> Callable[[str],
     return source
 
 
-def _refuse_mass_removal(plan: ScanPlan, library: Library, roots: list[Path], summary: ScanSummary,
-                         prune_missing: bool) -> None:
+def _refuse_mass_removal(plan: ScanPlan, library: Library, roots: list[Path], prune_missing: bool) -> None:
     """Stop, before anything changes, a scan that would empty the index of an unmounted share."""
     if not plan.gone or prune_missing:
         return
