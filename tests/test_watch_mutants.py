@@ -64,7 +64,10 @@ def indexed(db: Path, *songs: Path, failed: tuple[Path, ...] = ()) -> None:
 
 # ------------------------------------------------------------------ events
 def event(kind: str, src: str, dest: str = "", directory: bool = False):
-    return SimpleNamespace(event_type=kind, src_path=src, dest_path=dest, is_directory=directory)
+    """An event as watchdog 4 (the oldest the package allows) makes it: only a move has a dest_path."""
+    if dest:
+        return SimpleNamespace(event_type=kind, src_path=src, dest_path=dest, is_directory=directory)
+    return SimpleNamespace(event_type=kind, src_path=src, is_directory=directory)
 
 
 def handled(*events) -> list[str]:
@@ -331,6 +334,42 @@ def test_a_copy_whose_original_stays_is_scanned_once_the_grace_time_passed(tmp_p
     assert watcher.step() == [ScanSummary()] and watcher.rescans == [([], False)] and watcher.copies == {}
 
 
+def test_an_indexed_file_rewritten_with_another_songs_content_is_rescanned_at_once(tmp_path, clock):
+    """Not a copy waiting for its original: the file was indexed, it changed (the user replaced its audio)."""
+    first, second = audio(tmp_path / "music" / "a.flac", b"song" * 100), audio(tmp_path / "music" / "b.flac", b"other")
+    indexed(tmp_path / "lib.sqlite", first, second)
+    watcher = Recorded(tmp_path, grace=10.0)
+    audio(second, b"song" * 100)
+    watcher.changes.touch(str(second))
+    clock.now += 1
+    assert watcher.step() == [ScanSummary()] and watcher.copies == {} and watcher.rescans == [([], False)]
+
+
+def test_a_song_the_rescan_took_out_of_the_index_is_no_longer_waited_for(tmp_path, clock):
+    """A song gone within its grace, then a rescan that resolved it (found at its new name): nothing more waits."""
+    song, other = audio(tmp_path / "music" / "a.flac"), audio(tmp_path / "music" / "b.flac", b"other")
+    db = tmp_path / "lib.sqlite"
+    indexed(db, song, other)
+    watcher = Recorded(tmp_path, grace=10.0)
+
+    def rescan(moving, keep_gone):
+        watcher.rescans.append((list(moving), keep_gone))
+        with Library(db) as library:
+            library.prune([str(song)])  # what the scan did with it
+        return ScanSummary()
+
+    watcher.rescan = rescan
+    song.unlink()
+    new = audio(tmp_path / "music" / "c.flac", b"new")
+    watcher.changes.touch(str(song))
+    watcher.changes.touch(str(new))
+    clock.now += 1
+    watcher.step()
+    assert watcher.rescans == [([], True)] and watcher.gone == {}
+    clock.now += 20
+    assert watcher.step() == []
+
+
 def test_a_copy_deleted_while_it_waits_is_forgotten(tmp_path, clock):
     original = audio(tmp_path / "music" / "a.flac", b"song" * 100)
     indexed(tmp_path / "lib.sqlite", original)
@@ -398,19 +437,72 @@ def test_a_scan_interrupted_by_ctrl_c_stops_the_watch(tmp_path, monkeypatch):
     assert len(reports) == 2
 
 
-def test_a_file_made_under_a_watched_folder_reaches_the_watcher(tmp_path, monkeypatch):
-    touched = []
-    monkeypatch.setattr(watch, "scan_library", lambda *a, **o: ScanSummary())
-    monkeypatch.setattr(watch, "TICK", 0.05)
-    monkeypatch.setattr(Changes, "touch", lambda self, path: touched.append(path))
+def test_jobs_given_are_the_ones_used(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(watch, "scan_library", lambda folders, db, **options: calls.append(options) or ScanSummary())
+    monkeypatch.setattr(watch, "default_jobs", lambda: 3)
+    (tmp_path / "music").mkdir()
+    watch.watch_library(tmp_path / "music", tmp_path / "lib.sqlite", stop=lambda: True, jobs=1)
+    assert [options["jobs"] for options in calls] == [1]
+
+
+def test_the_apis_waits_are_the_programs(tmp_path):
+    """watch_library called without settle or grace waits as `moodmap scan --watch` does by default."""
+    import inspect
+
+    from moodmap.cli.music import scan
+
+    api, cli = inspect.signature(watch.watch_library).parameters, inspect.signature(scan).parameters
+    assert (api["settle"].default, api["grace"].default) == (cli["settle"].default, cli["grace"].default) == (2.0, 60.0)
+
+
+def test_changes_anywhere_below_a_watched_folder_rescan_and_a_song_gone_is_removed_after_its_grace(tmp_path,
+                                                                                                   monkeypatch):
+    """The whole loop in process, the scans recorded: the first scan; a song deleted and a new file made in
+    a subfolder, both settled: a rescan that keeps the gone song (its grace runs); once the grace has
+    passed, a rescan that removes it."""
     music = tmp_path / "music"
-    music.mkdir()
-    deadline = time.monotonic() + 10
+    gone = audio(music / "Album" / "a.flac", b"old song")
+    db = tmp_path / "lib.sqlite"
+    indexed(db, gone)
+    calls, reports = [], []
 
-    def stop() -> bool:
-        if not (music / "a.flac").exists():
-            (music / "a.flac").write_bytes(b"x")
-        return bool(touched) or time.monotonic() > deadline
+    def scan(folders, db_path, **options):
+        calls.append((folders, db_path, options["keep_gone"], options["exclude"]))
+        if len(calls) == 1:  # after the first scan, while watching
+            gone.unlink()
+            audio(music / "Album" / "Disc 2" / "new.flac", b"new song")
+        return ScanSummary()
 
-    watch.watch_library(music, tmp_path / "lib.sqlite", stop=stop, jobs=1)
-    assert str(music / "a.flac") in touched
+    monkeypatch.setattr(watch, "scan_library", scan)
+    monkeypatch.setattr(watch, "TICK", 0.02)
+    deadline = time.monotonic() + 15
+    watch.watch_library(music, db, settle=0.2, grace=1.0, stop=lambda: len(calls) >= 3 or time.monotonic() > deadline,
+                        exclude=("*.tmp",), jobs=1, report=reports.append)
+    assert calls == [([music], db, False, ("*.tmp",)), ([music], db, True, ("*.tmp",)), ([music], db, False, ("*.tmp",))]
+    assert reports == [ScanSummary()] * 3
+
+
+def test_stopping_waits_at_most_ten_seconds_for_the_file_system_observer(tmp_path, monkeypatch):
+    import watchdog.observers
+
+    joined = []
+
+    class Observer:  # one that would never stop by itself
+        def schedule(self, handler, path, recursive):
+            pass
+
+        def start(self):
+            pass
+
+        def stop(self):
+            pass
+
+        def join(self, timeout=None):
+            joined.append(timeout)
+
+    monkeypatch.setattr(watchdog.observers, "Observer", Observer)
+    monkeypatch.setattr(watch, "scan_library", lambda *a, **o: ScanSummary())
+    (tmp_path / "music").mkdir()
+    watch.watch_library(tmp_path / "music", tmp_path / "lib.sqlite", stop=lambda: True, jobs=1)
+    assert joined == [10]
