@@ -341,7 +341,7 @@ def test_more_than_a_fifth_of_the_index_and_more_than_two_songs_at_once_need_pru
         assert len(rows(db)) == songs
         with Library(db) as library:
             assert library.roots() == []  # refused before anything was recorded
-    assert scan(tmp_path / "Music", db, prune_missing=True).pruned == vanish
+    assert scan(tmp_path / "Music", db, prune_missing=refused).pruned == vanish
     assert len(rows(db)) == songs - vanish
 
 
@@ -699,3 +699,15 @@ def test_a_users_mood_tag_is_kept_replaced_or_left_as_asked(music, tmp_path, pol
     assert tags["MOOD"] == (mood or rows(db)["a.wav"]["emotion"]) and "VALENCE" in tags
     with pytest.raises(MoodmapError, match="--mood-tag must be one of keep, replace, skip"):
         scan(music, db, write_tags=True, mood_tag="bogus")
+
+
+def test_a_mass_removal_over_several_folders_names_them_all(tmp_path):
+    db = tmp_path / "lib.sqlite"
+    a = [dummy(tmp_path / "A" / f"a{i}.mp3", bytes([i]) * 64) for i in range(5)]
+    b = [dummy(tmp_path / "B" / f"b{i}.mp3", bytes([10 + i]) * 64) for i in range(5)]
+    indexed(db, *a, *b)
+    for path in (a[0], a[1], b[0]):
+        path.unlink()
+    assert refusal([tmp_path / "A", tmp_path / "B"], db).startswith(
+        f"3 of the 10 indexed songs under {(tmp_path / 'A').resolve()}, {(tmp_path / 'B').resolve()} are missing — "
+        "more than 20% of the index at once")
