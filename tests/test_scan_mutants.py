@@ -711,3 +711,28 @@ def test_a_mass_removal_over_several_folders_names_them_all(tmp_path):
     assert refusal([tmp_path / "A", tmp_path / "B"], db).startswith(
         f"3 of the 10 indexed songs under {(tmp_path / 'A').resolve()}, {(tmp_path / 'B').resolve()} are missing — "
         "more than 20% of the index at once")
+
+
+def test_a_file_whose_worker_keeps_dying_is_its_failure_on_the_engine_asked_for(music, tmp_path, monkeypatch):
+    """The engine's report of a worker that died on every try (tests/test_engines.py kills real ones)
+    stands in for the crash; the rest run for real on the engine the scan was given."""
+    import moodmap.scan as scan_module
+    from moodmap.engines import Engine, run_tasks
+
+    engine = Engine("local")  # not the default one: the scan must pass on the one it was given
+    given = {}
+
+    def engine_reporting_a_crash(function, tasks, jobs=None, *, on_crash=None, **kwargs):
+        given.update(kwargs, on_crash=on_crash)
+        tasks = list(tasks)
+        crashing = [t for t in tasks if t.path.endswith("b.wav")]
+        yield from ((task, on_crash(task, "its worker died 3 times")) for task in crashing)
+        yield from run_tasks(function, [t for t in tasks if t not in crashing], jobs, on_crash=on_crash, **kwargs)
+
+    monkeypatch.setattr(scan_module, "run_tasks", engine_reporting_a_crash)
+    db = tmp_path / "lib.sqlite"
+    summary = scan(music, db, engine=engine)
+    assert given["engine"] is engine and given["batch"] >= 1
+    assert summary.analysed == 2 and summary.failures == [
+        Failure(str(music.resolve() / "b.wav"), "WorkerCrashed", "its worker died 3 times")]
+    assert failed(db)["b.wav"]["error"] == "WorkerCrashed" and set(rows(db)) == {"a.wav", "c.wav"}
