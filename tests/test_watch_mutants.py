@@ -446,14 +446,25 @@ def test_jobs_given_are_the_ones_used(tmp_path, monkeypatch):
     assert [options["jobs"] for options in calls] == [1]
 
 
-def test_the_apis_waits_are_the_programs(tmp_path):
+def test_the_apis_waits_are_the_programs(tmp_path, monkeypatch):
     """watch_library called without settle or grace waits as `moodmap scan --watch` does by default."""
     import inspect
 
     from moodmap.cli.music import scan
 
-    api, cli = inspect.signature(watch.watch_library).parameters, inspect.signature(scan).parameters
-    assert (api["settle"].default, api["grace"].default) == (cli["settle"].default, cli["grace"].default) == (2.0, 60.0)
+    used = []
+
+    class Noted(_Watch):
+        def __init__(self, folders, db_path, settle, grace, exclude, options):
+            super().__init__(folders, db_path, settle, grace, exclude, options)
+            used.append((self.changes.settle, self.grace))
+
+    monkeypatch.setattr(watch, "_Watch", Noted)
+    monkeypatch.setattr(watch, "scan_library", lambda *a, **o: ScanSummary())
+    (tmp_path / "music").mkdir()
+    watch.watch_library(tmp_path / "music", tmp_path / "lib.sqlite", stop=lambda: True, jobs=1)
+    cli = inspect.signature(scan).parameters
+    assert used == [(cli["settle"].default, cli["grace"].default)] == [(2.0, 60.0)]
 
 
 def test_changes_anywhere_below_a_watched_folder_rescan_and_a_song_gone_is_removed_after_its_grace(tmp_path,
@@ -477,8 +488,11 @@ def test_changes_anywhere_below_a_watched_folder_rescan_and_a_song_gone_is_remov
     monkeypatch.setattr(watch, "scan_library", scan)
     monkeypatch.setattr(watch, "TICK", 0.02)
     deadline = time.monotonic() + 15
-    watch.watch_library(music, db, settle=0.2, grace=1.0, stop=lambda: len(calls) >= 3 or time.monotonic() > deadline,
-                        exclude=("*.tmp",), jobs=1, report=reports.append)
+    try:
+        watch.watch_library(music, db, settle=0.2, grace=1.0, stop=lambda: len(calls) >= 3 or time.monotonic() > deadline,
+                            exclude=("*.tmp",), jobs=1, report=reports.append)
+    except KeyboardInterrupt:  # (a failure of this test, not the end of the test run)
+        pytest.fail("the watch stopped as if Ctrl-C had been pressed")
     assert calls == [([music], db, False, ("*.tmp",)), ([music], db, True, ("*.tmp",)), ([music], db, False, ("*.tmp",))]
     assert reports == [ScanSummary()] * 3
 
