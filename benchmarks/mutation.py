@@ -200,8 +200,8 @@ def inside(module: str) -> None:
         return json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
 
     unproven = unproven_kills(module)
-    before = {k for k, v in exit_codes().items()
-              if v is not None and status_by_exit_code[v] == "survived"} | unproven
+    before = {k for k, v in exit_codes().items()  # survived, or stopped the test run (a KeyboardInterrupt)
+              if v is not None and status_by_exit_code[v] not in (*KILLED, "not checked")} | unproven
     # mutmut keeps a result until the function changes; a mutant not yet killed is tried again, and
     # so is one whose kill no test reproduced.
     mutmut_main._reset_mutant_results(lambda key, code: status_by_exit_code[code] not in KILLED or key in unproven)
