@@ -42,11 +42,11 @@ from ..scan import AUDIO_TYPES, EXTENSIONS
 from ..mood import EMOTIONS, QUADRANT_CENTERS
 from ..models.registry import DEFAULT_MODEL
 from ..mood_map import map_data
-from ..playlists import Constraints, build_playlist, playlist_query, to_json, to_m3u8
+from ..playlists import build_playlist, to_json, to_m3u8
 from ..song_table import SongTable
-from .editor import editor_router
+from .editor import editor_router, playlist_request
 from .guard import RequestGuard
-from .limits import MULTIPART_SLACK, Admission, BodyLimit
+from .limits import MAX_KEY, MULTIPART_SLACK, Admission, BodyLimit, quoted
 
 HERE = Path(__file__).parent
 MAX_PAGE = 1000
@@ -54,8 +54,6 @@ MAX_PLAYLIST = 200  # songs in one playlist: an arousal curve over 50 000 songs 
 MAX_JSON_BODY = 64 * 1024  # every body but an upload: a playlist request is a few hundred bytes
 COSTLY = r"/api/(playlists|map|songs|playlist-preview|playlist-folder)/?"  # scale with the index: a few at once
 COSTLY_AT_ONCE, COSTLY_WAITING = 2, 8
-QUOTE_CHARS = 40  # the most of a client's text an error quotes
-MAX_KEY = 200  # the longest mood, quadrant, song key or curve name a request may give
 MAX_DETAIL = 400  # the longest error detail (a net under QUOTE_CHARS: no message quotes input whole)
 UPLOADS_PREFIX = "moodmap-uploads-"
 OWNER_FILE = ".moodmap-owner"  # in each upload folder: the server process that made it
@@ -217,7 +215,8 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
             return Response(status_code=499)  # nobody reads it; the worker stops once the upload is gone
         except MoodmapError as exc:  # its reason names the file as the client does, never where the server kept it
             name = _client_name(file.filename)
-            raise type(exc)(None, exc.reason.replace(f"'{target}'", name).replace(str(target), name)) from None
+            reason = exc.reason.replace(f"'{target}'", name).replace(str(target), name)
+            raise type(exc)(None, reason if name in reason else f"{name}: {reason}") from None
         finally:
             target.unlink(missing_ok=True)
         return {**result, "path": None, "filename": file.filename}
@@ -274,14 +273,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
 
 
 def _playlist_response(library: LibraryView, body: PlaylistRequest, base_url: str) -> Response:
-    for name in ("mood", "quadrant", "near", "from_", "to", "arousal"):
-        value = getattr(body, name)
-        if value is not None and len(value) > MAX_KEY:
-            raise HTTPException(400, f"{name.rstrip('_')}: {quoted(value)} is longer than {MAX_KEY} characters")
-    query = playlist_query(body.mood, body.quadrant, body.near, body.from_, body.to, body.arousal,
-                           valence=body.valence, genre=body.genre, artist=body.artist, album=body.album,
-                           text=body.text, sort=body.sort)
-    constraints = Constraints(body.n, body.min_distance, body.exclude_artist_repeats, body.seed)
+    query, constraints = playlist_request(body)
     if body.format == "nsp":  # rules Navidrome evaluates: no library needed, refused (400) when rules cannot say it
         from ..navidrome import to_nsp
         from ..playlists import query_name
@@ -382,14 +374,6 @@ def _check_model(model: str, settings: ServerSettings) -> None:
 
     if model != settings.default_model and model not in available_models():
         raise HTTPException(400, f"unknown model {quoted(model)}; one of {', '.join(available_models())}")
-
-
-def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
-    """What a client sent, for an error message: at most ``limit`` characters of it in double
-    quotes, escaped (control characters, non-ASCII and ``<>&`` as \\u escapes), and how long it was
-    when cut."""
-    inner = json.dumps(text[:limit]).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return inner if len(text) <= limit else f"{inner}… ({len(text)} characters)"
 
 
 def _client_name(filename: str | None) -> str:

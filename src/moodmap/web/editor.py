@@ -26,8 +26,8 @@ from ..playlist_folder import SUFFIXES, PlaylistExists, PlaylistTaken, playlist_
 from ..playlist_query import one_mode, query_filters
 from ..playlists import Constraints, build_playlist, playlist_query, to_json, to_m3u8
 from ..song_table import SongTable, region_mask
+from .limits import MAX_KEY, quoted
 
-MAX_KEY = 200  # the longest mood, quadrant, song key or curve name (as the app's /api/playlists)
 MAX_IDS = 1000  # song ids a save may list (a playlist has at most the app's n)
 SAVING_OFF = ("this server saves no playlists: start it with `moodmap serve --playlists DIR` (a folder your "
               "player reads) to save them there; downloading works without it")
@@ -99,11 +99,12 @@ def editor_router(folder: Optional[Path], request_model: type[BaseModel]) -> API
 
 
 def playlist_request(body: BaseModel) -> tuple[dict, Constraints]:
-    """The query and constraints of a ``PlaylistRequest`` (checked as ``/api/playlists`` checks them)."""
+    """The query and constraints of a ``PlaylistRequest``, for /api/playlists and the editor alike (a
+    key longer than MAX_KEY refused first, quoted short)."""
     for name in ("mood", "quadrant", "near", "from_", "to", "arousal"):
         value = getattr(body, name)
         if value is not None and len(value) > MAX_KEY:
-            raise HTTPException(400, f"{name.rstrip('_')}: longer than {MAX_KEY} characters")
+            raise HTTPException(400, f"{name.rstrip('_')}: {quoted(value)} is longer than {MAX_KEY} characters")
     query = playlist_query(body.mood, body.quadrant, body.near, body.from_, body.to, body.arousal,
                            valence=body.valence, genre=body.genre, artist=body.artist, album=body.album,
                            text=body.text, sort=body.sort)

@@ -9,6 +9,7 @@ with ``Retry-After`` before any of its body is read or stored.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 
 from starlette.exceptions import HTTPException
@@ -17,6 +18,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .guard import RETRY_SECONDS, send_error
 
 MULTIPART_SLACK = 64 * 1024  # form boundaries and fields around an uploaded file itself
+QUOTE_CHARS = 40  # the most of a client's text an error quotes
+MAX_KEY = 200  # the longest mood, quadrant, song key or curve name a request may give
+
+
+def quoted(text: str, limit: int = QUOTE_CHARS) -> str:
+    """What a client sent, for an error message: at most ``limit`` characters of it in double
+    quotes, escaped (control characters, non-ASCII and ``<>&`` as \\u escapes), and how long it was
+    when cut — an answer never echoes a request whole."""
+    inner = json.dumps(text[:limit]).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return inner if len(text) <= limit else f"{inner}… ({len(text)} characters)"
 
 
 class BodyTooLarge(HTTPException):
