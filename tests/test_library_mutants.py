@@ -172,11 +172,11 @@ def test_check_finds_missing_files_and_files_indexed_twice(library, tmp_path):
     there = tmp_path / "a.mp3"
     there.write_bytes(b"x")
     library.save(song(str(there), fingerprint="same"))
-    library.save(song(str(tmp_path / "b.mp3"), fingerprint="same"))
+    library.save(song(str(tmp_path / "b c.mp3"), fingerprint="same"))
     library.save(song(str(tmp_path / "c.mp3")))
     found = library.check()
-    assert found == {"integrity": ["ok"], "missing": [str(tmp_path / "b.mp3"), str(tmp_path / "c.mp3")],
-                     "duplicates": [[str(there), str(tmp_path / "b.mp3")]], "songs": 3}
+    assert found == {"integrity": ["ok"], "missing": [str(tmp_path / "b c.mp3"), str(tmp_path / "c.mp3")],
+                     "duplicates": [[str(there), str(tmp_path / "b c.mp3")]], "songs": 3}
 
 
 def test_the_csv_export_has_a_header_and_one_row_per_song_by_path(library):
@@ -221,16 +221,17 @@ def test_an_older_index_is_upgraded_in_place_and_keeps_its_rows(tmp_path):
     assert (pragma(db, "user_version"), pragma(db, "application_id")) == (SCHEMA_VERSION, APPLICATION_ID)
 
 
-@pytest.mark.parametrize("content, said", [(b"", "an empty file"), (b"not sqlite at all, just text" * 4,
-                                                                      "not an SQLite file")])
+@pytest.mark.parametrize("content, said", [
+    (b"", "an empty file: moodmap never leaves one; remove it if it is yours to remove"),
+    (b"not sqlite at all, just text" * 4, "not an SQLite file")])
 def test_a_file_that_is_not_an_index_is_refused_untouched(tmp_path, content, said):
     db = tmp_path / "lib.sqlite"
     db.write_bytes(content)
     for opening in (lambda: Library(db), lambda: open_library(db), lambda: index_version(db)):
         with pytest.raises(MoodmapError) as refused:
             opening()
-        assert refused.value.reason.startswith("not a moodmap index (") and said in refused.value.reason
-        assert "it was not touched" in refused.value.reason and refused.value.path == str(db)
+        assert refused.value.reason == f"not a moodmap index ({said}); it was not touched (give --db a moodmap index)"
+        assert refused.value.path == str(db)
     assert db.read_bytes() == content and sorted(p.name for p in tmp_path.iterdir()) == ["lib.sqlite"]
 
 
@@ -248,10 +249,11 @@ def test_another_programs_database_is_refused_by_its_id_or_its_tables(tmp_path):
     for path in (marked, tables, empty):
         with pytest.raises(MoodmapError) as refused:
             index_version(path)
+        assert refused.value.path == str(path)
         reasons[path.name] = refused.value.reason
-    assert "another program's database, application id 0x4d2" in reasons["marked.db"]
-    assert "it has tables albums, items)" in reasons["tables.db"]
-    assert "an SQLite database with no tables" in reasons["empty.db"]
+    assert "(another program's database, application id 0x4d2)" in reasons["marked.db"]
+    assert "(it has tables albums, items)" in reasons["tables.db"]
+    assert "(an SQLite database with no tables)" in reasons["empty.db"]
 
 
 def test_a_songs_table_without_moodmaps_columns_is_not_an_index(tmp_path):
@@ -264,15 +266,17 @@ def test_a_songs_table_without_moodmaps_columns_is_not_an_index(tmp_path):
         index_version(db)
 
 
-def test_many_foreign_tables_are_named_six_at_most(tmp_path):
+@pytest.mark.parametrize("count, named", [(6, "t0, t1, t2, t3, t4, t5"), (7, "t0, t1, t2, t3, t4, t5, …")])
+def test_many_foreign_tables_are_named_six_at_most(tmp_path, count, named):
     db = tmp_path / "many.db"
     connection = sqlite3.connect(db)
-    for i in range(8):
+    for i in range(count):
         connection.execute(f"CREATE TABLE t{i} (x)")
     connection.commit()
     connection.close()
-    with pytest.raises(MoodmapError, match=r"it has tables t0, t1, t2, t3, t4, t5, …\)"):
+    with pytest.raises(MoodmapError) as refused:
         index_version(db)
+    assert f"(it has tables {named})" in refused.value.reason
 
 
 def test_an_index_from_a_newer_moodmap_is_refused(tmp_path):
@@ -284,13 +288,21 @@ def test_an_index_from_a_newer_moodmap_is_refused(tmp_path):
     connection.close()
     with pytest.raises(MoodmapError) as refused:
         Library(db)
+    assert refused.value.path == str(db)
     assert refused.value.reason == (f"made by a newer moodmap (index schema {SCHEMA_VERSION + 1}; this one knows "
                                     f"up to {SCHEMA_VERSION}): upgrade moodmap; the index was not touched")
 
 
 def test_a_folder_or_an_unreadable_file_is_no_index(tmp_path):
-    with pytest.raises(MoodmapError, match=r"not a moodmap index \(a folder\)"):
+    with pytest.raises(MoodmapError, match=r"not a moodmap index \(a folder\)") as refused:
         index_version(tmp_path)
+    assert refused.value.path == str(tmp_path)
+    loop = tmp_path / "loop.sqlite"
+    loop.symlink_to(loop)
+    with pytest.raises(MoodmapError) as unreadable:
+        index_version(loop)
+    assert (unreadable.value.path, unreadable.value.reason) == (
+        str(loop), "cannot read the library index (Too many levels of symbolic links)")
     with pytest.raises(MoodmapError, match=r"not a moodmap index \(a folder\)"):
         open_library(tmp_path)
     assert index_version(tmp_path / "missing.sqlite") is None
@@ -299,8 +311,9 @@ def test_a_folder_or_an_unreadable_file_is_no_index(tmp_path):
 def test_a_damaged_index_is_said_to_be_damaged(tmp_path):
     db = tmp_path / "lib.sqlite"
     db.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
-    with pytest.raises(MoodmapError, match="the library index is damaged or not a database"):
+    with pytest.raises(MoodmapError, match="the library index is damaged or not a database") as refused:
         index_version(db)
+    assert refused.value.path == str(db)
 
 
 def test_reading_an_index_that_is_not_there_makes_none(tmp_path):
@@ -509,3 +522,49 @@ def test_an_index_of_this_schema_not_yet_marked_is_marked(tmp_path):
     assert index_version(db) == (SCHEMA_VERSION, False)
     Library(db).close()
     assert index_version(db) == (SCHEMA_VERSION, True)
+
+
+def unmarked(db: Path, *statements: str) -> Path:
+    connection = sqlite3.connect(db)
+    for statement in statements:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+    return db
+
+
+def test_an_old_index_is_known_by_its_tables_and_its_songs_columns(tmp_path):
+    columns = "path TEXT, fingerprint TEXT, valence REAL, arousal REAL, emotion TEXT, model TEXT, model_sha TEXT"
+    exact = unmarked(tmp_path / "exact.db", f"CREATE TABLE songs ({columns})")
+    assert index_version(exact) == (0, False)  # exactly moodmap's columns, no more
+    counted = unmarked(tmp_path / "counted.db", f"CREATE TABLE songs (id INTEGER PRIMARY KEY AUTOINCREMENT, {columns})",
+                       "INSERT INTO songs (path) VALUES ('/m/a.mp3')")  # SQLite's own sqlite_sequence appears
+    assert index_version(counted) == (0, False)
+    every = tmp_path / "every.db"
+    Library(every).close()
+    unmarked(every, "PRAGMA application_id = 0", "PRAGMA user_version = 2")
+    assert index_version(every) == (2, False)  # all four of moodmap's tables
+    lacking = unmarked(tmp_path / "lacking.db", "CREATE TABLE songs (path TEXT)", "CREATE TABLE roots (path TEXT)",
+                       "CREATE TABLE failures (path TEXT)", "CREATE TABLE tag_journal (path TEXT)")
+    with pytest.raises(MoodmapError) as refused:
+        index_version(lacking)
+    assert "(it has tables failures, roots, songs, tag_journal, not moodmap's columns)" in refused.value.reason
+
+
+def test_a_killed_writers_index_is_read_with_its_log_and_left_as_it_was(tmp_path):
+    db = tmp_path / "lib.sqlite"
+    writer = Library(db)
+    writer.db.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.save(song("/m/a.mp3"))
+    writer.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")  # a newer moodmap, still writing
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    for side in ("", "-wal", "-shm"):  # the files as kill -9 leaves them
+        if Path(f"{db}{side}").exists():
+            (killed / f"lib.sqlite{side}").write_bytes(Path(f"{db}{side}").read_bytes())
+    writer.close()
+    kept = ("lib.sqlite", "lib.sqlite-wal")  # (readers share the -shm index of the log: SQLite's own)
+    before = {name: (killed / name).read_bytes() for name in kept}
+    with pytest.raises(MoodmapError, match="made by a newer moodmap"):  # what the log says, not the file alone
+        index_version(killed / "lib.sqlite")
+    assert {name: (killed / name).read_bytes() for name in kept} == before  # the log not merged by a reader
