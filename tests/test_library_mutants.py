@@ -409,10 +409,16 @@ def test_the_index_is_db_then_moodmap_db_then_the_config_then_the_data_folder(tm
     assert index_location(None, {**configured, "MOODMAP_DB": ""})[1] == f"from config {config}"
     config.write_text('other = 1\n')
     assert index_location(None, configured) == (home / ".local/share/moodmap/library.sqlite", "default")
+    at_home = home / ".config" / "moodmap" / "config.toml"  # no XDG_CONFIG_HOME: ~/.config
+    at_home.parent.mkdir(parents=True)
+    at_home.write_text('library = "lib.sqlite"\n')
+    assert index_location(None, env) == (at_home.parent / "lib.sqlite", f"from config {at_home}")
 
 
-@pytest.mark.parametrize("text, said", [('library = 3\n', "library must be the index's path, in quotes"),
-                                        ('library = "  "\n', "library must be the index's path, in quotes"),
+QUOTES = 'library must be the index\'s path, in quotes: library = "~/music/library.sqlite"'
+
+
+@pytest.mark.parametrize("text, said", [('library = 3\n', QUOTES), ('library = "  "\n', QUOTES),
                                         ("library = [\n", "not a valid TOML config file"),
                                         (b"library = '\xff'\n", "not a valid TOML config file")])
 def test_a_config_file_that_cannot_be_used_is_one_error_naming_it(tmp_path, text, said):
@@ -421,13 +427,15 @@ def test_a_config_file_that_cannot_be_used_is_one_error_naming_it(tmp_path, text
     config.write_bytes(text if isinstance(text, bytes) else text.encode())
     with pytest.raises(MoodmapError) as refused:
         index_location(None, {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
-    assert refused.value.path == str(config) and said in refused.value.reason
+    assert refused.value.path == str(config) and (refused.value.reason == said or said != QUOTES and said in
+                                                  refused.value.reason)
 
 
 def test_a_config_folder_where_the_file_goes_is_one_error(tmp_path):
     (tmp_path / "moodmap" / "config.toml").mkdir(parents=True)
-    with pytest.raises(MoodmapError, match="cannot read the config file"):
+    with pytest.raises(MoodmapError, match="cannot read the config file") as refused:
         index_location(None, {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert refused.value.path == str(tmp_path / "moodmap" / "config.toml")
 
 
 def test_an_empty_file_is_a_fresh_index_only_where_the_default_one_goes(tmp_path, monkeypatch):
