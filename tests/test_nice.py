@@ -97,7 +97,9 @@ def test_scan_nice_runs_the_scan_and_its_workers_at_the_lowest_cpu_and_idle_io_p
     assert "2 analysed" in output, output
     assert workers(seen), f"no worker process seen: {seen}"
     readable = io_class(os.getpid()) is not None  # False: a machine whose ioprio calls moodmap does not know
-    for command, nice, io in seen.values():  # the scan itself, its workers, their resource tracker
+    # the scan itself, its workers, their resource tracker; a process glimpsed with no command line
+    # (already exited, or not yet exec'd) says nothing about what ran (seen once, under heavy load)
+    for command, nice, io in (facts for facts in seen.values() if facts[0]):
         assert nice == NICEST, (command, nice)
         assert io == IOPRIO_CLASS_IDLE or not readable, (command, io)
 
