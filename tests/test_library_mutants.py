@@ -17,8 +17,8 @@ import pytest
 
 from moodmap import __version__
 from moodmap.errors import Failure, MoodmapError
-from moodmap.library import (APPLICATION_ID, SCHEMA_VERSION, TAG_WRITE_ERROR, Library, editing, file_id, first_name,
-                             in_folders, index_location, index_version, open_library, timestamp)
+from moodmap.library import (APPLICATION_ID, OWN_TABLES, SCHEMA_VERSION, TAG_WRITE_ERROR, Library, editing, file_id,
+                             first_name, in_folders, index_location, index_version, open_library, timestamp)
 
 
 def song(path: str, **extra) -> dict:
@@ -550,13 +550,13 @@ def test_an_old_index_is_known_by_its_tables_and_its_songs_columns(tmp_path):
     assert index_version(counted) == (0, False)
     every = tmp_path / "every.db"
     Library(every).close()
-    unmarked(every, "PRAGMA application_id = 0", "PRAGMA user_version = 2")
-    assert index_version(every) == (2, False)  # all four of moodmap's tables
-    lacking = unmarked(tmp_path / "lacking.db", "CREATE TABLE songs (path TEXT)", "CREATE TABLE roots (path TEXT)",
-                       "CREATE TABLE failures (path TEXT)", "CREATE TABLE tag_journal (path TEXT)")
+    unmarked(every, "PRAGMA application_id = 0", "PRAGMA user_version = 2",
+             *(f"CREATE TABLE IF NOT EXISTS {name} (x)" for name in OWN_TABLES))
+    assert index_version(every) == (2, False)  # every one of moodmap's tables
+    lacking = unmarked(tmp_path / "lacking.db", *(f"CREATE TABLE {name} (path TEXT)" for name in OWN_TABLES))
     with pytest.raises(MoodmapError) as refused:
         index_version(lacking)
-    assert "(it has tables failures, roots, songs, tag_journal, not moodmap's columns)" in refused.value.reason
+    assert f"(it has tables {', '.join(sorted(OWN_TABLES))}, not moodmap's columns)" in refused.value.reason
 
 
 def test_a_killed_writers_index_is_read_with_its_log_and_left_as_it_was(tmp_path):
