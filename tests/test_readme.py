@@ -166,22 +166,31 @@ NEEDS_MPD = ("moodmap integrate mpd", "mpc ")
 MPD_ENVIRONMENT: dict[Path, dict[str, str]] = {}
 
 
+def _user_music(folder: Path) -> Path:
+    """The docs' ~/Music (24 songs of 45 s in six formats), and which of its files become song.mp3
+    and other.flac (the first of each format, in LIBRARY's order) in first.json beside it."""
+    songs = make_user_library(folder / "Music", seconds=45.0, names=LIBRARY)
+    first = {suffix: str(next(p for p in songs if p.suffix == suffix).relative_to(folder))
+             for suffix in (".mp3", ".flac")}
+    (folder / "first.json").write_text(json.dumps(first), encoding="utf-8")
+    return folder / "Music"
+
+
 @pytest.fixture(scope="session")
-def sandboxes(tmp_path_factory, request):
-    """One folder per walk of a document, made when its first example runs (the music is made once)."""
+def sandboxes(tmp_path_factory, request, built_once):
+    """One folder per walk of a document, made when its first example runs (the music is made once
+    per test run, whichever worker asks first)."""
     made: dict[tuple[Path, int], Path] = {}
-    music = tmp_path_factory.mktemp("music") / "Music"
-    songs: list[Path] = []
 
     def sandbox(doc: Path, line: int) -> Path:
         key = (doc, walk(doc, line))
         if key not in made:
-            if not songs:
-                songs.extend(make_user_library(music, seconds=45.0, names=LIBRARY))
+            music = built_once("readme-music", _user_music)
+            first = json.loads((music.parent / "first.json").read_text(encoding="utf-8"))
             root = tmp_path_factory.mktemp(f"{doc.stem}-{key[1]}")
             shutil.copytree(music, root / "home" / "Music")
-            shutil.copy(next(p for p in songs if p.suffix == ".mp3"), root / "song.mp3")
-            shutil.copy(next(p for p in songs if p.suffix == ".flac"), root / "other.flac")
+            shutil.copy(music.parent / first[".mp3"], root / "song.mp3")
+            shutil.copy(music.parent / first[".flac"], root / "other.flac")
             text = walk_text(doc, key[1])
             if "data/DEAM" in text:
                 deam_standin(root / "data" / "DEAM")
