@@ -35,22 +35,23 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 BIN = Path(sys.executable).parent
 
 COMPARE = "moodmap compare build/c744 --models paper,improved --runs 10 --jobs 2 --json compare.json"
-# Shown command → what runs here: the same command, smaller (its output is then matched with any numbers).
+# Shown command → what runs here: the same command, smaller (its output is then matched with any numbers);
+# one run trains in the command's own process (--jobs 1), not in a worker that imports torch again.
 REDUCED = {
     "moodmap synth build/s744 --songs 744 --seed 2019": "moodmap synth build/s744 --songs 48 --seed 2019",
     COMPARE: "moodmap compare build/c744 --models paper,improved --runs 2 --epochs 2 --jobs 2 --json compare.json",
     "moodmap sweep paper build/cache --out build/sweep":
         "moodmap sweep paper build/cache --out build/sweep --runs 1 --epochs 1 --only dropout",
     "moodmap train cache/ --config improved --out runs/deam --runs 10 --jobs 2 && moodmap export runs/deam --name deam":
-        "moodmap train cache/ --config improved --out runs/deam --runs 1 --epochs 1 --jobs 2 "
+        "moodmap train cache/ --config improved --out runs/deam --runs 1 --epochs 1 --jobs 1 "
         "&& moodmap export runs/deam --name deam",
     "moodmap synth build/sf1000 --songs 1000 --seed 11 --renderer soundfont":
         "moodmap synth build/sf1000 --songs 3 --seconds 16 --seed 11 --renderer soundfont",
     "moodmap train build/csf1000 --config improved --out build/ship-improved --runs 4 --jobs 2":
-        "moodmap train build/csf1000 --config improved --out build/ship-improved --runs 1 --epochs 1 --jobs 2",
+        "moodmap train build/csf1000 --config improved --out build/ship-improved --runs 1 --epochs 1 --jobs 1",
     "moodmap synth build/s1000 --songs 1000 --seed 5": "moodmap synth build/s1000 --songs 3 --seconds 16 --seed 5",
     "moodmap train build/c1000 --out build/ship-paper --runs 3 --jobs 2 --set recalibrate_batchnorm=true":
-        "moodmap train build/c1000 --out build/ship-paper --runs 1 --epochs 1 --jobs 2 --set recalibrate_batchnorm=true",
+        "moodmap train build/c1000 --out build/ship-paper --runs 1 --epochs 1 --jobs 1 --set recalibrate_batchnorm=true",
 }
 # What a reduced run prints differently from the full one, though the program is the same: its text → the shown text.
 REDUCED_WORDING = {COMPARE: {"not significant at 0.05": "significant at 0.05"}}
