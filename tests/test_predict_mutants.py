@@ -17,6 +17,7 @@ from helpers import tone, write_audio
 from moodmap.errors import CancelledError, Failure, MoodmapError, TooLongError
 from moodmap.features import excerpt_logmel, logmel
 from moodmap.models.registry import DEFAULT_MODEL, resolve
+from moodmap.mood import describe
 from moodmap.predict import (RATING_RANGE, Prediction, TimelinePoint, as_predictor, predict, predict_file,
                              tagging_config, track_timeline)
 
@@ -71,6 +72,20 @@ def test_a_prediction_is_the_mean_of_its_centred_excerpts_with_its_spread_and_sc
     assert (p.valence_9, p.arousal_9) == pytest.approx((10 * p.valence, 10 * p.arousal))
     assert (p.path, p.model, p.timeline, p.note) == (str(song), "given name", (), model.predictor.meta.get("note"))
     assert isinstance(p.valence, float) and isinstance(p.valence_spread, float)
+    mood = describe(p.valence, p.arousal)
+    assert (p.quadrant, p.emotion) == (mood.quadrant, mood.emotion) and p.emotion
+    assert predict_file(song, model.predictor).model == ""  # no name given: none made up
+
+
+def test_each_spread_is_its_own_dimensions(model, tmp_path):
+    """Three chords, one per centred excerpt: the excerpts disagree, by a different amount on each axis."""
+    chords = [(220.0, 277.2, 329.6), (130.8, 155.6, 196.0), (440.0, 554.4, 659.3)]
+    song = write_audio(tmp_path / "chords.wav", np.concatenate([tone(15.0, RATE, freqs=f) for f in chords]), RATE)
+    p = predict_file(song, model.predictor)
+    config = dataclasses.replace(model.predictor.feature_config, anchor="center")
+    rows = np.clip(model.predictor.predict(excerpt_logmel(song, config)[0]).astype(np.float64), *RATING_RANGE)
+    assert p.excerpts == 3 and rows[:, 0].std() != pytest.approx(rows[:, 1].std())
+    assert (p.valence_spread, p.arousal_spread) == pytest.approx((rows[:, 0].std(), rows[:, 1].std()))
 
 
 def test_a_models_note_is_carried_by_its_predictions(model, song):
@@ -142,6 +157,8 @@ def test_a_timeline_stops_when_it_is_no_longer_wanted(model, song, monkeypatch):
     with pytest.raises(CancelledError, match="no longer wanted"):
         track_timeline(song, model.predictor, hop=1.0, wanted=wanted)
     assert len(asked) == 2
+    with pytest.raises(CancelledError):  # asked through predict_file too (the web app's timelines)
+        predict_file(song, model.predictor, timeline=True, hop=1.0, wanted=lambda: False)
     assert len(track_timeline(song, model.predictor, hop=1.0, wanted=lambda: True)) == 6
 
 
@@ -203,3 +220,15 @@ def test_what_can_be_predicted_with(model):
 
 def test_a_timeline_point_is_unclipped_unless_said():
     assert TimelinePoint(1.0, 0.5, 0.5).clipped is False
+
+
+def test_a_timeline_of_a_file_at_another_rate_is_resampled_with_the_models_quality(model, tmp_path):
+    song = write_audio(tmp_path / "cd.wav", tone(16.0, 22050, freqs=(330.0,)), 22050)
+    config = model.predictor.feature_config
+    audio = np.concatenate(list(predict_module.normalised_blocks(song, config.sample_rate,
+                                                                 config.resample_quality, None)))
+    window = audio[None, :config.excerpt_samples]
+    expected = np.clip(model.predictor.predict(logmel(window, config)).astype(np.float64), *RATING_RANGE)[0]
+    points = track_timeline(song, model.predictor, hop=5.0)
+    assert [p.start for p in points] == [0.0] and (points[0].valence, points[0].arousal) == pytest.approx(
+        tuple(expected))
