@@ -39,9 +39,10 @@ def song(tmp_path_factory) -> Path:
 class Scaled:
     """A predictor whose outputs are the real model's times ``factor`` (outside the scale when large)."""
 
-    def __init__(self, predictor, factor: float) -> None:
+    def __init__(self, predictor, factor: float, **config) -> None:
         self.inner, self.factor = predictor, factor
-        self.feature_config, self.meta = predictor.feature_config, {"note": "scaled"}
+        self.feature_config = dataclasses.replace(predictor.feature_config, **config)
+        self.meta = {"note": "scaled"}
 
     def predict(self, features):
         return self.inner.predict(features) * self.factor
@@ -186,6 +187,8 @@ def test_predict_many_files_names_the_model_and_reports_unreadable_ones(model, s
     assert len(results[0].timeline) == 2
     assert isinstance(results[1], Failure) and results[1].path == str(broken)
     assert predict([song])[0].model == DEFAULT_MODEL and predict([song])[0].timeline == ()
+    assert [t.start for t in predict([song], timeline=True)[0].timeline] == [0.0, 5.0]  # every 5 s by default
+    assert (results[1].error, results[1].reason.startswith("not a decodable audio file")) == ("DecodeError", True)
     by_resolved = predict([song], model, hop=2.5, timeline=True)[0]
     assert by_resolved.model == model.name and [t.start for t in by_resolved.timeline] == [0.0, 2.5, 5.0]
     assert predict([song], model.predictor)[0].model == "custom"
@@ -248,3 +251,16 @@ def test_a_long_track_streamed_in_blocks_gives_the_windows_of_the_whole_track(mo
     points = track_timeline(song, model.predictor, hop=6.0)
     assert [p.start for p in points] == starts
     assert [(p.valence, p.arousal) for p in points] == pytest.approx([tuple(r) for r in expected], abs=1e-5)
+
+
+def test_a_timeline_is_made_with_the_models_own_features(model, song):
+    other = Scaled(model.predictor, 1.0, top_db=30.0)  # a model that wants its spectrograms cut at 30 dB
+    config = other.feature_config
+    audio = np.concatenate(list(predict_module.normalised_blocks(song, config.sample_rate,
+                                                                 config.resample_quality, None)))
+    window = audio[None, :config.excerpt_samples]
+    own = np.clip(model.predictor.predict(logmel(window, config)).astype(np.float64), *RATING_RANGE)[0]
+    default = np.clip(model.predictor.predict(logmel(window, model.predictor.feature_config)), *RATING_RANGE)[0]
+    assert np.abs(own - default).max() > 1e-4  # the file tells the two apart
+    point = track_timeline(song, other, hop=10.0)[0]
+    assert (point.valence, point.arousal) == pytest.approx(tuple(own))
