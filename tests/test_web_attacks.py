@@ -194,14 +194,19 @@ def test_a_flac_stating_no_length_is_analysed(server, tmp_path):
         assert status == 200 and 0 <= json.loads(answer)["valence"] <= 1, answer
 
 
-def test_a_request_in_flight_at_sigterm_is_answered_in_the_json_shape(tmp_path):
-    """A 1 400-window timeline (~20 s of work) when the server is told to stop: an answer in moodmap's
-    error shape, not uvicorn's plain-text 500."""
-    long = tmp_path / "mix.flac"
-    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as out:
+def half_hour_flac(path: Path) -> Path:
+    """30 minutes of a tone at 8 kHz, written a minute at a time: a long timeline in a small file."""
+    with sf.SoundFile(path, "w", 8000, 1, format="FLAC") as out:
         block = (0.2 * np.sin(np.arange(8000 * 60) * np.pi / 20)).astype(np.float32)
         for _ in range(30):
             out.write(block)
+    return path
+
+
+def test_a_request_in_flight_at_sigterm_is_answered_in_the_json_shape(tmp_path):
+    """A 1 400-window timeline (~20 s of work) when the server is told to stop: an answer in moodmap's
+    error shape, not uvicorn's plain-text 500."""
+    long = half_hour_flac(tmp_path / "mix.flac")
     process, base, _ = start_server("--workers", "1", cwd=tmp_path)
     try:
         body, headers = form(long, True, 1.25)
@@ -301,11 +306,7 @@ def test_past_the_queue_an_upload_is_refused_before_its_body_is_stored(tmp_path)
     """One worker and a queue of one: two 20-second timelines in the server, the third upload gets
     503 with Retry-After from its head alone (its 2 MB body never sent), and nothing of it reaches
     the upload folder. Ten such uploads were all accepted and kept on disk."""
-    long = tmp_path / "mix.flac"
-    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as out:
-        block = (0.2 * np.sin(np.arange(8000 * 60) * np.pi / 20)).astype(np.float32)
-        for _ in range(30):
-            out.write(block)
+    long = half_hour_flac(tmp_path / "mix.flac")
     temp = tmp_path / "temp"
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp)}
@@ -397,11 +398,7 @@ def test_the_json_limit_is_64_kb_as_documented(server):
 def test_a_killed_servers_upload_folder_is_removed_at_the_next_start_and_only_it(tmp_path):
     """kill -9 with a timeline in flight leaves its upload in the server's folder; the next server
     removes that folder, and leaves a live server's folder and a look-alike moodmap did not make."""
-    long = tmp_path / "mix.flac"
-    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as out:
-        block = (0.2 * np.sin(np.arange(8000 * 60) * np.pi / 20)).astype(np.float32)
-        for _ in range(30):
-            out.write(block)
+    long = half_hour_flac(tmp_path / "mix.flac")
     temp = tmp_path / "temp"
     temp.mkdir()
     decoy = temp / "moodmap-uploads-not-ours"
