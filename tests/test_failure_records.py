@@ -10,6 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 import moodmap
+import moodmap.predict  # noqa: F401  bound to the real logmel before a test breaks features.logmel: imported
+# first inside that patch, predict's own `logmel` (timelines) stayed broken for every later test of the process
 from helpers import tone, write_audio
 from moodmap.cli import app
 from moodmap.library import SCHEMA_VERSION
