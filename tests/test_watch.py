@@ -119,6 +119,11 @@ def journaled(db: Path) -> set[str]:
         return {p for (p,) in connection.execute("SELECT DISTINCT path FROM tag_journal")}
 
 
+def moved_line(log: Path) -> bool:
+    """Whether the watcher's last summary line reports songs moved (printed after the index's commit)."""
+    return bool(re.search(r" [1-9]\d* moved", (rescans(log) or [""])[-1]))
+
+
 def rescans(log: Path) -> list[str]:
     """The watcher's summary lines, one per scan: "HH:MM:SS N files: …"."""
     return [line for line in log.read_text().splitlines() if re.match(r"\d\d:\d\d:\d\d \d+ files?: ", line)]
@@ -160,7 +165,8 @@ def test_a_renamed_tagged_file_keeps_its_id_and_untag_restores_it_at_its_new_nam
         assert read_mood_tags(song)["MOOD"] != "Defiant" and str(song) in journaled(db)
         known = ids(db)
         song.rename(song.with_name("03 War of Freedom (live).ogg"))  # mv "03 War Of Freedom.ogg" "… (live).ogg"
-        until(lambda: "03 War of Freedom (live).ogg" in ids(db))
+        # the index holds the move before the watcher prints its line: wait for both, or the stop can come between
+        until(lambda: "03 War of Freedom (live).ogg" in ids(db) and moved_line(log))
     finally:
         stop_watching(process)
     renamed = song.with_name("03 War of Freedom (live).ogg")
@@ -179,7 +185,8 @@ def test_a_moved_album_folder_keeps_its_songs_and_their_tag_journal(tmp_path):
     try:
         known = ids(db)
         (music / "Band" / "Album").rename(music / "Band" / "Album (2009)")
-        until(lambda: all(str(music / "Band" / "Album (2009)" / p.name) in journaled(db) for p in songs_))
+        until(lambda: all(str(music / "Band" / "Album (2009)" / p.name) in journaled(db) for p in songs_)
+              and moved_line(log))  # and the rescan's line printed (it follows the index's commit)
     finally:
         stop_watching(process)
     assert ids(db) == known and " 2 moved, 0 removed" in rescans(log)[-1], log.read_text()
