@@ -145,3 +145,18 @@ def test_workers_that_die_on_every_task_end_the_run_instead_of_blaming_the_files
     with pytest.raises(MoodmapError, match="not one bad file but the set-up"):
         list(run_tasks(always_die, range(6), jobs=2, on_crash=lambda task, reason: reported.append(task)))
     assert reported == []  # nothing was recorded as a broken file
+
+
+def test_a_stopped_pool_has_no_manager_thread_left_to_race_python_exit():
+    """stop_pool returns once the pool's manager thread has ended: one still closing its wake-up
+    pipe as Python exits printed an "Exception ignored … Bad file descriptor" traceback (CPython
+    gh-125451) after a scan stopped by SIGTERM."""
+    from moodmap.engines import _executor, stop_pool
+
+    pool = _executor(2)
+    futures = [pool.submit(time.sleep, 5) for _ in range(4)]
+    while not any(f.running() for f in futures):
+        time.sleep(0.01)
+    manager = pool._executor_manager_thread
+    stop_pool(pool)
+    assert not manager.is_alive()

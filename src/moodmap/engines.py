@@ -236,13 +236,21 @@ def _pool_environment() -> Iterator[None]:
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued tasks and end the workers at once (their unfinished tasks are redone on rerun)."""
+    """Cancel queued tasks and end the workers at once (their unfinished tasks are redone on rerun).
+
+    The pool's manager thread is waited for too: a first ``shutdown(wait=False)`` forgets it, and
+    one still closing its wake-up pipe as Python exits met exit's own wake-up call on that pipe
+    (CPython before 3.12.8, gh-125451): "Exception ignored … OSError: Bad file descriptor" after
+    a SIGTERM'd scan had said it stopped cleanly."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     for process in processes:
         process.join(timeout=10)
+    if manager is not None:
+        manager.join(timeout=10)
     pool.shutdown(wait=True)  # its manager thread closes the queues: no "leaked semaphore" warning at exit
 
 
