@@ -115,6 +115,7 @@ def test_scan_with_tag_writing_killed_again_and_again_loses_nothing(synth_set, t
     assert not no_temporaries(folder)
 
 
+@pytest.mark.slow  # eight kills of a sweep, ~40 CPU-s; tests/test_sweep.py kills one in make test
 def test_sweep_killed_again_and_again_stores_every_run_once(synth_cache, tmp_path):
     command = moodmap("sweep", "paper", str(synth_cache), "--out", str(tmp_path), "--runs", "2", "--epochs", "1",
                       "--jobs", "2", "--only", "dropout")
