@@ -1,7 +1,5 @@
 """``python -m moodmap.cli``: the same as the ``moodmap`` command."""
-import sys
-
-from moodmap.cli import app
+from moodmap.cli import main
 
 if __name__ == "__main__":
-    sys.exit(app())
+    main()
