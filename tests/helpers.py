@@ -73,3 +73,17 @@ def copy_slowly(data: bytes, target: Path, pieces: int = 10, pause: float = 0.3)
             handle.write(piece.tobytes())
             handle.flush()
             time.sleep(pause)
+
+
+def id3(path: Path, version: int, *frames) -> Path:
+    """The file with an ID3 tag of ``version`` (3 or 4) holding ``frames``, written by mutagen as a
+    tagger would (for the tag tests' files)."""
+    import mutagen
+
+    handle = mutagen.File(str(path))
+    if handle.tags is None:
+        handle.add_tags()
+    for frame in frames:
+        handle.tags.add(frame)
+    handle.save(v2_version=version)
+    return path

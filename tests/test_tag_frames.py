@@ -18,6 +18,7 @@ import pytest
 from mutagen.id3 import ID3, TIT2, TMOO, TXXX
 from mutagen.mp4 import MP4FreeForm, MP4Tags
 
+from helpers import id3
 from userlib import make_user_library
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
@@ -56,13 +57,6 @@ def id3v22(mp3: Path, title: str) -> None:
     assert ID3(str(mp3)).version[:2] == (2, 2)
 
 
-def id3(path: Path, version: int, *frames) -> None:
-    handle = mutagen.File(str(path))
-    if handle.tags is None:
-        handle.add_tags()
-    for frame in frames:
-        handle.tags.add(frame)
-    handle.save(v2_version=version)
 
 
 def vorbis(path: Path, *pairs: tuple[str, str]) -> None:

@@ -14,7 +14,7 @@ import mutagen
 import pytest
 from mutagen.id3 import ID3, TIT2, TMOO, TXXX
 
-from helpers import tone, write_audio
+from helpers import id3, tone, write_audio
 from moodmap.errors import MoodmapError
 from moodmap.tags import TrackInfo, mood_values, read_mood_tags, read_tags, riff_info, write_mood_tags
 
@@ -22,17 +22,6 @@ from moodmap.tags import TrackInfo, mood_values, read_mood_tags, read_tags, riff
 def song(folder: Path, name: str, seconds: float = 1.0) -> Path:
     rate = 22050 if name.endswith(".mp3") else 8000  # (an 8 kHz MPEG 2.5 mp3 is one mutagen does not find)
     return write_audio(folder / name, tone(seconds, rate), rate)
-
-
-def id3(path: Path, version: int, *frames) -> Path:
-    """The file with an ID3 tag of ``version`` holding ``frames``."""
-    handle = mutagen.File(str(path))
-    if handle.tags is None:
-        handle.add_tags()
-    for frame in frames:
-        handle.tags.add(frame)
-    handle.save(v2_version=version)
-    return path
 
 
 def riff(*chunks: bytes, form: bytes = b"WAVE") -> bytes:
