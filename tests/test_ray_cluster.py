@@ -71,6 +71,17 @@ def moodmap(*args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
     return done
 
 
+def analysed(db: Path) -> int:
+    """How many songs the index holds so far (0 before the scan has made it)."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=5) as connection:
+            return connection.execute("SELECT COUNT(*) FROM songs").fetchone()[0]
+    except sqlite3.OperationalError:  # made, its tables not yet
+        return 0
+
+
 def rows(db: Path) -> dict[str, tuple[float, float]]:
     with sqlite3.connect(db) as connection:
         return {Path(p).name: (v, a) for p, v, a in connection.execute("SELECT path, valence, arousal FROM songs")}
@@ -84,10 +95,11 @@ def test_scan_on_two_nodes_survives_losing_one_and_equals_the_local_engine(clust
                              "--address", address], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (tmp_path / "ray.sqlite").exists():
-        time.sleep(0.2)
-    time.sleep(2)  # tasks are running on both nodes
-    assert scan.poll() is None, "the scan ended before the node was lost: nothing was tested"
+    while time.monotonic() < deadline and scan.poll() is None and not analysed(tmp_path / "ray.sqlite"):
+        time.sleep(0.05)
+    # the first songs are in: tasks are running on both nodes (one CPU each), and most are still to come
+    done_before = analysed(tmp_path / "ray.sqlite")
+    assert scan.poll() is None and done_before < 12, "the scan ended before the node was lost: nothing was tested"
     os.kill(second_raylet, signal.SIGKILL)  # the second machine is gone
     out, err = scan.communicate(timeout=600)
     assert scan.returncode == 0, out + err

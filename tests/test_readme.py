@@ -36,12 +36,14 @@ BIN = Path(sys.executable).parent
 
 COMPARE = "moodmap compare build/c744 --models paper,improved --runs 10 --jobs 2 --json compare.json"
 # Shown command → what runs here: the same command, smaller (its output is then matched with any numbers);
-# one run trains in the command's own process (--jobs 1), not in a worker that imports torch again.
+# their runs train in the command's own process (--jobs 1), not in workers that each import torch again.
 REDUCED = {
     "moodmap synth build/s744 --songs 744 --seed 2019": "moodmap synth build/s744 --songs 48 --seed 2019",
-    COMPARE: "moodmap compare build/c744 --models paper,improved --runs 2 --epochs 2 --jobs 2 --json compare.json",
+    COMPARE: "moodmap compare build/c744 --models paper,improved --runs 2 --epochs 2 --jobs 1 --json compare.json",
+    "moodmap train build/cache --out build/run --runs 3 --jobs 2":
+        "moodmap train build/cache --out build/run --runs 3 --epochs 2 --jobs 1",
     "moodmap sweep paper build/cache --out build/sweep":
-        "moodmap sweep paper build/cache --out build/sweep --runs 1 --epochs 1 --only dropout",
+        "moodmap sweep paper build/cache --out build/sweep --runs 1 --epochs 1 --only dropout --jobs 1",
     "moodmap train cache/ --config improved --out runs/deam --runs 10 --jobs 2 && moodmap export runs/deam --name deam":
         "moodmap train cache/ --config improved --out runs/deam --runs 1 --epochs 1 --jobs 1 "
         "&& moodmap export runs/deam --name deam",
@@ -93,6 +95,10 @@ WALKS = {"README.md": ("### `moodmap scan` — index a music library", "## Pytho
          # compare makes its own 744-song set; the shipped models' recipes make theirs
          "docs/research.md": ("## `moodmap compare` — models side by side, on identical splits",
                               "## The shipped models, and how to make your own")}
+# Walks (by their index in WALKS: 0 is the document's start) that `make test-slow` runs: research.md's
+# compare walk (a 48-song set, two models trained twice) and its shipped models' recipes (two sets made,
+# three trainings), ~70 s of a worker; make test keeps research.md's own walk from synth to report.
+SLOW_WALKS = {"docs/research.md": (1, 2)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -126,9 +132,16 @@ def line_of(source: str) -> int:
 
 
 ALL = [(doc, example) for doc in DOCS for example in examples(doc, ROOT)]
+
+
+def slow(doc: Path, example: Example) -> bool:
+    """Run by `make test-slow` (CI runs both): a Ray example, or one of a walk in SLOW_WALKS."""
+    return example.command in SLOW or walk(doc, line_of(example.source)) in SLOW_WALKS.get(
+        str(doc.relative_to(ROOT)), ())
+
+
 PARAMS = [pytest.param(doc, example, id=example.id,
-                       marks=[group(doc, line_of(example.source)),
-                              *([pytest.mark.slow] if example.command in SLOW else [])])
+                       marks=[group(doc, line_of(example.source)), *([pytest.mark.slow] if slow(doc, example) else [])])
           for doc, example in ALL]
 # A page's python blocks run together, after its commands (collected after them) when in the same walk.
 PYTHON = [(doc, blocks) for doc in DOCS if (blocks := python_blocks(doc, ROOT))]
@@ -140,7 +153,7 @@ def deam_standin(root: Path) -> None:
     """What `moodmap download deam` unpacks, in miniature: DEAM's annotation file and MEMD_audio mp3s."""
     from moodmap.datasets.synth import SynthSpec, write_synth_dataset
 
-    made = write_synth_dataset(root.parent / ".deam-render", SynthSpec(songs=8, seed=2015, seconds=45), jobs=1)
+    made = write_synth_dataset(root.parent / ".deam-render", SynthSpec(songs=6, seed=2015, seconds=20), jobs=1)
     audio = root / "MEMD_audio"
     audio.mkdir(parents=True)
     for path in made:
@@ -308,6 +321,9 @@ def test_every_walk_starts_at_a_heading_that_is_there():
         lines = [line.strip() for line in (ROOT / name).read_text(encoding="utf-8").splitlines()]
         assert all(lines.count(heading) == 1 for heading in headings), (name, headings)
     assert [walk(ROOT / "README.md", line_of(e.source)) for d, e in ALL if d.name == "README.md"][::-1][0] == 1
+    for name, indices in SLOW_WALKS.items():  # a slow walk is one WALKS starts, never the document's first
+        assert set(indices) <= set(range(1, len(WALKS[name]) + 1)), (name, indices)
+        assert any(not slow(d, e) for d, e in ALL if str(d.relative_to(ROOT)) == name), name
 
 
 def test_the_docs_are_collected_from_every_folder_under_docs():
