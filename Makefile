@@ -95,7 +95,7 @@ stress: $(STAMP)
 		tests/test_fuzz.py tests/test_hostile.py tests/test_faults.py tests/test_web_load.py
 
 # Mutation testing of the library side (mutmut; not in CI: about an hour for every module on 2 cores).
-# MODULES="navidrome web/guard" runs a subset; each module's results are kept in build/mutation/ and a
+# MODULES="library/navidrome web/guard" runs a subset; each module's results are kept in build/mutation/ and a
 # rerun retests only what can have changed. Writes docs/mutation.md (benchmarks/mutation.py says how).
 MODULES ?=
 mutation: $(STAMP)

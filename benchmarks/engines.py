@@ -28,10 +28,10 @@ from pathlib import Path
 from results import publish
 from music import DATA, cut_clips, install_music
 
-from moodmap.cache import prepare_cache
-from moodmap.datasets import load_dataset
-from moodmap.engines import LOCAL, Engine
-from moodmap.scan import scan_library
+from moodmap.research.cache import prepare_cache
+from moodmap.research.datasets import load_dataset
+from moodmap.core.engines import LOCAL, Engine
+from moodmap.library.scan import scan_library
 
 HERE = Path(__file__).parent
 RAY = Engine("ray")

@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from moodmap.audio import load_audio
-from moodmap.cache import prepare_cache
-from moodmap.config import FeatureConfig
-from moodmap.datasets import load_manifest
-from moodmap.engines import run_tasks
-from moodmap.features import excerpt_logmel, track_logmel
+from moodmap.core.audio import load_audio
+from moodmap.research.cache import prepare_cache
+from moodmap.core.config import FeatureConfig
+from moodmap.research.datasets import load_manifest
+from moodmap.core.engines import run_tasks
+from moodmap.core.features import excerpt_logmel, track_logmel
 from results import publish
 from music import cut_clips, install_music
 

@@ -50,22 +50,22 @@ MODULES: dict[str, list[str]] = {
     # real server, a minute per mutant on 2 cores
     "web/guard": ["tests/test_web_guard_mutants.py"],
     "web/limits": ["tests/test_web_guard_mutants.py"],
-    "navidrome": ["tests/test_navidrome.py", "tests/test_navidrome_rules.py"],
-    "playlist_folder": ["tests/test_mpd.py", "tests/test_playlist_folder.py"],
-    "song_table": ["tests/test_playlists.py", "tests/test_mood_map.py", "tests/test_song_table.py"],
+    "library/navidrome": ["tests/test_navidrome.py", "tests/test_navidrome_rules.py"],
+    "library/playlist_folder": ["tests/test_mpd.py", "tests/test_playlist_folder.py"],
+    "library/song_table": ["tests/test_playlists.py", "tests/test_mood_map.py", "tests/test_song_table.py"],
     # the watcher's decisions in process, its rescans recorded (a second a mutant); test_watch.py runs the real
     # watcher on real folders, minutes a surviving mutant
-    "watch": ["tests/test_watch_mutants.py"],
+    "library/watch": ["tests/test_watch_mutants.py"],
     # tags.py and tagging.py through their public functions in process (seconds a mutant); test_user_tags.py
     # and test_tag_frames.py scan a library through the program, a minute a surviving mutant
-    "tags": ["tests/test_tags_mutants.py", "tests/test_tags.py"],
+    "library/tags": ["tests/test_tags_mutants.py", "tests/test_tags.py"],
     # scan, library and predict in process (seconds); test_scan_scope.py, test_library.py,
     # test_index_safety.py and test_predict.py make the same scans, refusals and predictions through
     # the CLI or with a model trained for the session, half a minute and more per surviving mutant
-    "scan": ["tests/test_scan_mutants.py"],
-    "library": ["tests/test_library_mutants.py"],
-    "tagging": ["tests/test_tagging_mutants.py", "tests/test_user_tags.py"],
-    "predict": ["tests/test_predict_mutants.py"],
+    "library/scan": ["tests/test_scan_mutants.py"],
+    "library/index": ["tests/test_library_mutants.py"],
+    "library/tagging": ["tests/test_tagging_mutants.py", "tests/test_user_tags.py"],
+    "inference/predict": ["tests/test_predict_mutants.py"],
 }
 PYTEST_ARGS = ["-p", "no:xdist"]  # serial, whatever the Makefile's test target passes
 KILLED = ("killed", "timeout")  # a mutant that makes the tests hang is caught too

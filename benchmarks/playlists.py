@@ -1,4 +1,4 @@
-"""Playlist queries on a 100 000-song library index: moodmap.playlists vs plain Python.
+"""Playlist queries on a 100 000-song library index: moodmap.library.playlists vs plain Python.
 
 A library index of ``--songs`` rows (random positions and spreads, 2 000 artists) is
 written to a temp SQLite file the way `moodmap scan` lays it out, loaded once into a
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from moodmap.library import Library
-from moodmap.mood import EMOTION_BY_NAME, describe
-from moodmap.song_table import SongTable
-from moodmap.playlists import (Constraints, curve_playlist, mood_playlist, near_playlist,
+from moodmap.library.index import Library
+from moodmap.core.mood import EMOTION_BY_NAME, describe
+from moodmap.library.song_table import SongTable
+from moodmap.library.playlists import (Constraints, curve_playlist, mood_playlist, near_playlist,
                                path_playlist)
 from results import publish
 

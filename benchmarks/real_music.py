@@ -74,7 +74,7 @@ class Track:
 
     def read_span(self, seconds: float, workdir: Path) -> np.ndarray:
         """The middle ``seconds`` of the track, mono at WORK_RATE, peak-normalised."""
-        from moodmap.audio import load_audio, probe
+        from moodmap.core.audio import load_audio, probe
 
         path = self._local(workdir)
         duration = probe(path).duration
@@ -140,8 +140,8 @@ def _duration(track: Track) -> float:
         archive, member = track.name.split(".pk3:", 1)
         with zipfile.ZipFile(archive + ".pk3") as z:
             return sf.info(io.BytesIO(z.read(member))).duration
-    from moodmap.audio import probe
-    from moodmap.errors import AudioError
+    from moodmap.core.audio import probe
+    from moodmap.core.errors import AudioError
     try:
         return probe(track.name).duration
     except AudioError:
@@ -162,7 +162,7 @@ class Models:
     """The shipped models by name, each a scorer of excerpt windows, with a prediction cache."""
 
     def __init__(self, names: list[str], cache_file: Path):
-        from moodmap.models.registry import resolve
+        from moodmap.inference.registry import resolve
 
         self.resolved = {name: resolve(name) for name in names}
         self.cache_file = cache_file
@@ -183,7 +183,7 @@ class Models:
 
     def save(self) -> None:
         if self.dirty:
-            from moodmap.atomic import atomic_write_text
+            from moodmap.core.atomic import atomic_write_text
 
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.cache_file, json.dumps(self.cache))
@@ -191,8 +191,8 @@ class Models:
 
     def windows(self, model: str, wav: Path) -> np.ndarray:
         """The excerpt windows ``predict_file`` cuts from ``wav`` for this model (centred, peak-normalised)."""
-        from moodmap.audio import load_excerpts
-        from moodmap.predict import tagging_config
+        from moodmap.core.audio import load_excerpts
+        from moodmap.inference.predict import tagging_config
 
         return load_excerpts(wav, tagging_config(self.resolved[model].predictor.feature_config))[0]
 
@@ -202,8 +202,8 @@ class Models:
 
 
 def score_windows(predictor, windows: np.ndarray) -> tuple[float, float]:
-    from moodmap.features import logmel
-    from moodmap.predict import _predict  # the held (1–9 range) excerpt predictions predict_file averages
+    from moodmap.core.features import logmel
+    from moodmap.inference.predict import _predict  # the held (1–9 range) excerpt predictions predict_file averages
 
     values = _predict(predictor, logmel(windows, predictor.feature_config)).mean(axis=0)
     return float(values[0]), float(values[1])
@@ -245,7 +245,7 @@ def measure_audio(tracks: list[Track], models: Models, workdir: Path, seconds: f
 
 def check_same_path(track: Track, models: Models, workdir: Path) -> float:
     """Largest difference between this check's score and ``predict_file`` on the same WAV (should be ~0)."""
-    from moodmap.predict import predict_file
+    from moodmap.inference.predict import predict_file
 
     wav = write_wav(workdir / "check.wav", mm.centred(track.read_span(SECONDS, workdir), int(SECONDS * WORK_RATE)),
                     WORK_RATE)
@@ -366,8 +366,8 @@ def card_spread(model: str) -> tuple[float, float] | None:
 def synth_spread(models: Models, songs: int) -> dict:
     """sd of each model's predictions over a fresh ``moodmap synth`` set (``songs`` songs, seed 7,
     played by the renderer the model was trained on), and the sd of the set's labels."""
-    from moodmap.models.registry import model_entry
-    from moodmap.predict import predict_file
+    from moodmap.inference.registry import model_entry
+    from moodmap.inference.predict import predict_file
 
     out = {}
     for model in models.resolved:
@@ -548,7 +548,7 @@ def main() -> None:
     names = [m for m in args.models.split(",") if m]
     models = Models(names, CACHE / "predictions.json")
     cached_before = len(models.cache)
-    from moodmap.datasets.soundfont import find_soundfont
+    from moodmap.research.datasets.soundfont import find_soundfont
 
     with tempfile.TemporaryDirectory(prefix="moodmap-real-music-") as tmp:
         workdir = Path(tmp)

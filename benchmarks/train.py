@@ -8,7 +8,7 @@ batch 32, Adam, then validation.
 Reference: the same model written straightforwardly — nn.Sequential(conv → relu →
 maxpool → flatten → dense → relu → batchnorm → dropout → dense → sigmoid), a batch
 read from the memory-mapped cache and converted every step, default allocator.
-moodmap: `moodmap.train.train_run`. Each runs in a fresh process (the allocator
+moodmap: `moodmap.research.train.train_run`. Each runs in a fresh process (the allocator
 setting is per process), at 1 thread (what a sweep worker gets) and at 2 threads.
 
 Run: .venv/bin/python benchmarks/train.py [--songs 744] [--no-record]
@@ -33,7 +33,7 @@ HERE = Path(__file__).parent
 
 def make_cache(folder: Path, songs: int) -> Path:
     """A consolidated cache with random log-mel-like features (no audio needed)."""
-    from moodmap.config import FeatureConfig, config_dict, config_hash
+    from moodmap.core.config import FeatureConfig, config_dict, config_hash
 
     config = FeatureConfig()
     out = folder / config_hash(config)
@@ -63,9 +63,9 @@ def run_reference(cache: str, threads: int, epochs: int) -> float:
     import torch
     from torch import nn
 
-    from moodmap.cache import FeatureCache
-    from moodmap.config import TrainConfig
-    from moodmap.train import make_split
+    from moodmap.research.cache import FeatureCache
+    from moodmap.core.config import TrainConfig
+    from moodmap.research.train import make_split
 
     torch.set_num_threads(threads)
     data = FeatureCache.open(cache)
@@ -99,8 +99,8 @@ def run_reference(cache: str, threads: int, epochs: int) -> float:
 
 
 def run_moodmap(cache: str, threads: int, epochs: int) -> float:
-    from moodmap.config import ModelConfig, TrainConfig
-    from moodmap.train import RunTask, train_run
+    from moodmap.core.config import ModelConfig, TrainConfig
+    from moodmap.research.train import RunTask, train_run
 
     with tempfile.TemporaryDirectory() as out:
         began = time.perf_counter()

@@ -6,7 +6,7 @@ music (Debian game music, see music.py) to POST /api/predict, while ``--readers`
 threads request GET /api/map and /api/songs. Reports throughput, p50/p95 latency
 per kind of request, errors (any status other than 200), and the server's resident
 memory at the start and end (flat memory: no growth with requests served).
-The reference is the same clip analysed in one process by `moodmap.predict`, so
+The reference is the same clip analysed in one process by `moodmap.inference.predict`, so
 the ratio shows what HTTP, uploads and the pool cost per analysis.
 
 Run: .venv/bin/python benchmarks/web_load.py [--clients 4] [--readers 2] [--seconds 60] [--no-record]
@@ -81,8 +81,8 @@ def main() -> None:
 
 def reference_seconds(payload: bytes, folder: Path) -> float:
     """One analysis of the same clip in this process (model loaded first)."""
-    from moodmap.models.checkpoint import load_model
-    from moodmap.predict import predict_file
+    from moodmap.research.models.checkpoint import load_model
+    from moodmap.inference.predict import predict_file
 
     path = folder / "clip.mp3"
     path.write_bytes(payload)

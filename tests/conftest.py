@@ -18,7 +18,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from moodmap.datasets.synth import SynthSpec, write_synth_dataset  # noqa: E402
+from moodmap.research.datasets.synth import SynthSpec, write_synth_dataset  # noqa: E402
 
 from helpers import tone, write_audio  # noqa: E402
 
@@ -76,8 +76,8 @@ def synth_set(built_once) -> Path:
 @pytest.fixture(scope="session")
 def synth_cache(synth_set, built_once) -> Path:
     """The twelve synthetic songs prepared into a feature cache (shared, read-only)."""
-    from moodmap.cache import prepare_cache
-    from moodmap.datasets import load_emomusic
+    from moodmap.research.cache import prepare_cache
+    from moodmap.research.datasets import load_emomusic
 
     return built_once("cache", lambda folder: prepare_cache(load_emomusic(synth_set), folder, jobs=1).cache)
 
@@ -85,9 +85,9 @@ def synth_cache(synth_set, built_once) -> Path:
 @pytest.fixture(scope="session")
 def exported(synth_cache, built_once):
     """A tiny model trained on the synthetic cache, exported into a private weights folder: (path, folder)."""
-    from moodmap.config import ModelConfig, TrainConfig
-    from moodmap.models.card import export_run
-    from moodmap.train import train_runs
+    from moodmap.core.config import ModelConfig, TrainConfig
+    from moodmap.research.models.card import export_run
+    from moodmap.research.train import train_runs
 
     def build(root: Path) -> Path:
         train_runs(synth_cache, ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8), 2, root / "run")

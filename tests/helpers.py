@@ -33,8 +33,8 @@ def write_audio(path: Path, data: np.ndarray, rate: int = 22050) -> Path:
 def write_library_db(folder: Path, songs: int = 300, seed: int = 0, spread: bool = True) -> Path:
     """A library index with known positions: ``songs`` rows spread over the plane, ten artists,
     unicode file names (empty files on disk, so playlist paths can be checked). Returns the DB path."""
-    from moodmap.library import Library
-    from moodmap.mood import describe
+    from moodmap.library.index import Library
+    from moodmap.core.mood import describe
 
     rng = np.random.default_rng(seed)
     music = folder / "Müsic"

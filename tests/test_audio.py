@@ -5,9 +5,9 @@ import pytest
 import soundfile as sf
 
 from helpers import tone, write_audio
-from moodmap.audio import check_file, load_audio, load_excerpts, plan_windows, probe
-from moodmap.config import FeatureConfig
-from moodmap.errors import (AudioError, DecodeError, EmptyFileError, InvalidSamplesError, MissingFileError,
+from moodmap.core.audio import check_file, load_audio, load_excerpts, plan_windows, probe
+from moodmap.core.config import FeatureConfig
+from moodmap.core.errors import (AudioError, DecodeError, EmptyFileError, InvalidSamplesError, MissingFileError,
                             SilentAudioError, TooShortError, TruncatedAudioError, UnreadableFileError)
 
 CFG = FeatureConfig()
@@ -179,7 +179,7 @@ def test_errors_are_one_line_and_name_the_file(tmp_path):
 
 @pytest.mark.parametrize("ext", ["ogg", "flac", "wav", "mp3"])
 def test_both_decoders_give_the_same_samples(make_audio, ext):
-    from moodmap.audio import BLOCK_READERS, _collect
+    from moodmap.core.audio import BLOCK_READERS, _collect
 
     path = make_audio(f"same.{ext}", seconds=4.0, rate=44100, channels=2)
     ours = {name: _collect(reader(path, 0.5, 2.0), 16000, "HQ").samples for name, reader in BLOCK_READERS.items()}

@@ -1,11 +1,11 @@
 import numpy as np
 import torch
 
-from moodmap.augment import MAX_MASKED_BANDS, augmenter, random_crop, spec_augment
-from moodmap.config import ModelConfig, TrainConfig, config_hash
-from moodmap.models.checkpoint import load_checkpoint
-from moodmap.cache import FeatureCache
-from moodmap.train import make_split, train_runs
+from moodmap.research.augment import MAX_MASKED_BANDS, augmenter, random_crop, spec_augment
+from moodmap.core.config import ModelConfig, TrainConfig, config_hash
+from moodmap.research.models.checkpoint import load_checkpoint
+from moodmap.research.cache import FeatureCache
+from moodmap.research.train import make_split, train_runs
 
 
 def batch():
@@ -64,14 +64,14 @@ def test_standardized_training_maps_predictions_back_to_the_unit_scale(synth_cac
 def test_crops_are_refused_for_the_fixed_size_paper_model(synth_cache, tmp_path):
     import pytest
 
-    from moodmap.errors import ConfigError
+    from moodmap.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="crop_frames"):
         train_runs(synth_cache, ModelConfig(), TrainConfig(epochs=1, crop_frames=200), 1, tmp_path / "run")
 
 
 def test_spread_calibration_keeps_rank_order_and_matches_the_training_spread():
-    from moodmap.calibration import fit_spread
+    from moodmap.research.calibration import fit_spread
 
     rng = np.random.default_rng(0)
     true = rng.uniform(0.1, 0.9, (200, 2))
@@ -88,7 +88,7 @@ def test_spread_calibration_keeps_rank_order_and_matches_the_training_spread():
 
 
 def test_calibrated_runs_report_both_and_ship_the_calibration_in_the_checkpoint(synth_cache, synth_set, tmp_path):
-    from moodmap.models.inference import predict_features
+    from moodmap.research.models.torch_predict import predict_features
 
     train = TrainConfig(epochs=1, batch_size=8, calibrate_spread=True)
     summary = train_runs(synth_cache, ModelConfig(filters=4), train, 1, tmp_path / "run")

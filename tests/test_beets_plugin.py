@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import tone, write_audio
-from moodmap.presets import DEFAULT_MODEL
+from moodmap.research.presets import DEFAULT_MODEL
 from userlib import make_user_library
 
 beets = pytest.importorskip("beets")
@@ -21,9 +21,9 @@ def test_beet_moodmap_stores_flexible_attributes(tmp_path, monkeypatch):
     from beets.library import Item, Library
 
     from beetsplug.moodmap import MoodmapPlugin
-    from moodmap.models.registry import resolve
-    from moodmap.predict import predict_file
-    from moodmap.presets import DEFAULT_MODEL
+    from moodmap.inference.registry import resolve
+    from moodmap.inference.predict import predict_file
+    from moodmap.research.presets import DEFAULT_MODEL
 
     library = Library(str(tmp_path / "lib.db"))
     songs = {"one.flac": (220.0, 277.2, 329.6), "two.wav": (523.3, 659.3, 784.0)}  # two songs, two moods
@@ -130,7 +130,7 @@ def test_an_unusable_model_is_one_error_line_exit_1_and_nothing_stored(untouched
 def test_a_file_that_cannot_be_analysed_is_one_line_naming_it_and_its_decoder_says_nothing(user):
     damaged = user / "Music" / "Artist A" / "Album" / "04 Damaged.mp3"
     decoding = subprocess.run(  # the file does make libmpg123 talk, straight to file descriptor 2
-        [sys.executable, "-c", "import sys; from moodmap.audio import load_excerpts\n"
+        [sys.executable, "-c", "import sys; from moodmap.core.audio import load_excerpts\n"
          "try: load_excerpts(sys.argv[1])\nexcept Exception: pass", str(damaged)],
         capture_output=True, text=True, timeout=60, env={**os.environ, "MOODMAP_DEBUG": ""})
     assert "Note: Illegal Audio-MPEG-Header" in decoding.stderr

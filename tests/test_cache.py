@@ -8,12 +8,12 @@ import time
 import numpy as np
 import pytest
 
-from moodmap.audio import load_excerpts
-from moodmap.cache import FeatureCache, prepare_cache, song_key
-from moodmap.config import FeatureConfig, config_hash
-from moodmap.datasets import load_emomusic
-from moodmap.errors import CacheError
-from moodmap.features import logmel
+from moodmap.core.audio import load_excerpts
+from moodmap.research.cache import FeatureCache, prepare_cache, song_key
+from moodmap.core.config import FeatureConfig, config_hash
+from moodmap.research.datasets import load_emomusic
+from moodmap.core.errors import CacheError
+from moodmap.core.features import logmel
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from moodmap.cache import FeatureCache
+from moodmap.research.cache import FeatureCache
 from moodmap.cli import app
-from moodmap.compare import Protocol, check_identical_splits, compare_models, paired_test
-from moodmap.config import TrainConfig
-from moodmap.errors import ConfigError
-from moodmap.presets import PRESETS, preset
-from moodmap.train import make_split
+from moodmap.research.compare import Protocol, check_identical_splits, compare_models, paired_test
+from moodmap.core.config import TrainConfig
+from moodmap.core.errors import ConfigError
+from moodmap.research.presets import PRESETS, preset
+from moodmap.research.train import make_split
 
 
 def test_protocol_imposes_the_same_split_on_every_preset(synth_cache):
@@ -89,7 +89,7 @@ def test_compare_scores_every_predictor_on_identical_splits(compared):
 
 def test_compare_resumes_without_retraining(compared, synth_cache, monkeypatch):
     report, out = compared
-    import moodmap.compare as module
+    import moodmap.research.compare as module
 
     monkeypatch.setattr(module, "train_run", lambda task: pytest.fail("retrained a finished run"))
     again = compare_models(synth_cache, ["paper", "improved"], out, Protocol(folds=3, epochs=1))

@@ -1,7 +1,7 @@
 import pytest
 
-from moodmap.config import FeatureConfig, config_hash, load_toml, with_overrides
-from moodmap.errors import ConfigError
+from moodmap.core.config import FeatureConfig, config_hash, load_toml, with_overrides
+from moodmap.core.errors import ConfigError
 
 
 def test_defaults_are_the_papers_choices():

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 
 from helpers import tone, write_audio
-from moodmap.datasets import detect_format, load_dataset, load_deam, load_emomusic, load_folders, load_manifest, load_pmemo
-from moodmap.datasets.table import Scale
-from moodmap.errors import DatasetError
+from moodmap.research.datasets import detect_format, load_dataset, load_deam, load_emomusic, load_folders, load_manifest, load_pmemo
+from moodmap.research.datasets.table import Scale
+from moodmap.core.errors import DatasetError
 
 
 def audio(path: Path) -> Path:

@@ -27,7 +27,7 @@ SOURCES = {module_name(p, package): p for package in PACKAGES for p in sorted(pa
 
 
 def test_the_modules_with_examples_are_found():
-    assert {"moodmap.predict", "moodmap.mood", "moodmap.datasets", "moodmap.models.predictor"} <= set(SOURCES)
+    assert {"moodmap.inference.predict", "moodmap.core.mood", "moodmap.research.datasets", "moodmap.inference.predictor"} <= set(SOURCES)
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))

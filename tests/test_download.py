@@ -6,8 +6,8 @@ import zipfile
 
 import pytest
 
-from moodmap.datasets import load_deam
-from moodmap.download import Archive, DownloadError, Source, download_dataset, fetch, sha256_of, unpack
+from moodmap.research.datasets import load_deam
+from moodmap.research.download import Archive, DownloadError, Source, download_dataset, fetch, sha256_of, unpack
 
 from helpers import tone, write_audio
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from moodmap.engines import run_tasks
-from moodmap.errors import MoodmapError
+from moodmap.core.engines import run_tasks
+from moodmap.core.errors import MoodmapError
 
 from helpers import tone, write_audio
 
@@ -56,7 +56,7 @@ def test_one_job_runs_in_this_process():
 def test_moodmap_errors_survive_pickling_across_processes():
     import pickle
 
-    from moodmap.errors import TruncatedAudioError
+    from moodmap.core.errors import TruncatedAudioError
 
     error = pickle.loads(pickle.dumps(TruncatedAudioError("/m/a.mp3", "cut short at 12 s")))
     assert type(error) is TruncatedAudioError and (error.path, error.reason) == ("/m/a.mp3", "cut short at 12 s")
@@ -64,7 +64,7 @@ def test_moodmap_errors_survive_pickling_across_processes():
 
 
 def test_every_batch_job_reports_a_file_in_one_shape():
-    from moodmap.errors import DecodeError, Failure, crashed
+    from moodmap.core.errors import DecodeError, Failure, crashed
 
     assert Failure.of("/m/a.mp3", DecodeError("/m/a.mp3", "not audio")) == Failure("/m/a.mp3", "DecodeError", "not audio")
     assert Failure.of("/m/b.mp3", KeyError("x"), "7") == Failure("/m/b.mp3", "UnexpectedError", "KeyError: 'x'", "7")
@@ -73,8 +73,8 @@ def test_every_batch_job_reports_a_file_in_one_shape():
 
 
 def test_a_crashing_file_is_a_failure_in_a_scan(tmp_path, monkeypatch):
-    from moodmap import scan
-    from moodmap.errors import Failure
+    from moodmap.library import scan
+    from moodmap.core.errors import Failure
 
     music = tmp_path / "music"
     music.mkdir()
@@ -93,8 +93,8 @@ def test_a_crashing_file_is_a_failure_in_a_scan(tmp_path, monkeypatch):
 DRIVER = """
 import os, sys, time
 sys.path.insert(0, {tests!r})
-from moodmap.engines import run_tasks
-from moodmap.errors import MoodmapError
+from moodmap.core.engines import run_tasks
+from moodmap.core.errors import MoodmapError
 from test_engines import report_pid_and_sleep
 for _ in run_tasks(report_pid_and_sleep, [{folder!r}] * 2, jobs=2):
     pass
@@ -151,7 +151,7 @@ def test_a_stopped_pool_has_no_manager_thread_left_to_race_python_exit():
     """stop_pool returns once the pool's manager thread has ended: one still closing its wake-up
     pipe as Python exits printed an "Exception ignored … Bad file descriptor" traceback (CPython
     gh-125451) after a scan stopped by SIGTERM."""
-    from moodmap.engines import _executor, stop_pool
+    from moodmap.core.engines import _executor, stop_pool
 
     pool = _executor(2)
     futures = [pool.submit(time.sleep, 5) for _ in range(4)]

@@ -116,8 +116,8 @@ def test_a_cron_scan_says_once_that_a_file_cannot_be_analysed(music, tmp_path):
 
 
 def test_a_tag_failure_never_hides_an_analysis_failure_and_is_replaced_only_under_the_folders_scanned(tmp_path):
-    from moodmap.errors import DecodeError, Failure, TagWriteError
-    from moodmap.library import Library
+    from moodmap.core.errors import DecodeError, Failure, TagWriteError
+    from moodmap.library.index import Library
 
     with Library(tmp_path / "library.sqlite") as library:
         library.fail(Failure.of("/m/a/x.mp3", DecodeError("/m/a/x.mp3", "not audio")), 1, 1, "m", "sha")

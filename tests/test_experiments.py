@@ -1,5 +1,5 @@
-from moodmap.config import ModelConfig, TrainConfig
-from moodmap.experiments import FINAL_MODEL, FINAL_PAPER_MAE, PAPER_EXPERIMENTS, all_settings, configs_for
+from moodmap.core.config import ModelConfig, TrainConfig
+from moodmap.research.experiments import FINAL_MODEL, FINAL_PAPER_MAE, PAPER_EXPERIMENTS, all_settings, configs_for
 
 # PAPER.md, "Results to reproduce": table → [(value, mae, sd)]
 PAPER = {

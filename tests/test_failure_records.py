@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 import moodmap
-import moodmap.predict  # noqa: F401  bound to the real logmel before a test breaks features.logmel: imported
+import moodmap.inference.predict  # noqa: F401  bound to the real logmel before a test breaks features.logmel: imported
 # first inside that patch, predict's own `logmel` (timelines) stayed broken for every later test of the process
 from helpers import tone, write_audio
 from moodmap.cli import app
-from moodmap.library import SCHEMA_VERSION
+from moodmap.library.index import SCHEMA_VERSION
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def songs(db: Path) -> list[str]:
 
 
 def test_an_error_in_moodmap_is_reported_and_never_recorded_as_the_files_failure(music, tmp_path, monkeypatch):
-    from moodmap import features
+    from moodmap.core import features
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug in the feature code")
@@ -67,7 +67,7 @@ def test_an_error_in_moodmap_is_reported_and_never_recorded_as_the_files_failure
 
 
 def test_with_debug_an_error_in_moodmap_shows_its_traceback(music, tmp_path, monkeypatch):
-    from moodmap import features
+    from moodmap.core import features
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug in the feature code")
@@ -80,8 +80,8 @@ def test_with_debug_an_error_in_moodmap_shows_its_traceback(music, tmp_path, mon
 
 
 def test_a_failure_records_the_moodmap_version_and_model_it_happened_under(music, tmp_path):
-    from moodmap.models.registry import identify
-    from moodmap.presets import DEFAULT_MODEL
+    from moodmap.inference.registry import identify
+    from moodmap.research.presets import DEFAULT_MODEL
 
     db = tmp_path / "lib.sqlite"
     scan(music, db)
@@ -112,7 +112,7 @@ CREATE TABLE failures (
 def test_an_index_whose_failures_name_no_version_is_upgraded_and_they_are_tried_again(music, tmp_path):
     """Failures written before they named their version may be a bug's (every file failed
     alike), so the upgraded index lets the next scan try them once more."""
-    from moodmap.library import SCHEMA
+    from moodmap.library.index import SCHEMA
 
     db = tmp_path / "lib.sqlite"
     with sqlite3.connect(db) as connection:  # a schema-2 index where an old moodmap failed every file

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moodmap.audio_payload import audio_digest
+from moodmap.core.audio_payload import audio_digest
 
 KILLS = int(os.environ.get("MOODMAP_KILLS", "3"))  # `make stress` raises it
 
@@ -75,13 +75,13 @@ def rows(db: Path, table: str) -> int:
 
 
 def no_temporaries(folder: Path) -> list[Path]:
-    from moodmap.atomic import TEMP_SUFFIX
+    from moodmap.core.atomic import TEMP_SUFFIX
 
     return [p for p in folder.rglob(f"*{TEMP_SUFFIX}")]
 
 
 def test_prepare_killed_again_and_again_ends_with_the_clean_cache(synth_set, synth_cache, tmp_path):
-    from moodmap.cache import FeatureCache
+    from moodmap.research.cache import FeatureCache
 
     command = moodmap("prepare", str(synth_set), "--out", str(tmp_path), "--jobs", "2")
     midway, _ = kill_at_random_points(command, lambda: len(list(tmp_path.glob("*/shards/*.npz"))), 12, seed=1, tail=0.3)
@@ -94,7 +94,7 @@ def test_prepare_killed_again_and_again_ends_with_the_clean_cache(synth_set, syn
 
 
 def test_scan_with_tag_writing_killed_again_and_again_loses_nothing(synth_set, tmp_path):
-    from moodmap.tags import read_mood_tags
+    from moodmap.library.tags import read_mood_tags
 
     folder = tmp_path / "music"
     shutil.copytree(synth_set / "clips_45seconds", folder)

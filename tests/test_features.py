@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from moodmap.audio import load_excerpts
-from moodmap.config import FeatureConfig
-from moodmap.features import logmel, mel_power, power_to_db
-from moodmap.features_reference import logmel_reference
+from moodmap.core.audio import load_excerpts
+from moodmap.core.config import FeatureConfig
+from moodmap.core.features import logmel, mel_power, power_to_db
+from moodmap.research.features_reference import logmel_reference
 
 TOLERANCE_DB = 0.05
 
@@ -57,7 +57,7 @@ def test_other_configs_are_honoured():
                                                        (44100, 4096, 40, 0.0, None)])
 def test_own_filterbank_equals_librosas(sr, n_fft, n_mels, fmin, fmax):
     import librosa
-    from moodmap.features import mel_filterbank
+    from moodmap.core.features import mel_filterbank
 
     ours = mel_filterbank(sr, n_fft, n_mels, fmin, fmax)
     theirs = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)

@@ -11,8 +11,8 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moodmap.audio import load_audio
-from moodmap.errors import AudioError, DatasetError
+from moodmap.core.audio import load_audio
+from moodmap.core.errors import AudioError, DatasetError
 from test_hostile import time_limit
 
 EXAMPLES = int(os.environ.get("MOODMAP_FUZZ_EXAMPLES", "60"))  # `make stress` raises it
@@ -110,7 +110,7 @@ def manifests(draw, scale: str = "1-9") -> str:
 @FUZZ
 def test_any_manifest_loads_cleanly_or_raises_a_dataset_error(sample):
     text, scale = sample
-    from moodmap.datasets.manifest import load_manifest
+    from moodmap.research.datasets.manifest import load_manifest
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -131,7 +131,7 @@ def test_any_manifest_loads_cleanly_or_raises_a_dataset_error(sample):
 @given(st.text(max_size=400))
 @FUZZ
 def test_arbitrary_text_as_an_annotation_file_is_a_dataset_error_or_a_table(text):
-    from moodmap.datasets.table import read_csv_rows
+    from moodmap.research.datasets.table import read_csv_rows
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "annotations.csv"

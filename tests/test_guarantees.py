@@ -57,7 +57,7 @@ def indexed(db: Path) -> list[tuple]:
 
 
 def mood_tags(path: Path) -> dict[str, str]:
-    from moodmap.tags import read_mood_tags
+    from moodmap.library.tags import read_mood_tags
 
     return read_mood_tags(path)
 
@@ -95,8 +95,8 @@ def test_a_player_reading_a_song_while_it_is_tagged_reads_the_old_file_whole(mus
 
 def test_a_tag_write_that_would_change_the_audio_leaves_the_file_untouched(music, monkeypatch):
     """Proof by sabotage: a tag writer that damages one audio byte is caught, the song stays as it was."""
-    from moodmap import tags
-    from moodmap.errors import MoodmapError
+    from moodmap.library import tags
+    from moodmap.core.errors import MoodmapError
 
     real_save = tags._save
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from hostile import OK, make_corpus
-from moodmap.config import FeatureConfig
-from moodmap.errors import AudioError
-from moodmap.features import excerpt_logmel
+from moodmap.core.config import FeatureConfig
+from moodmap.core.errors import AudioError
+from moodmap.core.features import excerpt_logmel
 
 SECONDS_PER_FILE = 30
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -55,8 +55,8 @@ def outcome(call) -> str:
 
 
 def test_every_hostile_file_gets_a_prediction_or_its_typed_error(corpus):
-    from moodmap.models.checkpoint import load_model
-    from moodmap.predict import predict_file
+    from moodmap.research.models.checkpoint import load_model
+    from moodmap.inference.predict import predict_file
 
     checkpoint = load_model("paper")
     for case in corpus[1]:
@@ -75,8 +75,8 @@ def test_every_hostile_file_gets_features_or_its_typed_error(corpus):
 
 
 def test_a_two_hour_file_is_tagged_in_bounded_memory(corpus):
-    from moodmap.models.checkpoint import load_model
-    from moodmap.predict import predict_file
+    from moodmap.research.models.checkpoint import load_model
+    from moodmap.inference.predict import predict_file
 
     two_hours = next(c.path for c in corpus[1] if "2 h" in c.why)
     checkpoint = load_model("paper")
@@ -91,8 +91,8 @@ def test_a_two_hour_file_is_tagged_in_bounded_memory(corpus):
 
 
 def test_a_two_hour_timeline_streams_in_bounded_memory(corpus):
-    from moodmap.models.checkpoint import load_model
-    from moodmap.predict import track_timeline
+    from moodmap.research.models.checkpoint import load_model
+    from moodmap.inference.predict import track_timeline
 
     two_hours = next(c.path for c in corpus[1] if "2 h" in c.why)
     checkpoint = load_model("paper")
@@ -127,7 +127,7 @@ def test_the_corpus_has_as_many_files_as_the_readme_says(corpus):
 
 
 def test_a_scan_over_the_hostile_corpus_accounts_for_every_file(corpus, tmp_path):
-    from moodmap.scan import scan_library
+    from moodmap.library.scan import scan_library
 
     root, cases = corpus
     db = tmp_path / "library.sqlite"
@@ -159,7 +159,7 @@ def test_a_scan_over_the_hostile_corpus_accounts_for_every_file(corpus, tmp_path
 def test_files_that_vanish_or_change_during_a_scan(synth_set, tmp_path):
     import shutil
 
-    from moodmap.scan import scan_library
+    from moodmap.library.scan import scan_library
 
     folder = tmp_path / "music"
     shutil.copytree(synth_set / "clips_45seconds", folder)

@@ -22,33 +22,14 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LIBRARY, RESEARCH, CLI = "library", "research", "cli"
 
 # Which side each module is on: a name is that module alone, ``NAME.*`` that package and everything
-# below it (the most specific entry decides). The flat tree lists modules one by one; once the
-# layout is subpackages this becomes {"moodmap.core.*": LIBRARY, "moodmap.inference.*": LIBRARY,
-# "moodmap.library.*": LIBRARY, "moodmap.web.*": LIBRARY, "moodmap.research.*": RESEARCH,
-# "moodmap.cli.*": CLI}. A module not covered fails `test_every_module_is_on_a_side`.
+# below it (the most specific entry decides). The layout says it: core, inference, library and web
+# are the library side (what `pip install moodmap` runs), research the research side (`moodmap[train]`).
+# A module not covered fails `test_every_module_is_on_a_side`.
 SIDES: dict[str, str] = {
-    # library: prediction, the index and everything that reads it, the web app …
-    **dict.fromkeys([
-        "moodmap.predict", "moodmap.scan", "moodmap.tags", "moodmap.tagging", "moodmap.library",
-        "moodmap.song_table", "moodmap.playlists", "moodmap.playlist_query", "moodmap.playlist_folder",
-        "moodmap.navidrome", "moodmap.watch",
-        "moodmap.mood_map", "moodmap.plane_png", "moodmap.web.*", "moodmap.models", "moodmap.models.predictor",
-        "moodmap.models.registry", "beetsplug.*",
-        # … and the core both sides stand on
-        "moodmap", "moodmap.audio", "moodmap.audio_blocks", "moodmap.pyav_reader", "moodmap.features",
-        "moodmap.config", "moodmap.errors", "moodmap.atomic", "moodmap.checksums", "moodmap.engines",
-        "moodmap.ray_engine", "moodmap.mood", "moodmap.provenance", "moodmap.audio_payload", "moodmap.priority",
-        "moodmap.mpd_stickers",
-    ], LIBRARY),
-    # research (`moodmap[train]`): data sets, caches, networks, training, the paper's sweep
-    **dict.fromkeys([
-        "moodmap.datasets.*", "moodmap.cache", "moodmap.train", "moodmap.calibration", "moodmap.augment",
-        "moodmap.metrics", "moodmap.run_loop", "moodmap.presets", "moodmap.experiments", "moodmap.sweep",
-        "moodmap.compare", "moodmap.report", "moodmap.figures", "moodmap.download", "moodmap.runtime",
-        "moodmap.features_reference", "moodmap.models.networks", "moodmap.models.paper_cnn",
-        "moodmap.models.moodnet", "moodmap.models.optimizers", "moodmap.models.losses", "moodmap.models.checkpoint",
-        "moodmap.models.inference", "moodmap.models.onnx_form", "moodmap.models.card",
-    ], RESEARCH),
+    "moodmap": LIBRARY, "moodmap._moved": LIBRARY,
+    "moodmap.core.*": LIBRARY, "moodmap.inference.*": LIBRARY, "moodmap.library.*": LIBRARY,
+    "moodmap.web.*": LIBRARY, "beetsplug.*": LIBRARY,
+    "moodmap.research.*": RESEARCH,
     # the command line imports both sides, the research side only inside research commands
     "moodmap.cli.*": CLI,
 }
@@ -208,6 +189,42 @@ def test_the_command_line_loads_the_research_side_only_inside_research_commands(
     assert not found, "loading the command line reaches the research side:\n  " + "\n  ".join(found)
 
 
+# What each part of the layout may import of moodmap (function-level imports included): the core
+# stands alone, inference on the core, the library on both, the web app on all three; research may
+# use everything but the command line. (``moodmap`` itself loads its public API lazily, by name.)
+# The package's own files ("": moodmap/__init__.py, its __version__, and _moved.py) load with any of them.
+MAY_IMPORT = {
+    "core": {"core", ""},
+    "inference": {"core", "inference", ""},
+    "library": {"core", "inference", "library", ""},
+    "web": {"core", "inference", "library", "web", ""},
+    "research": {"core", "inference", "library", "research", ""},
+    "": {"core", ""},
+}
+
+
+def part(module: str) -> str | None:
+    """``core``, ``inference``, ``library``, ``web``, ``research``, ``cli`` or "" (the package's own files)."""
+    parts = module.split(".")
+    if parts[0] != "moodmap":
+        return None
+    return parts[1] if len(parts) > 1 and parts[1] in {*MAY_IMPORT, "cli"} - {""} else ""
+
+
+def test_each_part_of_the_layout_imports_only_what_it_may():
+    crossings = []
+    for module in modules():
+        own = part(module)
+        if own is None or own == "cli":
+            continue
+        for target, line in import_graph()[module].items():
+            other = part(target) if target in modules() else None
+            if other is not None and other not in MAY_IMPORT[own]:
+                crossings.append(f"{module} (line {line}) imports {target}: {own or 'moodmap'} may import only "
+                                 f"{', '.join(sorted(p or 'moodmap' for p in MAY_IMPORT[own]))}")
+    assert not crossings, "imports across the layout:\n  " + "\n  ".join(crossings)
+
+
 def test_no_module_imports_itself_through_others():
     def follow(module: str) -> list[str]:  # the imports as written: a package's own submodules are no cycle
         return [t for t in import_graph()[module] if t in modules()]
@@ -223,14 +240,14 @@ def test_no_module_imports_itself_through_others():
 
 @pytest.mark.parametrize("source, expected", [
     ("import torch\n", ["torch"]),
-    ("def f():\n    from .models import onnx_form\n", ["moodmap.models.onnx_form"]),
+    ("def f():\n    from ..research.models import onnx_form\n", ["moodmap.research.models.onnx_form"]),
     ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import torch\nelse:\n    import scipy.signal\n",
      ["typing", "scipy"]),
-    ("from .. import provenance\nfrom ..models.registry import resolve\n", ["moodmap.provenance",
-                                                                          "moodmap.models.registry"]),
+    ("from ..core import provenance\nfrom ..inference.registry import resolve\n", ["moodmap.core.provenance",
+                                                                                  "moodmap.inference.registry"]),
 ])
 def test_the_reader_sees_every_import(source, expected):
     """The graph reader itself: function-level and relative imports count, TYPE_CHECKING does not."""
-    module = "moodmap.scan" if not source.startswith("from ..") else "moodmap.web.app"
+    module = "moodmap.library.scan" if "core" not in source else "moodmap.web.app"
     tree = ast.parse(source)
     assert {t for node, _ in _import_nodes(tree) for t in _targets(module, node)} == set(expected)

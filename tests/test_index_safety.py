@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from helpers import write_library_db
 from moodmap.cli import app
-from moodmap.library import APPLICATION_ID, SCHEMA, SCHEMA_VERSION
+from moodmap.library.index import APPLICATION_ID, SCHEMA, SCHEMA_VERSION
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
 

@@ -14,11 +14,11 @@ epoch (`recalibrate_batchnorm`), which removes the lag (3 runs: valence 0.082–
 import numpy as np
 import pytest
 
-from moodmap.cache import prepare_cache
-from moodmap.config import ModelConfig, TrainConfig
-from moodmap.datasets import load_emomusic
-from moodmap.datasets.synth import SynthSpec, write_synth_dataset
-from moodmap.train import train_runs
+from moodmap.research.cache import prepare_cache
+from moodmap.core.config import ModelConfig, TrainConfig
+from moodmap.research.datasets import load_emomusic
+from moodmap.research.datasets.synth import SynthSpec, write_synth_dataset
+from moodmap.research.train import train_runs
 
 pytestmark = pytest.mark.slow
 

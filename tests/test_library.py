@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from helpers import tone, write_audio
 from moodmap.cli import app
-from moodmap.library import Library
-from moodmap.scan import scan_library
-from moodmap.predict import predict_file
-from moodmap.models.checkpoint import load_model
+from moodmap.library.index import Library
+from moodmap.library.scan import scan_library
+from moodmap.inference.predict import predict_file
+from moodmap.research.models.checkpoint import load_model
 
 
 @pytest.fixture
@@ -136,8 +136,8 @@ def test_cli_scan_stats_and_export(music, tmp_path, exported):
 
 
 def test_write_tags_then_rescan_sees_nothing_changed(music, tmp_path, exported):
-    from moodmap.audio_payload import audio_digest
-    from moodmap.tags import read_mood_tags
+    from moodmap.core.audio_payload import audio_digest
+    from moodmap.library.tags import read_mood_tags
 
     db = tmp_path / "lib.sqlite"
     digests = {p: audio_digest(p) for p in music.rglob("*") if p.suffix in (".wav", ".flac", ".ogg", ".mp3")

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import pytest
 
 from moodmap import __version__
-from moodmap.errors import Failure, MoodmapError
-from moodmap.library import (APPLICATION_ID, OWN_TABLES, SCHEMA_VERSION, TAG_WRITE_ERROR, Library, editing, file_id,
+from moodmap.core.errors import Failure, MoodmapError
+from moodmap.library.index import (APPLICATION_ID, OWN_TABLES, SCHEMA_VERSION, TAG_WRITE_ERROR, Library, editing, file_id,
                              first_name, in_folders, index_location, index_version, open_library, timestamp)
 
 

@@ -120,7 +120,7 @@ def test_library_check_names_the_twins(library):
 
 
 def test_write_tags_tags_each_file_once_and_a_rescan_analyses_none(tmp_path):
-    from moodmap.tags import read_mood_tags
+    from moodmap.library.tags import read_mood_tags
 
     found = twins(tmp_path)
     db = tmp_path / "library.sqlite"

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from moodmap.metrics import ccc
-from moodmap.models.losses import LOSSES, ccc_loss
+from moodmap.research.metrics import ccc
+from moodmap.research.models.losses import LOSSES, ccc_loss
 
 
 def _targets(n=64, seed=0):

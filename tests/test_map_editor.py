@@ -12,7 +12,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from helpers import write_library_db  # noqa: E402
-from moodmap.playlist_folder import MANIFEST, save_playlist, write_playlists  # noqa: E402
+from moodmap.library.playlist_folder import MANIFEST, save_playlist, write_playlists  # noqa: E402
 from moodmap.web.app import ServerSettings, create_app  # noqa: E402
 
 REGION = {"valence": "0.55:0.95", "arousal": "0.1:0.5", "n": 200}
@@ -203,6 +203,6 @@ def test_saves_at_once_each_keep_their_record(tmp_path):
                                               ("calm jazz.m3u8", "nsp", "calm jazz.nsp"),
                                               ("  Café  ", "nsp", "Café.nsp")])
 def test_a_saved_playlists_suffix_is_its_formats_never_two(name, format, file):
-    from moodmap.playlist_folder import playlist_file_name
+    from moodmap.library.playlist_folder import playlist_file_name
 
     assert playlist_file_name(name, format) == file

@@ -3,7 +3,7 @@ import pytest
 from scipy import stats
 from sklearn import metrics as sk
 
-from moodmap.metrics import ccc, evaluate, evaluate_levels, mae, pearson, quadrant_accuracy, r2, rmse, song_means
+from moodmap.research.metrics import ccc, evaluate, evaluate_levels, mae, pearson, quadrant_accuracy, r2, rmse, song_means
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ def test_export_refuses_a_name_that_reads_as_a_path(crowded, name):
 
 
 def test_the_rule(tmp_path, monkeypatch):
-    from moodmap.models.registry import is_model_path
+    from moodmap.inference.registry import is_model_path
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "improved").mkdir()

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from moodmap.mood import EMOTIONS, anchor_point, describe, nearest_emotion, quadrant
+from moodmap.core.mood import EMOTIONS, anchor_point, describe, nearest_emotion, quadrant
 
 
 @pytest.mark.parametrize("v,a,q", [(0.7, 0.7, "Q1"), (0.3, 0.7, "Q2"), (0.3, 0.3, "Q3"), (0.7, 0.3, "Q4")])

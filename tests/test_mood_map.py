@@ -6,10 +6,10 @@ from typer.testing import CliRunner
 
 from helpers import write_library_db
 from moodmap.cli import app
-from moodmap.errors import MoodmapError
-from moodmap.library import Library
-from moodmap.mood_map import map_html, write_map
-from moodmap.song_table import SongTable
+from moodmap.core.errors import MoodmapError
+from moodmap.library.index import Library
+from moodmap.library.mood_map import map_html, write_map
+from moodmap.library.song_table import SongTable
 
 
 @pytest.fixture(scope="module")

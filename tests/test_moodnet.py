@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import torch
 
-from moodmap.config import ModelConfig, TrainConfig
-from moodmap.models.networks import build_model
-from moodmap.models.checkpoint import load_checkpoint
-from moodmap.models.moodnet import MoodNet, weight_count
-from moodmap.predict import predict_file
-from moodmap.train import train_runs
+from moodmap.core.config import ModelConfig, TrainConfig
+from moodmap.research.models.networks import build_model
+from moodmap.research.models.checkpoint import load_checkpoint
+from moodmap.research.models.moodnet import MoodNet, weight_count
+from moodmap.inference.predict import predict_file
+from moodmap.research.train import train_runs
 
 IMPROVED = ModelConfig(architecture="moodnet", filters=16, dropout=0.2)
 
@@ -54,8 +54,8 @@ def test_moodnet_trains_saves_and_predicts_through_the_common_path(synth_cache, 
 def test_the_fused_inference_form_gives_the_same_predictions():
     import torch
 
-    from moodmap.config import ModelConfig
-    from moodmap.models.moodnet import MoodNet
+    from moodmap.core.config import ModelConfig
+    from moodmap.research.models.moodnet import MoodNet
 
     torch.manual_seed(0)
     model = MoodNet(ModelConfig(architecture="moodnet"))

@@ -67,7 +67,7 @@ def test_each_song_is_in_its_moods_playlist_and_its_quadrants_and_no_other(tagge
 
 
 def test_every_file_carries_its_index_values_as_tags(tagged):
-    from moodmap.tags import read_mood_tags
+    from moodmap.library.tags import read_mood_tags
 
     for song, (valence, arousal, emotion, quadrant) in indexed(tagged).items():
         tags = read_mood_tags(tagged / "music" / song)

@@ -221,15 +221,15 @@ def test_an_mpd_without_a_sticker_database_says_what_to_add(fresh, tagged, tmp_p
     ({"MPD_HOST": "@mpd"}, "@mpd", 6600, None),
 ])
 def test_the_address_is_read_as_mpd_clients_read_it(environ, host, port, password):
-    from moodmap.mpd_stickers import MpdAddress
+    from moodmap.library.mpd_stickers import MpdAddress
 
     assert MpdAddress.resolve(environ=environ) == MpdAddress(host, port, password)
 
 
 @pytest.mark.parametrize("port", [0, 65536, 99999, -1])
 def test_a_port_outside_1_to_65535_is_refused_in_one_line(port):
-    from moodmap.errors import MoodmapError
-    from moodmap.mpd_stickers import MpdAddress
+    from moodmap.core.errors import MoodmapError
+    from moodmap.library.mpd_stickers import MpdAddress
 
     with pytest.raises(MoodmapError, match=f"^--port {port} is not a port number"):
         MpdAddress.resolve(port=port, environ={})

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from helpers import write_library_db
 from moodmap.cli import app
-from moodmap.navidrome import NotExpressible, to_nsp
-from moodmap.playlists import Constraints
+from moodmap.library.navidrome import NotExpressible, to_nsp
+from moodmap.library.playlists import Constraints
 
 TOML = """\
 # moodmap's tags as Navidrome fields (smart playlists can filter and sort on them).

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpers import tone, write_audio
-from moodmap.priority import IOPRIO_CLASS_IDLE, NICEST, io_class
+from moodmap.core.priority import IOPRIO_CLASS_IDLE, NICEST, io_class
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes in /proc (Linux)")

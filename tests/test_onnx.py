@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 
 from helpers import free_port
-from moodmap.errors import ModelError
-from moodmap.models.checkpoint import load_model, resolve_checkpoint, torch_predictor
-from moodmap.models.registry import NoOnnxForm, resolve
-from moodmap.predict import predict_file
+from moodmap.core.errors import ModelError
+from moodmap.research.models.checkpoint import load_model, resolve_checkpoint, torch_predictor
+from moodmap.inference.registry import NoOnnxForm, resolve
+from moodmap.inference.predict import predict_file
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
 
@@ -28,7 +28,7 @@ TOLERANCE = 1e-5
 @pytest.fixture(scope="module")
 def excerpts(synth_cache):
     """Log-mel excerpts of real (synthetic) songs: what the models see."""
-    from moodmap.cache import FeatureCache
+    from moodmap.research.cache import FeatureCache
 
     return np.asarray(FeatureCache.open(synth_cache).features, dtype=np.float32)
 

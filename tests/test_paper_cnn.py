@@ -3,8 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from moodmap.config import ModelConfig
-from moodmap.models.paper_cnn import PaperCNN, activation, expected_keras_weight_count, keras_weight_count
+from moodmap.core.config import ModelConfig
+from moodmap.research.models.paper_cnn import PaperCNN, activation, expected_keras_weight_count, keras_weight_count
 
 
 def test_final_model_has_the_keras_weight_count():

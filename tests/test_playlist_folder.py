@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from helpers import write_library_db
-from moodmap.errors import MoodmapError
-from moodmap.mood import EMOTIONS
-from moodmap.playlist_folder import MANIFEST, FolderSummary, mood_names, playlist_texts, write_playlists
-from moodmap.song_table import SongTable, region_mask
+from moodmap.core.errors import MoodmapError
+from moodmap.core.mood import EMOTIONS
+from moodmap.library.playlist_folder import MANIFEST, FolderSummary, mood_names, playlist_texts, write_playlists
+from moodmap.library.song_table import SongTable, region_mask
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ import pytest
 from typer.testing import CliRunner
 
 from moodmap.cli import app
-from moodmap.library import Library
-from moodmap.mood import describe
+from moodmap.library.index import Library
+from moodmap.core.mood import describe
 
 # (title, artist, album, genre, valence, arousal): edges of 0.6 and 0.8 at the tags' three decimals, genres and
 # artists in the forms Navidrome splits, then a crowd to sort and cut.
@@ -405,7 +405,7 @@ def test_every_genre_of_a_file_is_read_so_a_second_genre_is_found(tmp_path):
     import mutagen
     import soundfile as sf
 
-    from moodmap.tags import read_tags
+    from moodmap.library.tags import read_tags
 
     path = tmp_path / "two genres.flac"
     sf.write(path, np.zeros(8000), 8000)
@@ -416,7 +416,7 @@ def test_every_genre_of_a_file_is_read_so_a_second_genre_is_found(tmp_path):
 
 
 def test_ranges_read_each_value_as_its_tag_is_written_even_on_a_half():
-    from moodmap.song_table import SongTable, tagged_values
+    from moodmap.library.song_table import SongTable, tagged_values
 
     rng = np.random.default_rng(1)
     values = np.concatenate([np.arange(1000) / 1000 + 0.0005, rng.uniform(0, 1, 2000), rng.integers(0, 2000, 500) / 2000])

@@ -7,10 +7,10 @@ from typer.testing import CliRunner
 
 from helpers import write_library_db
 from moodmap.cli import app
-from moodmap.errors import MoodmapError
-from moodmap.mood import EMOTION_BY_NAME, nearest_emotion, quadrant
-from moodmap.song_table import SongTable
-from moodmap.playlists import (Constraints, curve_playlist, mood_playlist, near_playlist, path_playlist,
+from moodmap.core.errors import MoodmapError
+from moodmap.core.mood import EMOTION_BY_NAME, nearest_emotion, quadrant
+from moodmap.library.song_table import SongTable
+from moodmap.library.playlists import (Constraints, curve_playlist, mood_playlist, near_playlist, path_playlist,
                                to_m3u8)
 
 
@@ -219,8 +219,8 @@ def test_the_song_table_filters_by_mood_quadrant_and_text(table):
 
 def test_a_playlist_shorter_than_asked_says_how_many_songs_there_are_and_how_many_were_asked_for():
     """"only 12 of 100 songs" read as 12 songs out of a library of 100: the note names what ran out."""
-    from moodmap.playlist_query import query_filters
-    from moodmap.playlists import range_playlist
+    from moodmap.library.playlist_query import query_filters
+    from moodmap.library.playlists import range_playlist
 
     rows = [{"id": i, "path": f"/m/{i}.flac", "valence": v, "arousal": a}
             for i, (v, a) in enumerate([(0.2, 0.2), (0.7, 0.3), (0.8, 0.4), (0.75, 0.8)], 1)]

@@ -6,11 +6,11 @@ from typer.testing import CliRunner
 
 from helpers import tone, write_audio
 from moodmap.cli import app
-from moodmap.errors import Failure, ModelError
-from moodmap.models.card import SYNTHETIC_WARNING
-from moodmap.models.checkpoint import load_model
-from moodmap.models.registry import available_models
-from moodmap.predict import Prediction, predict, predict_file
+from moodmap.core.errors import Failure, ModelError
+from moodmap.research.models.card import SYNTHETIC_WARNING
+from moodmap.research.models.checkpoint import load_model
+from moodmap.inference.registry import available_models
+from moodmap.inference.predict import Prediction, predict, predict_file
 
 
 def test_export_writes_weights_checksum_and_card(exported):
@@ -35,10 +35,10 @@ def test_registered_model_loads_by_name_and_checks_its_sha(exported):
 def test_prediction_averages_centred_excerpts(tmp_path):
     import dataclasses
 
-    from moodmap.features import excerpt_logmel
-    from moodmap.models.registry import resolve
-    from moodmap.mood import describe
-    from moodmap.presets import DEFAULT_MODEL
+    from moodmap.core.features import excerpt_logmel
+    from moodmap.inference.registry import resolve
+    from moodmap.core.mood import describe
+    from moodmap.research.presets import DEFAULT_MODEL
 
     # 60 s in three chords: the centred windows (7.5, 22.5, 37.5 s) hear other music than 0, 15, 30 s
     chords = [(220.0, 277.2, 329.6), (130.8, 155.6, 196.0), (440.0, 554.4, 659.3)]
@@ -92,7 +92,7 @@ def test_cli_predict_formats_and_plot(exported, synth_set, tmp_path):
 
 
 def test_synthetic_models_carry_their_note(exported):
-    from moodmap.models.registry import DEMO_NOTE, model_note
+    from moodmap.inference.registry import DEMO_NOTE, model_note
 
     assert model_note("tiny", exported[1]) == DEMO_NOTE
     assert model_note("nonesuch", exported[1]) is None
@@ -111,9 +111,9 @@ def test_predictions_stay_inside_the_rating_scale(exported, synth_set):
 
 def _timeline_from_the_whole_file(path, checkpoint, hop):
     """The reference: the whole track decoded and normalised at once, every window at once."""
-    from moodmap.audio import load_audio
-    from moodmap.features import logmel
-    from moodmap.predict import _predict, as_predictor
+    from moodmap.core.audio import load_audio
+    from moodmap.core.features import logmel
+    from moodmap.inference.predict import _predict, as_predictor
 
     config = checkpoint.feature_config
     audio = load_audio(path, config.sample_rate, quality=config.resample_quality)
@@ -129,7 +129,7 @@ def _timeline_from_the_whole_file(path, checkpoint, hop):
 
 @pytest.mark.parametrize("seconds, ext", [(80.0, "flac"), (61.3, "mp3"), (9.0, "wav")])
 def test_a_streamed_timeline_equals_the_whole_file_one(exported, tmp_path, monkeypatch, seconds, ext):
-    import moodmap.predict as predict_module
+    import moodmap.inference.predict as predict_module
 
     path = write_audio(tmp_path / f"long.{ext}", tone(seconds, 22050, channels=2), 22050)
     checkpoint = load_model(exported[0])
@@ -141,10 +141,10 @@ def test_a_streamed_timeline_equals_the_whole_file_one(exported, tmp_path, monke
 def test_timeline_points_say_when_they_were_held_at_the_scale(exported, synth_set, tmp_path):
     import dataclasses
 
-    from moodmap.plane_png import timeline_plot
+    from moodmap.library.plane_png import timeline_plot
 
     song = next((synth_set / "clips_45seconds").glob("*.flac"))
-    from moodmap.models.registry import resolve
+    from moodmap.inference.registry import resolve
 
     normal = predict_file(song, resolve("improved").predictor, timeline=True, hop=10.0)  # the shipped default
     assert normal.timeline and not any(p.clipped for p in normal.timeline)

@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import moodmap.predict as predict_module
+import moodmap.inference.predict as predict_module
 from helpers import tone, write_audio
-from moodmap.errors import CancelledError, Failure, MoodmapError, TooLongError
-from moodmap.features import excerpt_logmel, logmel
-from moodmap.models.registry import DEFAULT_MODEL, resolve
-from moodmap.mood import describe
-from moodmap.predict import (RATING_RANGE, Prediction, TimelinePoint, as_predictor, predict, predict_file,
+from moodmap.core.errors import CancelledError, Failure, MoodmapError, TooLongError
+from moodmap.core.features import excerpt_logmel, logmel
+from moodmap.inference.registry import DEFAULT_MODEL, resolve
+from moodmap.core.mood import describe
+from moodmap.inference.predict import (RATING_RANGE, Prediction, TimelinePoint, as_predictor, predict, predict_file,
                              tagging_config, track_timeline)
 
 RATE = 16000

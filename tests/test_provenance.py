@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from moodmap.cli import app
-from moodmap.provenance import DEMO_NOTE
+from moodmap.core.provenance import DEMO_NOTE
 
 
 def run(*args: str) -> str:
@@ -82,7 +82,7 @@ def test_a_cache_made_before_provenance_is_recorded_on_its_next_prepare(tmp_path
 
 
 def test_real_music_carries_no_note(tmp_path):
-    from moodmap.provenance import dataset_record, label, note
+    from moodmap.core.provenance import dataset_record, label, note
 
     (tmp_path / "clips_45seconds").mkdir()
     record = dataset_record("deam", tmp_path)

@@ -111,7 +111,7 @@ def test_scan_on_two_nodes_survives_losing_one_and_equals_the_local_engine(clust
 
 
 def test_prepare_given_the_heads_address_gives_the_local_features(cluster, synth_set, tmp_path):
-    from moodmap.cache import FeatureCache
+    from moodmap.research.cache import FeatureCache
 
     env, address, _ = cluster  # one node now (its peer was killed above) or two: the result is the same
     moodmap("prepare", str(synth_set), "--out", "local", "--jobs", "2", cwd=tmp_path, env=env)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from moodmap.engines import Engine, run_tasks
-from moodmap.errors import ConfigError, MoodmapError
+from moodmap.core.engines import Engine, run_tasks
+from moodmap.core.errors import ConfigError, MoodmapError
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs moodmap[ray]")
 RAY = Engine("ray")
@@ -78,15 +78,15 @@ def test_unknown_engine_and_address_without_ray_are_refused():
 
 
 def _cache_arrays(folder: Path) -> tuple[np.ndarray, list[str]]:
-    from moodmap.cache import FeatureCache
+    from moodmap.research.cache import FeatureCache
 
     cache = FeatureCache.open(folder)
     return np.array(cache.features), sorted(zip(cache.song_ids, cache.excerpt.tolist(), cache.start.tolist()))
 
 
 def test_prepare_with_ray_gives_the_local_features(synth_set, tmp_path):
-    from moodmap.cache import prepare_cache
-    from moodmap.datasets import load_emomusic
+    from moodmap.research.cache import prepare_cache
+    from moodmap.research.datasets import load_emomusic
 
     local = prepare_cache(load_emomusic(synth_set), tmp_path / "local", jobs=2)
     summary = prepare_cache(load_emomusic(synth_set), tmp_path / "ray", jobs=2, engine=RAY)
@@ -113,7 +113,7 @@ def _same_rows(a: dict[str, tuple], b: dict[str, tuple]) -> None:
 
 @pytest.fixture(scope="module")
 def local_scan(synth_set, tmp_path_factory) -> Path:
-    from moodmap.scan import scan_library
+    from moodmap.library.scan import scan_library
 
     db = tmp_path_factory.mktemp("local") / "library.sqlite"
     scan_library(synth_set / "clips_45seconds", db, jobs=2)
@@ -121,7 +121,7 @@ def local_scan(synth_set, tmp_path_factory) -> Path:
 
 
 def test_scan_with_ray_gives_the_local_rows(synth_set, local_scan, tmp_path):
-    from moodmap.scan import scan_library
+    from moodmap.library.scan import scan_library
 
     summary = scan_library(synth_set / "clips_45seconds", tmp_path / "ray.sqlite", engine=RAY)
     assert summary.analysed == 12 and not summary.failures
@@ -131,7 +131,7 @@ def test_scan_with_ray_gives_the_local_rows(synth_set, local_scan, tmp_path):
 def test_a_scan_started_locally_is_finished_by_ray(synth_set, local_scan, tmp_path):
     import shutil
 
-    from moodmap.scan import scan_library
+    from moodmap.library.scan import scan_library
 
     db = tmp_path / "library.sqlite"
     shutil.copy(local_scan, db)
@@ -166,7 +166,7 @@ class WorkerKiller(threading.Thread):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds Ray's workers through /proc")
 def test_a_worker_killed_mid_scan_loses_no_file_and_doubles_none(synth_set, local_scan, tmp_path):
-    from moodmap.scan import scan_library
+    from moodmap.library.scan import scan_library
 
     killer = WorkerKiller()
     killer.start()
@@ -185,7 +185,7 @@ def test_a_worker_killed_mid_scan_loses_no_file_and_doubles_none(synth_set, loca
 
 
 def test_a_sweep_started_locally_is_finished_by_ray_with_the_same_numbers(synth_cache, tmp_path):
-    from moodmap.sweep import ResultsStore, run_sweep
+    from moodmap.research.sweep import ResultsStore, run_sweep
 
     run_sweep(synth_cache, tmp_path / "local", runs=2, epochs=1, jobs=1, only=["dropout"], estimate=False)
     run_sweep(synth_cache, tmp_path / "mixed", runs=1, epochs=1, jobs=1, only=["dropout"], estimate=False)
@@ -206,9 +206,9 @@ def test_a_sweep_started_locally_is_finished_by_ray_with_the_same_numbers(synth_
 
 
 def test_training_runs_and_compare_run_on_ray_with_the_local_numbers(synth_cache, tmp_path):
-    from moodmap.compare import Protocol, compare_models
-    from moodmap.config import ModelConfig, TrainConfig
-    from moodmap.train import train_runs
+    from moodmap.research.compare import Protocol, compare_models
+    from moodmap.core.config import ModelConfig, TrainConfig
+    from moodmap.research.train import train_runs
 
     model, train = ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8)
     local = train_runs(synth_cache, model, train, 2, tmp_path / "local", jobs=2)

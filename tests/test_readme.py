@@ -151,7 +151,7 @@ PYTHON_PARAMS = [pytest.param(doc, blocks, id=str(doc.relative_to(ROOT)), marks=
 
 def deam_standin(root: Path) -> None:
     """What `moodmap download deam` unpacks, in miniature: DEAM's annotation file and MEMD_audio mp3s."""
-    from moodmap.datasets.synth import SynthSpec, write_synth_dataset
+    from moodmap.research.datasets.synth import SynthSpec, write_synth_dataset
 
     made = write_synth_dataset(root.parent / ".deam-render", SynthSpec(songs=6, seed=2015, seconds=20), jobs=1)
     audio = root / "MEMD_audio"
@@ -209,7 +209,7 @@ def sandboxes(tmp_path_factory, request, built_once):
             if "data/DEAM" in text:
                 deam_standin(root / "data" / "DEAM")
             if '"emoMusic/"' in text:  # the Python API's data set, in miniature
-                from moodmap.datasets.synth import SynthSpec, write_synth_dataset
+                from moodmap.research.datasets.synth import SynthSpec, write_synth_dataset
 
                 write_synth_dataset(root / "emoMusic", SynthSpec(songs=6, seed=2013, seconds=45), jobs=1)
             if HAVE_MPD and any(e.command.startswith(NEEDS_MPD) for e in examples(doc, ROOT)

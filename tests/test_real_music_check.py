@@ -58,9 +58,9 @@ class ToyModels:
         pass
 
     def windows(self, model, wav):
-        from moodmap.audio import load_excerpts
-        from moodmap.config import FeatureConfig
-        from moodmap.predict import tagging_config
+        from moodmap.core.audio import load_excerpts
+        from moodmap.core.config import FeatureConfig
+        from moodmap.inference.predict import tagging_config
         return load_excerpts(wav, tagging_config(FeatureConfig()))[0]
 
     def score(self, model, windows):

@@ -1,8 +1,8 @@
 import pytest
 
-from moodmap.errors import MoodmapError
-from moodmap.report import write_report
-from moodmap.sweep import run_sweep
+from moodmap.core.errors import MoodmapError
+from moodmap.research.report import write_report
+from moodmap.research.sweep import run_sweep
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-import moodmap.run_loop as run_loop
+import moodmap.research.run_loop as run_loop
 from moodmap.cli import app
-from moodmap.compare import Protocol, compare_models
-from moodmap.config import ModelConfig, TrainConfig
-from moodmap.engines import run_tasks
-from moodmap.errors import Interrupted, MoodmapError
-from moodmap.train import train_runs
+from moodmap.research.compare import Protocol, compare_models
+from moodmap.core.config import ModelConfig, TrainConfig
+from moodmap.core.engines import run_tasks
+from moodmap.core.errors import Interrupted, MoodmapError
+from moodmap.research.train import train_runs
 
 SMALL = ModelConfig(filters=4)
 QUICK = TrainConfig(epochs=1, batch_size=8)

@@ -17,12 +17,12 @@ import pytest
 
 from helpers import tone, write_audio
 from moodmap import __version__
-from moodmap.checksums import fingerprint
-from moodmap.errors import Failure, MoodmapError
-from moodmap.library import Library, file_id
-from moodmap.models.registry import DEFAULT_MODEL, identify, resolve
-from moodmap.predict import predict_file, track_timeline
-from moodmap.scan import AnalyseTask, _crashed, iter_audio_files, music_folders, scan_library
+from moodmap.core.checksums import fingerprint
+from moodmap.core.errors import Failure, MoodmapError
+from moodmap.library.index import Library, file_id
+from moodmap.inference.registry import DEFAULT_MODEL, identify, resolve
+from moodmap.inference.predict import predict_file, track_timeline
+from moodmap.library.scan import AnalyseTask, _crashed, iter_audio_files, music_folders, scan_library
 
 SHA = identify(DEFAULT_MODEL).sha256
 RATE = 16000
@@ -409,7 +409,7 @@ def test_a_file_that_cannot_be_read_is_a_failure_and_the_scan_goes_on(tmp_path):
 
 
 def test_an_error_in_moodmap_is_reported_not_recorded_and_with_debug_raised(music, tmp_path, monkeypatch):
-    from moodmap import features
+    from moodmap.core import features
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")
@@ -557,7 +557,7 @@ def test_a_file_that_cannot_be_tagged_is_a_tag_failure_of_its_folder_until_it_ca
 
 
 def test_tags_are_written_only_under_the_scanned_folders_and_a_users_mood_is_kept(music, tmp_path):
-    from moodmap.tags import read_mood_tags, write_mood_tags
+    from moodmap.library.tags import read_mood_tags, write_mood_tags
 
     db = tmp_path / "lib.sqlite"
     other = tmp_path / "Other"
@@ -644,7 +644,7 @@ def test_a_song_overwritten_with_a_vanished_songs_content_is_analysed_not_moved(
 
 def test_a_file_that_cannot_be_read_for_its_fingerprint_is_a_failure_and_the_scan_goes_on(music, tmp_path,
                                                                                            monkeypatch):
-    import moodmap.scan as scan_module
+    import moodmap.library.scan as scan_module
 
     real = scan_module.fingerprint
 
@@ -690,7 +690,7 @@ def test_a_new_name_that_would_stand_for_the_file_still_takes_the_indexed_song(m
 
 @pytest.mark.parametrize("policy, mood", [("keep", "groovy"), ("replace", None), ("skip", "groovy")])
 def test_a_users_mood_tag_is_kept_replaced_or_left_as_asked(music, tmp_path, policy, mood):
-    from moodmap.tags import read_mood_tags, write_mood_tags
+    from moodmap.library.tags import read_mood_tags, write_mood_tags
 
     db = tmp_path / "lib.sqlite"
     for name in ("b.wav", "c.wav"):
@@ -718,8 +718,8 @@ def test_a_mass_removal_over_several_folders_names_them_all(tmp_path):
 def test_a_file_whose_worker_keeps_dying_is_its_failure_on_the_engine_asked_for(music, tmp_path, monkeypatch):
     """The engine's report of a worker that died on every try (tests/test_engines.py kills real ones)
     stands in for the crash; the rest run for real on the engine the scan was given."""
-    import moodmap.scan as scan_module
-    from moodmap.engines import Engine, run_tasks
+    import moodmap.library.scan as scan_module
+    from moodmap.core.engines import Engine, run_tasks
 
     engine = Engine("local")  # not the default one: the scan must pass on the one it was given
     given = {}

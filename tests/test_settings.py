@@ -90,8 +90,8 @@ def test_an_error_in_moodmap_while_decoding_is_not_called_an_undecodable_file(tm
     resampler's set-up) is an internal error, not the song's "not a decodable audio file"."""
     import soxr
 
-    from moodmap.cache import extract_song
-    from moodmap.config import FeatureConfig
+    from moodmap.research.cache import extract_song
+    from moodmap.core.config import FeatureConfig
 
     def broken(*_args, **_kwargs):
         raise error("a bug, not the file")
@@ -111,7 +111,7 @@ def test_a_stream_whose_channel_count_changes_is_the_pyav_readers_refusal_not_a_
     """Two mp3s back to back, mono then stereo, named .ogg so that FFmpeg reads it first: its
     frames change shape midway, which the PyAV reader refuses, and libsndfile reads the file
     (its first part: libsndfile stops where the format changes)."""
-    from moodmap.audio import load_audio
+    from moodmap.core.audio import load_audio
 
     path = tmp_path / "joined.ogg"
     path.write_bytes(_mp3(tmp_path / "mono.mp3", 1) + _mp3(tmp_path / "stereo.mp3", 2))
@@ -123,8 +123,8 @@ def test_a_wav_of_zero_bit_samples_is_not_decodable(tmp_path):
     """A damaged header FFmpeg finds no codec for: both decoders' refusal, not a crash of the reader."""
     import struct
 
-    from moodmap.audio import load_audio
-    from moodmap.errors import DecodeError
+    from moodmap.core.audio import load_audio
+    from moodmap.core.errors import DecodeError
 
     data = (tone(1.0) * 32767).astype("<i2").tobytes()
     fmt = struct.pack("<HHIIHH", 1, 1, 22050, 44100, 2, 0)  # PCM, mono, 22.05 kHz, 0 bits per sample
@@ -138,8 +138,8 @@ def test_a_wav_of_zero_bit_samples_is_not_decodable(tmp_path):
 def test_a_stream_that_gives_no_sample_rate_is_not_decodable(tmp_path):
     """One byte named .flac: FFmpeg's probe finds a stream at 0 Hz, which is the file's damage,
     not a resampler error."""
-    from moodmap.audio import load_audio
-    from moodmap.errors import DecodeError
+    from moodmap.core.audio import load_audio
+    from moodmap.core.errors import DecodeError
 
     path = tmp_path / "one byte.flac"
     path.write_bytes(b"f")

@@ -1,11 +1,11 @@
 """The weights shipped inside the package: present, checksummed, honest about their training data."""
 import pytest
 
-from moodmap.models.card import SYNTHETIC_WARNING
-from moodmap.models.paper_cnn import keras_weight_count
-from moodmap.models.checkpoint import load_model
-from moodmap.models.registry import WEIGHTS, available_models
-from moodmap.presets import DEFAULT_MODEL
+from moodmap.research.models.card import SYNTHETIC_WARNING
+from moodmap.research.models.paper_cnn import keras_weight_count
+from moodmap.research.models.checkpoint import load_model
+from moodmap.inference.registry import WEIGHTS, available_models
+from moodmap.research.presets import DEFAULT_MODEL
 
 
 def test_paper_model_is_shipped_and_loads_offline():
@@ -32,7 +32,7 @@ def test_shipped_cards_say_they_are_demo_weights(name):
 
 
 def test_the_improved_model_is_the_default_and_the_paper_model_one_flag_away(synth_set):
-    from moodmap.predict import Prediction, predict
+    from moodmap.inference.predict import Prediction, predict
 
     assert DEFAULT_MODEL == "improved"
     song = next((synth_set / "clips_45seconds").glob("*.flac"))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from helpers import write_library_db
-from moodmap.errors import MoodmapError
-from moodmap.mood import EMOTIONS, nearest_emotion
-from moodmap.song_table import SongTable, label, region_mask, require_songs
+from moodmap.core.errors import MoodmapError
+from moodmap.core.mood import EMOTIONS, nearest_emotion
+from moodmap.library.song_table import SongTable, label, region_mask, require_songs
 
 ROWS = [
     {"id": 1, "path": "/m/nina/morning.flac", "artist": " Nina Simone ", "title": "Morning", "album": "Blue",

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from moodmap.datasets import soundfont
-from moodmap.datasets.score import compose, song_params
-from moodmap.datasets.soundfont import CHANNELS, DRUM_NOTES, instrumentation, midi_file
-from moodmap.datasets.synth import SynthSpec, plan, write_synth_dataset
-from moodmap.errors import MoodmapError
+from moodmap.research.datasets import soundfont
+from moodmap.research.datasets.score import compose, song_params
+from moodmap.research.datasets.soundfont import CHANNELS, DRUM_NOTES, instrumentation, midi_file
+from moodmap.research.datasets.synth import SynthSpec, plan, write_synth_dataset
+from moodmap.core.errors import MoodmapError
 
 needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None or not any(
     __import__("os").path.isfile(p) for p in soundfont.SOUNDFONTS),

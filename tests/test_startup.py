@@ -23,10 +23,10 @@ from helpers import free_port, tone, write_audio
 from loadgen import multipart
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
-HEAVY = ("onnxruntime", "torch", "scipy", "av", "matplotlib", "fastapi", "uvicorn", "librosa", "moodmap.predict")
+HEAVY = ("onnxruntime", "torch", "scipy", "av", "matplotlib", "fastapi", "uvicorn", "librosa", "moodmap.inference.predict")
 RESEARCH_PACKAGES = ("torch", "scipy", "matplotlib", "librosa", "sklearn", "onnx")
-RESEARCH_MODULES = ("moodmap.models.checkpoint", "moodmap.models.onnx_form", "moodmap.presets", "moodmap.cache",
-                    "moodmap.train", "moodmap.datasets")
+RESEARCH_MODULES = ("moodmap.research.models.checkpoint", "moodmap.research.models.onnx_form", "moodmap.research.presets", "moodmap.research.cache",
+                    "moodmap.research.train", "moodmap.research.datasets")
 # Put first on a process's path, this makes every Python process started with it (the command and
 # the workers it spawns) append to LOG each research module it starts to import, as it happens.
 RECORDER = """import os, sys
@@ -67,7 +67,7 @@ def test_an_unchanged_rescan_loads_no_model_and_no_decoder(tmp_path):
     music.mkdir()
     write_audio(music / "a.flac", tone(12.0))
     db = tmp_path / "lib.sqlite"
-    code = f"from moodmap.scan import scan_library\ns = scan_library({str(music)!r}, {str(db)!r}, jobs=1)\n"
+    code = f"from moodmap.library.scan import scan_library\ns = scan_library({str(music)!r}, {str(db)!r}, jobs=1)\n"
     assert "onnxruntime" in loaded_after(code + "assert s.analysed == 1")  # the first scan does the work
     assert loaded_after(code + "assert s.unchanged == 1 and s.analysed == 0") == set()
 
@@ -77,7 +77,7 @@ def test_a_mp3_and_flac_library_never_loads_pyav(tmp_path):
     music.mkdir()
     write_audio(music / "a.flac", tone(12.0))
     write_audio(music / "b.mp3", tone(12.0))
-    code = (f"from moodmap.scan import scan_library\n"
+    code = (f"from moodmap.library.scan import scan_library\n"
             f"assert scan_library({str(music)!r}, {str(tmp_path / 'l.sqlite')!r}, jobs=1).analysed == 2")
     assert "av" not in loaded_after(code)
 
@@ -86,7 +86,7 @@ def test_a_mp3_and_flac_library_never_loads_pyav(tmp_path):
 def test_a_damaged_model_stops_the_scan_and_marks_no_song_failed(exported, tmp_path, damage):
     """A corrupt model (its checksum says so) is refused before the scan starts; one whose checksum
     fits but that onnxruntime cannot load stops the scan in its workers. No song is blamed."""
-    from moodmap.checksums import sha256
+    from moodmap.core.checksums import sha256
 
     _, folder = exported
     broken = tmp_path / "models"
@@ -138,8 +138,8 @@ def research_imports(log: Path) -> list[str]:
 
 def test_the_recorder_sees_a_research_import(watched):
     env, log = watched
-    subprocess.run([sys.executable, "-c", "import moodmap.presets"], env=env, check=True, timeout=60)
-    assert "moodmap.presets" in research_imports(log)
+    subprocess.run([sys.executable, "-c", "import moodmap.research.presets"], env=env, check=True, timeout=60)
+    assert "moodmap.research.presets" in research_imports(log)
 
 
 def test_predict_and_scan_load_nothing_of_the_research_side(watched, tmp_path):

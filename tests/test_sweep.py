@@ -4,8 +4,8 @@ import subprocess
 import sys
 import time
 
-from moodmap.config import FeatureConfig
-from moodmap.sweep import ResultsStore, plan_sweep, run_sweep
+from moodmap.core.config import FeatureConfig
+from moodmap.research.sweep import ResultsStore, plan_sweep, run_sweep
 
 
 def test_plan_shares_the_base_models_runs():

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from moodmap.datasets import load_emomusic
-from moodmap.datasets.render import render
-from moodmap.datasets.score import AROUSAL_WEIGHTS, MODES, compose, rate, song_params
-from moodmap.datasets.synth import SynthSpec, plan, write_synth_dataset
-from moodmap.features import logmel
-from moodmap.audio import load_excerpts
+from moodmap.research.datasets import load_emomusic
+from moodmap.research.datasets.render import render
+from moodmap.research.datasets.score import AROUSAL_WEIGHTS, MODES, compose, rate, song_params
+from moodmap.research.datasets.synth import SynthSpec, plan, write_synth_dataset
+from moodmap.core.features import logmel
+from moodmap.core.audio import load_excerpts
 
 
 def test_same_seed_same_song_whatever_the_set_size():
@@ -77,7 +77,7 @@ def test_rerun_keeps_finished_clips(tmp_path):
 
 
 def test_a_synthetic_set_says_how_it_was_made_and_a_real_one_does_not(synth_set, tmp_path):
-    from moodmap.provenance import dataset_record, label
+    from moodmap.core.provenance import dataset_record, label
 
     record = dataset_record("emomusic", synth_set)
     assert record["synthetic"] and record["synth"]["renderer"] == "numpy" and len(record["synth"]["synth_json_sha256"]) == 64
@@ -88,7 +88,7 @@ def test_a_synthetic_set_says_how_it_was_made_and_a_real_one_does_not(synth_set,
 def test_synthetic_mp3s_decode_without_decoder_complaints(tmp_path, capfd):
     """libmpg123 printed "part2_3_length too large" on every decode of the 22.05 kHz mp3s
     libsndfile's LAME wrote; a user saw those lines on `moodmap predict` of a synth song."""
-    from moodmap.audio import load_audio
+    from moodmap.core.audio import load_audio
 
     paths = write_synth_dataset(tmp_path / "s", SynthSpec(songs=2, seed=1, seconds=20, audio_format="mp3"), jobs=1)
     capfd.readouterr()

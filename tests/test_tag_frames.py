@@ -220,7 +220,7 @@ def test_a_truncated_or_odd_info_chunk_is_read_safely(tmp_path, cut):
     import numpy as np
     import soundfile as sf
 
-    from moodmap.tags import read_tags, riff_info
+    from moodmap.library.tags import read_tags, riff_info
 
     wav = tmp_path / "s.wav"
     sf.write(wav, np.zeros(801, "int16"), 8000, subtype="PCM_U8")  # 801 bytes of samples: a padded data chunk

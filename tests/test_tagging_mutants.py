@@ -13,12 +13,12 @@ import mutagen
 import pytest
 
 from helpers import tone, write_audio
-from moodmap.checksums import fingerprint
-from moodmap.errors import MoodmapError
-from moodmap.library import Library, file_id
-from moodmap.scan import ScanSummary
-from moodmap.tagging import check_mood_policy, planned_values, untag_library, write_library_tags
-from moodmap.tags import read_mood_tags, write_mood_tags
+from moodmap.core.checksums import fingerprint
+from moodmap.core.errors import MoodmapError
+from moodmap.library.index import Library, file_id
+from moodmap.library.scan import ScanSummary
+from moodmap.library.tagging import check_mood_policy, planned_values, untag_library, write_library_tags
+from moodmap.library.tags import read_mood_tags, write_mood_tags
 
 ROW = {"valence": 0.7126, "arousal": 0.3344, "emotion": "relaxed", "quadrant": "Q4", "model": "improved",
        "model_sha": "9d3b34305165abcdef"}
@@ -184,7 +184,7 @@ def test_a_file_that_cannot_be_tagged_is_its_own_failure_with_a_reason_and_the_r
 
 
 def test_a_file_that_cannot_be_opened_fails_with_the_systems_reason(tmp_path, monkeypatch):
-    import moodmap.tagging as tagging
+    import moodmap.library.tagging as tagging
 
     song = flac(tmp_path)
     library, rows = index(tmp_path, song)
@@ -199,7 +199,7 @@ def test_a_file_that_cannot_be_opened_fails_with_the_systems_reason(tmp_path, mo
 
 
 def test_a_mutagen_error_is_said_without_the_path(tmp_path, monkeypatch):
-    import moodmap.tagging as tagging
+    import moodmap.library.tagging as tagging
 
     song = flac(tmp_path)
     library, rows = index(tmp_path, song)
@@ -319,7 +319,7 @@ def test_untag_of_a_file_gone_is_its_failure_and_the_rest_are_restored(tmp_path)
 
 
 def test_an_untag_failure_is_said_without_the_path(tmp_path, monkeypatch):
-    import moodmap.tagging as tagging
+    import moodmap.library.tagging as tagging
 
     song = flac(tmp_path)
     tagged(tmp_path, song)

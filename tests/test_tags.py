@@ -3,8 +3,8 @@ import shutil
 import pytest
 
 from helpers import tone, write_audio
-from moodmap.audio_payload import audio_digest
-from moodmap.tags import mood_values, read_mood_tags, read_tags, write_mood_tags
+from moodmap.core.audio_payload import audio_digest
+from moodmap.library.tags import mood_values, read_mood_tags, read_tags, write_mood_tags
 
 VALUES = mood_values(0.712, 0.334, "relaxed", "Q4", "paper")
 
@@ -67,7 +67,7 @@ def test_another_live_process_copy_is_left_alone_a_dead_ones_removed(tmp_path):
     import os
     import subprocess
 
-    from moodmap.atomic import remove_stale_temps
+    from moodmap.core.atomic import remove_stale_temps
 
     song = write_audio(tmp_path / "song.flac", tone(2.0, 22050), 22050)
     sleeper = subprocess.Popen(["sleep", "30"])

@@ -15,8 +15,8 @@ import pytest
 from mutagen.id3 import ID3, TIT2, TMOO, TXXX
 
 from helpers import id3, tone, write_audio
-from moodmap.errors import MoodmapError
-from moodmap.tags import TrackInfo, mood_values, read_mood_tags, read_tags, riff_info, write_mood_tags
+from moodmap.core.errors import MoodmapError
+from moodmap.library.tags import TrackInfo, mood_values, read_mood_tags, read_tags, riff_info, write_mood_tags
 
 
 def song(folder: Path, name: str, seconds: float = 1.0) -> Path:
@@ -117,7 +117,7 @@ def test_an_id3_tag_in_a_wav_is_read_and_riff_info_fills_in_what_it_lacks(tmp_pa
 
 
 def test_a_wav_with_every_field_in_id3_does_not_need_its_riff_info(tmp_path, monkeypatch):
-    import moodmap.tags as tags
+    import moodmap.library.tags as tags
     from mutagen.id3 import TALB, TCON, TPE1
 
     wav = song(tmp_path, "a.wav")
@@ -388,7 +388,7 @@ def test_an_id3v22_tag_is_not_rewritten_and_the_error_says_how_to_convert_it(tmp
 
 
 def test_a_dry_run_leaves_an_interrupted_in_place_write_for_the_real_one(tmp_path):
-    from moodmap.atomic import staged_path
+    from moodmap.core.atomic import staged_path
 
     flac = song(tmp_path, "a.flac")
     staged = staged_path(flac)
@@ -473,7 +473,7 @@ def test_a_hard_linked_file_is_written_in_place_and_keeps_its_link(tmp_path):
 
 
 def test_a_write_that_would_change_the_audio_is_refused_and_the_file_left(tmp_path, monkeypatch):
-    import moodmap.audio_payload as payload
+    import moodmap.core.audio_payload as payload
 
     flac = song(tmp_path, "a.flac")
     before = flac.read_bytes()
@@ -499,7 +499,7 @@ def test_root_writing_another_users_file_gives_it_back_to_them(tmp_path):
 def test_a_file_this_user_cannot_give_back_is_written_in_place(tmp_path, monkeypatch):
     """Not root and not the owner (a group-writable file of another user): a new file would be this
     user's, so the tags are written into the file itself, keeping its inode and so its owner."""
-    import moodmap.tags as tags
+    import moodmap.library.tags as tags
 
     flac = song(tmp_path, "a.flac")
     st = flac.stat()
@@ -527,7 +527,7 @@ def test_an_owner_in_the_files_group_gets_a_copy_one_outside_it_an_in_place_writ
                                                                                     replaced):
     """As user 1000 whose own group is 1002: a file of 1000:1001 can be given back (a new file's group
     can be set to 1001) only while 1000 is in group 1001."""
-    import moodmap.tags as tags
+    import moodmap.library.tags as tags
 
     flac = song(tmp_path, "a.flac")
     os.chown(flac, 1000, 1001)

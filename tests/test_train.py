@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from moodmap.cache import FeatureCache
-from moodmap.config import FeatureConfig, ModelConfig, TrainConfig
-from moodmap.errors import CacheError, ModelError
-from moodmap.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, sha256
-from moodmap.models.paper_cnn import PaperCNN
-from moodmap.train import RunTask, evaluate_checkpoint, make_split, train_run, train_runs, usable_rows
+from moodmap.research.cache import FeatureCache
+from moodmap.core.config import FeatureConfig, ModelConfig, TrainConfig
+from moodmap.core.errors import CacheError, ModelError
+from moodmap.research.models.checkpoint import Checkpoint, load_checkpoint, save_checkpoint, sha256
+from moodmap.research.models.paper_cnn import PaperCNN
+from moodmap.research.train import RunTask, evaluate_checkpoint, make_split, train_run, train_runs, usable_rows
 
 SMALL = ModelConfig(filters=4)
 QUICK = TrainConfig(epochs=2, batch_size=8)
@@ -136,7 +136,7 @@ def test_evaluate_checkpoint_on_its_own_validation_songs(synth_cache, tmp_path):
 
 
 def test_batchnorm_recalibration_uses_the_exact_training_statistics():
-    from moodmap.train import recalibrate_batchnorm
+    from moodmap.research.train import recalibrate_batchnorm
 
     torch.manual_seed(0)
     model = PaperCNN(SMALL, (20, 60))

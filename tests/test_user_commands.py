@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from helpers import free_port
 from moodmap.cli import app
-from moodmap.presets import DEFAULT_MODEL
+from moodmap.research.presets import DEFAULT_MODEL
 from userlib import FORMATS, make_user_library
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")
@@ -49,8 +49,8 @@ def music(home) -> list[Path]:
 def expected(home) -> dict[str, object]:
     """What this process predicts for each song (file name → Prediction) with the shipped default model:
     what every command must print, store or serve for that song."""
-    from moodmap.models.registry import resolve
-    from moodmap.predict import predict_file
+    from moodmap.inference.registry import resolve
+    from moodmap.inference.predict import predict_file
 
     predictor = resolve(DEFAULT_MODEL).predictor
     return {p.name: predict_file(p, predictor, DEFAULT_MODEL) for p in sorted((home / "Music").rglob("*.*"))}
@@ -248,12 +248,12 @@ def test_ctrl_c_as_soon_as_the_address_is_shown_stops_cleanly(tmp_path):
 
 
 def test_an_internal_error_is_one_line_unless_debugging(monkeypatch, tmp_path):
-    import moodmap.predict
+    import moodmap.inference.predict
 
     def broken(*args, **kwargs):
         raise ValueError("an odd\nproblem")
 
-    monkeypatch.setattr(moodmap.predict, "predict", broken)
+    monkeypatch.setattr(moodmap.inference.predict, "predict", broken)
     monkeypatch.setenv("MOODMAP_DEBUG", "")  # recorded, so the "1" --debug sets below is undone after the test
     result = CliRunner().invoke(app, ["predict", str(tmp_path / "song.mp3")])
     assert result.exit_code == 1

@@ -14,7 +14,7 @@ from mutagen.id3 import ID3, TMOO, TXXX
 from mutagen.mp4 import MP4FreeForm
 from typer.testing import CliRunner
 
-from moodmap.audio_payload import audio_digest
+from moodmap.core.audio_payload import audio_digest
 from moodmap.cli import app
 from userlib import make_user_library
 
@@ -58,7 +58,7 @@ def run(*args: str, code: int = 0) -> str:
 
 
 def mood_tag(path: Path) -> str | None:
-    from moodmap.tags import read_mood_tags
+    from moodmap.library.tags import read_mood_tags
 
     return read_mood_tags(path).get("MOOD")
 
@@ -72,16 +72,16 @@ def test_hand_set_moods_are_kept_and_untag_restores_every_tag(music, tmp_path):
     for path in files:
         if path.suffix in HAND_SET:
             assert mood_tag(path) == HAND_SET[path.suffix]  # the user's mood stays …
-        from moodmap.tags import read_mood_tags
+        from moodmap.library.tags import read_mood_tags
         assert "VALENCE" in read_mood_tags(path)  # … and moodmap's numbers are written beside it
-        from moodmap.models.registry import resolve  # … naming the model and exactly which weights
+        from moodmap.inference.registry import resolve  # … naming the model and exactly which weights
         assert read_mood_tags(path)["MOODMAP_MODEL"] == f"improved sha256:{resolve('improved').sha256[:12]}"
     out = run("untag", "--db", db)
     assert f"{len(files)} files restored" in out
     for path in before:
         assert tags_of(path) == before[path], path
     assert {p: audio_digest(p) for p in files} == audio
-    from moodmap.tags import read_mood_tags
+    from moodmap.library.tags import read_mood_tags
     assert not read_mood_tags(next(music.rglob("*.wav")))
 
 
@@ -139,7 +139,7 @@ def test_wav_and_aiff_titles_are_read(tmp_path):
     import soundfile as sf
     from mutagen.id3 import TALB, TIT2, TPE1
 
-    from moodmap.tags import read_tags
+    from moodmap.library.tags import read_tags
 
     for suffix, fmt in ((".wav", "WAV"), (".aiff", "AIFF")):
         path = tmp_path / f"song{suffix}"
@@ -175,7 +175,7 @@ def test_a_symlinked_song_is_tagged_through_its_link(music, tmp_path):
     real.symlink_to(moved)
     run("scan", str(music), "--db", str(tmp_path / "lib.sqlite"), "--write-tags", "--jobs", "1")
     assert real.is_symlink() and real.resolve() == moved
-    from moodmap.tags import read_mood_tags
+    from moodmap.library.tags import read_mood_tags
     assert "VALENCE" in read_mood_tags(moved)
 
 
@@ -186,13 +186,13 @@ def test_a_hard_linked_song_keeps_its_links(music, tmp_path):
     inode = song.stat().st_ino
     run("scan", str(music), "--db", str(tmp_path / "lib.sqlite"), "--write-tags", "--jobs", "1")
     assert song.stat().st_ino == inode and song.stat().st_nlink == 2 and twin.samefile(song)
-    from moodmap.tags import read_mood_tags
+    from moodmap.library.tags import read_mood_tags
     assert "VALENCE" in read_mood_tags(twin)
 
 
 def test_an_in_place_write_cut_short_is_finished_next_time(music, tmp_path):
-    from moodmap.atomic import staged_path
-    from moodmap.tags import read_mood_tags, write_mood_tags
+    from moodmap.core.atomic import staged_path
+    from moodmap.library.tags import read_mood_tags, write_mood_tags
 
     song = next(music.rglob("*.flac"))
     twin = tmp_path / "twin.flac"

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from helpers import copy_slowly, tone, write_audio
-from moodmap.tags import read_mood_tags, write_mood_tags
+from moodmap.library.tags import read_mood_tags, write_mood_tags
 from userlib import make_user_library
 
 MOODMAP = str(Path(sys.executable).parent / "moodmap")

@@ -13,12 +13,12 @@ from types import SimpleNamespace
 
 import pytest
 
-import moodmap.watch as watch
-from moodmap.checksums import fingerprint
-from moodmap.errors import MoodmapError
-from moodmap.library import Library
-from moodmap.scan import ScanSummary
-from moodmap.watch import Changes, Index, _Handler, _new_files, _relative, _Watch, watch_jobs
+import moodmap.library.watch as watch
+from moodmap.core.checksums import fingerprint
+from moodmap.core.errors import MoodmapError
+from moodmap.library.index import Library
+from moodmap.library.scan import ScanSummary
+from moodmap.library.watch import Changes, Index, _Handler, _new_files, _relative, _Watch, watch_jobs
 
 
 class Clock:
@@ -50,7 +50,7 @@ SONG = {"valence": 0.5, "arousal": 0.5, "quadrant": None, "emotion": "neutral", 
 
 def indexed(db: Path, *songs: Path, failed: tuple[Path, ...] = ()) -> None:
     """An index holding ``songs`` as they are now (and ``failed`` as failures)."""
-    from moodmap.errors import Failure
+    from moodmap.core.errors import Failure
 
     with Library(db) as library:
         for song in songs:

@@ -10,7 +10,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from helpers import tone, write_audio, write_library_db  # noqa: E402
-from moodmap.library import Library  # noqa: E402
+from moodmap.library.index import Library  # noqa: E402
 from moodmap.web.app import ServerSettings, create_app  # noqa: E402
 
 
@@ -55,9 +55,9 @@ def test_health_lists_models_moods_and_songs(client):
 
 
 def test_predict_an_uploaded_wav(client, tmp_path):
-    from moodmap.models.registry import resolve
-    from moodmap.predict import predict_file
-    from moodmap.presets import DEFAULT_MODEL
+    from moodmap.inference.registry import resolve
+    from moodmap.inference.predict import predict_file
+    from moodmap.research.presets import DEFAULT_MODEL
 
     upload = tmp_path / "song.wav"
     upload.write_bytes(wav_bytes(seconds=20.0))  # timeline windows at 0, 2 and 4 s
@@ -254,7 +254,7 @@ def test_a_request_cannot_load_a_model_file_from_the_server(client, tmp_path):
 def test_a_worker_crash_is_reported_as_in_a_scan_and_the_pool_recovers():
     import asyncio
 
-    from moodmap.errors import WorkerCrashed
+    from moodmap.core.errors import WorkerCrashed
     from moodmap.web.app import AnalysisPool
 
     pool = AnalysisPool(1)

@@ -65,7 +65,7 @@ def make_user_library(folder: Path, seconds: float = 20.0, seed: int = 5,
     """Songs under ``folder`` as ``Artist/Album/NN Title.ext``, formats in FORMATS order, one
     song per (artist, album, title) of ``names`` (default: six songs "Song 1"… by "Artist A"
     and "Artist B"); returns their paths in that order."""
-    from moodmap.datasets.synth import SynthSpec, write_synth_dataset
+    from moodmap.research.datasets.synth import SynthSpec, write_synth_dataset
 
     names = names or [(f"Artist {'AB'[i % 2]}", "Album", f"Song {i}") for i in range(1, len(FORMATS) + 1)]
     rendered = folder.parent / f".{folder.name}-render"

@@ -23,7 +23,7 @@ class MoodmapPlugin(BeetsPlugin):
 
     def __init__(self, name: str = "moodmap") -> None:
         super().__init__(name)
-        from moodmap.models.registry import DEFAULT_MODEL
+        from moodmap.inference.registry import DEFAULT_MODEL
 
         self.config.add({"model": DEFAULT_MODEL, "force": False})
 
@@ -40,9 +40,9 @@ class MoodmapPlugin(BeetsPlugin):
 
         An unusable model is beets' one-line ``error:`` (exit 1); a file that cannot be analysed is
         one line naming it. beets' logger already starts each line with ``moodmap:``."""
-        from moodmap.engines import default_jobs, run_tasks
-        from moodmap.errors import ModelError, MoodmapError
-        from moodmap.models.registry import resolve
+        from moodmap.core.engines import default_jobs, run_tasks
+        from moodmap.core.errors import ModelError, MoodmapError
+        from moodmap.inference.registry import resolve
 
         model = opts.model or self.config["model"].as_str()
         force = opts.force if opts.force is not None else self.config["force"].get(bool)
@@ -77,9 +77,9 @@ class MoodmapPlugin(BeetsPlugin):
 
 def _predict_item(task: tuple[int, str, str]) -> tuple[float, float, str, str] | str:
     """Worker: the values stored for one item, or why there are none (one line)."""
-    from moodmap.errors import Failure, ModelError, MoodmapError, debugging
-    from moodmap.models.registry import resolve
-    from moodmap.predict import predict_file
+    from moodmap.core.errors import Failure, ModelError, MoodmapError, debugging
+    from moodmap.inference.registry import resolve
+    from moodmap.inference.predict import predict_file
 
     _, path, model = task
     try:

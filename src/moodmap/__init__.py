@@ -1,20 +1,31 @@
 """moodmap: where a piece of music sits on the valence/arousal plane.
 
-The pipeline (the README's Layout section): audio.load_excerpts → features.logmel → cache → models →
-mood.describe. Values are on the paper's 0–1 scale throughout.
+The layout, by side (docs/architecture.md):
+
+- ``core``: settings, errors, atomic files, audio decoding, log-mel features, the mood plane, engines;
+- ``inference``: the shipped models and prediction, on onnxruntime (no PyTorch);
+- ``library``: the index, scan and watch, tags, playlists, the mood map; ``web``: the HTTP app;
+- ``research`` (``moodmap[train]``): data sets, the feature cache, networks, training, the paper's sweep;
+- ``cli``: the ``moodmap`` command. ``core``, ``inference``, ``library`` and ``web`` never import
+  ``research``. Values are on the paper's 0–1 scale throughout.
 
 Public API: ``moodmap.predict(paths)`` → ``Prediction`` records (``as_frame=True`` for a
 DataFrame), ``moodmap.load_model(name_or_path)``, ``moodmap.describe(valence, arousal)``.
+The 0.1 module paths (``moodmap.scan``, ``moodmap.predict`` as a module, …) work until 0.3
+(``moodmap._moved``).
 """
-from .config import FeatureConfig, config_hash
-from .errors import AudioError, MoodmapError
+from .core.config import FeatureConfig, config_hash
+from .core.errors import AudioError, MoodmapError
+from ._moved import install as _install_moved_paths
+
+_install_moved_paths()
 
 __version__ = "0.1.0"
 __all__ = ["FeatureConfig", "config_hash", "AudioError", "MoodmapError", "__version__", "predict", "load_model",
            "Prediction", "describe"]
 
-_LAZY = {"predict": ("predict", "predict"), "Prediction": ("predict", "Prediction"),
-         "load_model": ("models.checkpoint", "load_model"), "describe": ("mood", "describe")}
+_LAZY = {"predict": ("inference.predict", "predict"), "Prediction": ("inference.predict", "Prediction"),
+         "load_model": ("research.models.checkpoint", "load_model"), "describe": ("core.mood", "describe")}
 
 
 def __getattr__(name: str):

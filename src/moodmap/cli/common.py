@@ -16,8 +16,8 @@ from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..atomic import TEMP_SUFFIX
-from ..errors import Interrupted, MoodmapError
+from ..core.atomic import TEMP_SUFFIX
+from ..core.errors import Interrupted, MoodmapError
 
 # Piped or logged output is not cut to rich's default 80 columns: the compare and report
 # tables need about 110 (COLUMNS, when set, still wins).
@@ -157,14 +157,14 @@ def db_option(what: str) -> object:
 
 def index_path(db: Optional[Path]) -> Path:
     """The index a command writes to: --db, or the one moodmap keeps for this user."""
-    from ..library import index_location
+    from ..library.index import index_location
 
     return index_location(db)[0]
 
 
 def existing_index(db: Optional[Path]) -> Path:
     """The index a command reads; where there is none yet, one line saying how to make one."""
-    from ..library import NO_INDEX, index_location
+    from ..library.index import NO_INDEX, index_location
 
     path, source = index_location(db)
     if not path.exists() or (db is None and path.is_file() and path.stat().st_size == 0):  # 0 bytes: made next

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..atomic import atomic_write_text
-from ..engines import Engine
+from ..core.atomic import atomic_write_text
+from ..core.engines import Engine
 from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
@@ -74,7 +74,7 @@ def compare(
     address: AddressOption = None,
 ) -> None:
     """Train models on identical grouped splits; every metric per dimension, the baseline, Wilcoxon tests."""
-    from ..compare import Protocol, compare_models
+    from ..research.compare import Protocol, compare_models
 
     protocol = Protocol(runs=runs, folds=folds, seed=seed, epochs=epochs)
     names = [n.strip() for n in models.split(",") if n.strip()]

@@ -10,10 +10,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..errors import MoodmapError
-from ..engines import Engine
-from ..library import TAG_WRITE_ERROR
-from ..models.registry import DEFAULT_MODEL
+from ..core.errors import MoodmapError
+from ..core.engines import Engine
+from ..library.index import TAG_WRITE_ERROR
+from ..inference.registry import DEFAULT_MODEL
 from .common import (AddressOption, EngineOption, at_least, console, db_option, existing_index, fails_cleanly,
                      index_path, output_file, plural as _count, progress_bar, stderr)
 
@@ -36,9 +36,9 @@ def predict(
     """Valence, arousal, spread, quadrant and nearest emotion of each file."""
     import csv as csv_module
 
-    from ..engines import native_stderr_silenced
-    from ..errors import Failure
-    from ..predict import Prediction, predict as run_predict
+    from ..core.engines import native_stderr_silenced
+    from ..core.errors import Failure
+    from ..inference.predict import Prediction, predict as run_predict
 
     if format not in ("table", "json", "csv"):
         raise MoodmapError(None, "--format must be table, json or csv")
@@ -61,7 +61,7 @@ def predict(
         console.print(_prediction_table(good, model, resolved.description))
     _say_note(resolved)
     if plot is not None and good:
-        from ..plane_png import timeline_plot
+        from ..library.plane_png import timeline_plot
 
         timeline_plot(good[0], plot)
         console.print(f"timeline of {good[0].path} drawn to {plot}")
@@ -72,13 +72,13 @@ def predict(
 def _model_to_predict_with(model: str):
     """The registry's model (its ONNX form, on onnxruntime); a checkpoint with no ONNX form runs
     as it is on torch, through the research side — loaded only then, and only when installed."""
-    from ..models.registry import NoOnnxForm, resolve
+    from ..inference.registry import NoOnnxForm, resolve
 
     try:
         return resolve(model)
     except NoOnnxForm as refused:
         try:
-            from ..models.checkpoint import resolve_checkpoint
+            from ..research.models.checkpoint import resolve_checkpoint
         except ImportError as missing:
             if (missing.name or "").split(".")[0] != "torch":
                 raise
@@ -147,11 +147,11 @@ def scan(
 ) -> None:
     """Analyse music folders into a SQLite index: only new or changed files, moves recognised; songs are removed
     from the index only under the folders scanned."""
-    from ..models.registry import identify
-    from ..scan import music_folders, scan_library
+    from ..inference.registry import identify
+    from ..library.scan import music_folders, scan_library
 
     if nice:  # first: every thread and worker process started from here on inherits it
-        from ..priority import be_nice
+        from ..core.priority import be_nice
 
         be_nice()
 
@@ -226,8 +226,8 @@ def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict, 
     """`scan --watch`: one line per rescan (with the time), until Ctrl-C."""
     import time
 
-    from ..errors import MoodmapError
-    from ..watch import watch_library
+    from ..core.errors import MoodmapError
+    from ..library.watch import watch_library
 
     def report(outcome) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -273,7 +273,7 @@ def untag(
 ) -> None:
     """Undo `scan --write-tags`: every tag moodmap changed gets its old value back, and the tags moodmap added
     are removed (a tag edited by someone since is left as it is)."""
-    from ..tagging import untag_library
+    from ..library.tagging import untag_library
 
     for folder in folders or []:
         if not folder.exists():
@@ -305,7 +305,7 @@ commands.add_typer(library_app, name="library")
 @fails_cleanly
 def library_stats(db: IndexToRead = None) -> None:
     """Which index, its songs, mean mood, and how they spread over quadrants and emotions."""
-    from ..library import index_location, open_library
+    from ..library.index import index_location, open_library
 
     path, source = index_location(db)
     with open_library(existing_index(db)) as index:
@@ -322,7 +322,7 @@ def library_stats(db: IndexToRead = None) -> None:
 @fails_cleanly
 def library_check(db: IndexToRead = None) -> None:
     """Integrity of the index, songs whose files are gone, files indexed twice; exit 2 when the index is damaged."""
-    from ..library import open_library
+    from ..library.index import open_library
 
     with open_library(existing_index(db)) as index:
         found = index.check()
@@ -350,7 +350,7 @@ def _damage(problems: list[str]) -> str:
 def library_prune(db: IndexToRead = None,
                   dry_run: Annotated[bool, typer.Option(help="Only list them.")] = False) -> None:
     """Remove from the index every song whose file is gone (however many: you asked)."""
-    from ..library import editing
+    from ..library.index import editing
 
     db = existing_index(db)
     with editing(db, dry_run, create=False) as index:
@@ -372,7 +372,7 @@ def library_prune(db: IndexToRead = None,
 @fails_cleanly
 def library_export(db: IndexToRead = None) -> None:
     """Every song of the index as CSV."""
-    from ..library import open_library
+    from ..library.index import open_library
 
     with open_library(existing_index(db)) as index:
         sys.stdout.write(index.export_csv())
@@ -383,7 +383,7 @@ def library_export(db: IndexToRead = None) -> None:
 def library_failures(db: IndexToRead = None) -> None:
     """The files scans could not analyse (skipped until they change, or --retry-failed) and the files they could
     not tag (tried again by every `scan --write-tags`): path, error, reason, when, moodmap version."""
-    from ..library import open_library
+    from ..library.index import open_library
 
     with open_library(existing_index(db)) as index:
         failures = index.failure_list()
@@ -432,8 +432,8 @@ def playlist(
     """A mood playlist from the library: by mood, near a song, a path between two songs, an energy curve, or
     ranges of valence and arousal; narrowed by ranges, genre, artist, album or text, and sorted.
     With none of those: the moods the library can make playlists of."""
-    from ..playlists import Constraints, build_playlist, playlist_query, render_playlist
-    from ..song_table import SongTable
+    from ..library.playlists import Constraints, build_playlist, playlist_query, render_playlist
+    from ..library.song_table import SongTable
 
     at_least("--n", n, 1)
     at_least("--steps", steps, 2)
@@ -459,7 +459,7 @@ def playlist(
     if out is None:
         sys.stdout.write(text)
         return
-    from ..atomic import atomic_write_text
+    from ..core.atomic import atomic_write_text
 
     atomic_write_text(out, text)
     console.print(f"{_count(len(result.songs), 'song')} → {out}")
@@ -479,16 +479,16 @@ def _format_from_suffix(out: Optional[Path]) -> str:
 def _write_smart_playlist(query: dict, constraints, out: Optional[Path], db: Path) -> None:
     """A Navidrome smart playlist: rules on the tags `scan --write-tags` writes, evaluated by Navidrome
     (which finds nothing while no file carries them: said in a note)."""
-    from ..library import Library
-    from ..navidrome import to_nsp
-    from ..playlists import query_name
+    from ..library.index import Library
+    from ..library.navidrome import to_nsp
+    from ..library.playlists import query_name
 
     name = out.stem if out is not None else f"{query_name(query)} (moodmap)"
     text = to_nsp(query, constraints, name)
     if out is None:
         sys.stdout.write(text)
         return
-    from ..atomic import atomic_write_text
+    from ..core.atomic import atomic_write_text
 
     atomic_write_text(out, text)
     console.print(f"smart playlist {name!r} → {out} (Navidrome evaluates it: put it in its music folder or "
@@ -504,7 +504,7 @@ def _write_smart_playlist(query: dict, constraints, out: Optional[Path], db: Pat
 
 
 def _moods_table(table, db: Path, given: Optional[Path]) -> Table:
-    from ..playlists import mood_counts
+    from ..library.playlists import mood_counts
 
     listing = Table(title=f"{len(table)} songs in {db}: pick a mood (--mood NAME, --quadrant Qn), or --near, "
                           "--from/--to, --arousal rise|fall|arc", title_justify="left")
@@ -537,8 +537,8 @@ def mood_map(
     title: Annotated[Optional[str], typer.Option(help="Title of the map.")] = None,
 ) -> None:
     """The library on the valence/arousal plane: quadrants, named emotions, optionally one song's trajectory."""
-    from ..mood_map import song_trajectory, write_map
-    from ..song_table import SongTable
+    from ..library.mood_map import song_trajectory, write_map
+    from ..library.song_table import SongTable
 
     db = existing_index(db)
     table = SongTable.from_library(db)  # a file that is not moodmap's index is refused first
@@ -603,11 +603,11 @@ def serve(
     except ImportError as exc:
         raise MoodmapError(None, f"the web app needs its extra ({exc.name} is missing): pip install 'moodmap[web]'") \
             from None
-    from ..models.registry import identify
+    from ..inference.registry import identify
 
     identify(model)  # an unknown name or a model prediction cannot run: one line now, not at the first request
     if db is not None:
-        from ..library import open_library
+        from ..library.index import open_library
 
         open_library(db).close()  # its clear error, before the server starts
     if host not in ("127.0.0.1", "localhost", "::1"):

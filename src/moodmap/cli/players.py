@@ -22,7 +22,7 @@ def integrate_navidrome(
 ) -> None:
     """The navidrome.toml lines that make VALENCE, AROUSAL and MOODMAP_QUADRANT smart-playlist fields, and where
     the .nsp playlists go."""
-    from ..navidrome import append_toml, toml_tags
+    from ..library.navidrome import append_toml, toml_tags
 
     text = toml_tags()
     if write is not None:
@@ -60,8 +60,8 @@ def integrate_mpd(
     """Set the valence, arousal and mood stickers of every indexed song in a running MPD; a rerun writes only what
     changed. valence and arousal are integers 0-1000 written with four digits (0.6 is 0600), since MPD compares
     sticker values as integers (0.24: sticker find song "" valence gt 600) or as text (0.23: > 0600)."""
-    from ..errors import MoodmapError
-    from ..mpd_stickers import MpdAddress, remove_stickers, set_stickers
+    from ..core.errors import MoodmapError
+    from ..library.mpd_stickers import MpdAddress, remove_stickers, set_stickers
 
     if remove and music_dir is not None:
         raise MoodmapError(None, "--remove needs no --music-dir: it finds moodmap's stickers by what it recorded")
@@ -139,9 +139,9 @@ def playlists(
                                                          "the mood; smart playlists: 500).")] = None,
 ) -> None:
     """Write a playlist per mood into a player's playlist folder; a rerun replaces only the files it wrote."""
-    from ..errors import MoodmapError
-    from ..playlist_folder import playlist_texts, write_playlists
-    from ..song_table import SongTable
+    from ..core.errors import MoodmapError
+    from ..library.playlist_folder import playlist_texts, write_playlists
+    from ..library.song_table import SongTable
 
     if not all_moods:
         raise MoodmapError(None, "say which playlists: --all-moods (one per named mood and quadrant)")

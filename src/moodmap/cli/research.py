@@ -9,10 +9,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..atomic import atomic_write_text
-from ..config import FeatureConfig, load_toml, with_overrides, with_run_overrides
-from ..engines import Engine
-from ..errors import MoodmapError
+from ..core.atomic import atomic_write_text
+from ..core.config import FeatureConfig, load_toml, with_overrides, with_run_overrides
+from ..core.engines import Engine
+from ..core.errors import MoodmapError
 from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar, stderr
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
@@ -39,7 +39,7 @@ def synth(
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
 ) -> None:
     """Generate labelled synthetic music whose valence/arousal follow from its musical parameters."""
-    from ..datasets.synth import FORMATS, RENDERERS, SynthSpec, write_synth_dataset
+    from ..research.datasets.synth import FORMATS, RENDERERS, SynthSpec, write_synth_dataset
 
     if audio_format not in FORMATS:
         raise MoodmapError(None, f"--audio-format must be one of {', '.join(FORMATS)}")
@@ -69,8 +69,8 @@ def prepare(
     address: AddressOption = None,
 ) -> None:
     """Extract log-mel features of every song into a resumable, memory-mapped cache."""
-    from ..cache import prepare_cache
-    from ..datasets import load_dataset
+    from ..research.cache import prepare_cache
+    from ..research.datasets import load_dataset
 
     feature_config = _feature_config(config, set_ or [], excerpts)
     data = load_dataset(dataset, format, scale)
@@ -100,7 +100,7 @@ def _recorded(record: dict) -> str:
 @fails_cleanly
 def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `moodmap prepare`.")]) -> None:
     """Summarise a feature cache: songs, excerpts, labels, failures."""
-    from ..cache import FeatureCache
+    from ..research.cache import FeatureCache
 
     opened = FeatureCache.open(cache)
     table = Table(title=f"feature cache {opened.path}")
@@ -125,8 +125,8 @@ def info(cache: Annotated[Path, typer.Argument(help="Cache folder written by `mo
 
 def _model_configs(config: Optional[str], overrides: list[str], epochs: Optional[int]):
     """A preset (paper, improved) or a TOML file ([model] and [train] tables), then --set overrides."""
-    from ..config import ModelConfig, TrainConfig
-    from ..presets import preset
+    from ..core.config import ModelConfig, TrainConfig
+    from ..research.presets import preset
 
     if config is None or not config.endswith(".toml"):  # a preset's name; an unknown one lists the known
         chosen = preset(config or "paper")
@@ -202,7 +202,7 @@ def train(
     """Train the paper's CNN with its protocol; print every metric beside the constant baseline."""
     overrides = list(set_ or []) + ([f"split={split}"] if split else [])
     model_config, train_config = _model_configs(config, overrides, epochs)  # checked before torch loads
-    from ..train import train_runs
+    from ..research.train import train_runs
 
     with progress_bar("train runs") as update:
         summary = train_runs(cache, model_config, train_config, runs, out, jobs, update, Engine(engine, address))
@@ -226,7 +226,7 @@ def evaluate(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report here.")] = None,
 ) -> None:
     """Score a trained model: MAE, RMSE, r, R², CCC, spread and quadrant accuracy, beside the baseline."""
-    from ..train import evaluate_checkpoint
+    from ..research.train import evaluate_checkpoint
 
     if rows not in ("validation", "test", "all"):
         raise MoodmapError(None, "--rows must be validation, test or all")
@@ -251,8 +251,8 @@ def sweep(
     address: AddressOption = None,
 ) -> None:
     """Run the paper's seven experiments (33 table cells × runs), resumably, in parallel."""
-    from ..experiments import select
-    from ..sweep import run_sweep
+    from ..research.experiments import select
+    from ..research.sweep import run_sweep
 
     if which != "paper":
         raise MoodmapError(None, f"unknown sweep {which!r}; only `paper` exists")
@@ -275,7 +275,7 @@ def sweep(
 @fails_cleanly
 def report(folder: Annotated[Path, typer.Argument(help="Sweep folder holding results.sqlite.")]) -> None:
     """Write the paper's tables and figures from a sweep (complete or partial), beside the paper's numbers."""
-    from ..report import write_report
+    from ..research.report import write_report
 
     out = write_report(folder)
     console.print(f"report in {out}: report.md, report.html and {len(list(out.glob('*.png')))} figures")
@@ -290,7 +290,7 @@ def export(
                                                     "~/.local/share/moodmap/models).")] = None,
 ) -> None:
     """Turn a training run into a named, checksummed model with a MODEL_CARD."""
-    from ..models.card import export_run
+    from ..research.models.card import export_run
 
     path = export_run(run_dir, name, to)
     console.print(f"model {name!r}: {path} (card: {path.with_suffix('.md')})")
@@ -303,7 +303,7 @@ def download(
     to: Annotated[Path, typer.Option(help="Folder to download and unpack into.")],
 ) -> None:
     """Fetch a data set's public archives (resumable; size checked, sha256 where published) and unpack them."""
-    from ..download import download_dataset
+    from ..research.download import download_dataset
 
     with progress_bar(f"download {name}") as update:
         root = download_dataset(name, to, progress=lambda _file, done, total: update(done, total or done),

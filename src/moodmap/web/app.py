@@ -36,14 +36,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import AudioError, MoodmapError, TooLongError, WorkerCrashed
-from ..library import open_library
-from ..scan import AUDIO_TYPES, EXTENSIONS
-from ..mood import EMOTIONS, QUADRANT_CENTERS
-from ..models.registry import DEFAULT_MODEL
-from ..mood_map import map_data
-from ..playlists import build_playlist, to_json, to_m3u8
-from ..song_table import SongTable
+from ..core.errors import AudioError, MoodmapError, TooLongError, WorkerCrashed
+from ..library.index import open_library
+from ..library.scan import AUDIO_TYPES, EXTENSIONS
+from ..core.mood import EMOTIONS, QUADRANT_CENTERS
+from ..inference.registry import DEFAULT_MODEL
+from ..library.mood_map import map_data
+from ..library.playlists import build_playlist, to_json, to_m3u8
+from ..library.song_table import SongTable
 from .editor import editor_router, playlist_request
 from .guard import RequestGuard
 from .limits import MAX_KEY, MULTIPART_SLACK, Admission, BodyLimit, quoted
@@ -187,7 +187,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     @app.get("/api/health")
     def health() -> dict:
         """Server status: version, songs in the index, models to choose from."""
-        from ..models.registry import available_models, note_for
+        from ..inference.registry import available_models, note_for
 
         models = [{"name": name, "description": entry.get("description", ""), "note": note_for(entry)}
                   for name, entry in available_models().items()]
@@ -275,8 +275,8 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
 def _playlist_response(library: LibraryView, body: PlaylistRequest, base_url: str) -> Response:
     query, constraints = playlist_request(body)
     if body.format == "nsp":  # rules Navidrome evaluates: no library needed, refused (400) when rules cannot say it
-        from ..navidrome import to_nsp
-        from ..playlists import query_name
+        from ..library.navidrome import to_nsp
+        from ..library.playlists import query_name
 
         return Response(to_nsp(query, constraints, f"{query_name(query)} (moodmap)"), media_type="application/json")
     result = build_playlist(library.table(), query, constraints, body.steps)
@@ -294,7 +294,7 @@ class AnalysisPool:
     """
 
     def __init__(self, jobs: int) -> None:
-        from ..engines import worker_pool
+        from ..core.engines import worker_pool
 
         self.jobs, self._start = jobs, worker_pool
         self.pool = worker_pool(jobs)
@@ -321,7 +321,7 @@ class AnalysisPool:
 
     def close(self) -> None:
         """End the workers now: queued analyses are cancelled, running ones stopped."""
-        from ..engines import stop_pool
+        from ..core.engines import stop_pool
 
         stop_pool(self.pool)
 
@@ -342,8 +342,8 @@ def _retrieved(future: asyncio.Future) -> None:
 def _predict_upload(path: str, model: str, timeline: bool, hop: float) -> dict:
     """Worker process (nothing is decoded in the server's): one file through the same path as
     `moodmap predict`; it stops early once the upload is withdrawn (deleted: the client has gone)."""
-    from ..models.registry import resolve
-    from ..predict import predict_file
+    from ..inference.registry import resolve
+    from ..inference.predict import predict_file
 
     budget = _check_budget(Path(path), hop) if timeline else None
     prediction = predict_file(path, resolve(model).predictor, model, timeline, hop,
@@ -358,7 +358,7 @@ def _check_budget(path: Path, hop: float) -> float:
     """Refuse, before any work, a timeline that would keep a worker busy for minutes (a 3-hour file
     at a 0.5 s hop is 20 000 windows): every request gets an answer in bounded time. The seconds
     the timeline may then decode: it stops there too, whatever the header said (a lying Ogg)."""
-    from ..audio import probe
+    from ..core.audio import probe
 
     budget = (MAX_TIMELINE_WINDOWS - 1) * hop + 15.0  # the last window's start, and its 15 s
     windows = int(probe(path, limit=budget).duration / hop) + 1
@@ -370,7 +370,7 @@ def _check_budget(path: Path, hop: float) -> float:
 
 def _check_model(model: str, settings: ServerSettings) -> None:
     """Requests may name a registered model or the server's default, never a file on the server's disk."""
-    from ..models.registry import available_models
+    from ..inference.registry import available_models
 
     if model != settings.default_model and model not in available_models():
         raise HTTPException(400, f"unknown model {quoted(model)}; one of {', '.join(available_models())}")

@@ -22,10 +22,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from ..playlist_folder import SUFFIXES, PlaylistExists, PlaylistTaken, playlist_file_name, save_playlist
-from ..playlist_query import one_mode, query_filters
-from ..playlists import Constraints, build_playlist, playlist_query, to_json, to_m3u8
-from ..song_table import SongTable, region_mask
+from ..library.playlist_folder import SUFFIXES, PlaylistExists, PlaylistTaken, playlist_file_name, save_playlist
+from ..library.playlist_query import one_mode, query_filters
+from ..library.playlists import Constraints, build_playlist, playlist_query, to_json, to_m3u8
+from ..library.song_table import SongTable, region_mask
 from .limits import MAX_KEY, quoted
 
 MAX_IDS = 1000  # song ids a save may list (a playlist has at most the app's n)
@@ -77,7 +77,7 @@ def editor_router(folder: Optional[Path], request_model: type[BaseModel]) -> API
         query, constraints = playlist_request(body)
         count = None
         if body.format == "nsp":
-            from ..navidrome import to_nsp
+            from ..library.navidrome import to_nsp
 
             text = to_nsp(query, constraints, title)
         else:
