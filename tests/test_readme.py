@@ -89,9 +89,9 @@ LIBRARY = [(artist, ARTISTS[artist], title) for artist, title in zip(list(ARTIST
 SLOW = {"moodmap scan ~/Music --db library.sqlite --engine ray"}
 
 # Headings at which a document starts a new walk: what follows builds on nothing before it (the
-# README's library owner starts from their music, not from the research walk's build/), so it runs
+# library owner starts from their music, not from what the predict examples made), so it runs
 # in a folder of its own and may run beside the walk before it.
-WALKS = {"README.md": ("### `moodmap scan` — index a music library", "## Python API"),
+WALKS = {"docs/library.md": ("## `moodmap scan` — index a music library",),
          # compare makes its own 744-song set; the shipped models' recipes make theirs
          "docs/research.md": ("## `moodmap compare` — models side by side, on identical splits",
                               "## The shipped models, and how to make your own")}
@@ -320,7 +320,8 @@ def test_every_walk_starts_at_a_heading_that_is_there():
     for name, headings in WALKS.items():
         lines = [line.strip() for line in (ROOT / name).read_text(encoding="utf-8").splitlines()]
         assert all(lines.count(heading) == 1 for heading in headings), (name, headings)
-    assert [walk(ROOT / "README.md", line_of(e.source)) for d, e in ALL if d.name == "README.md"][::-1][0] == 1
+    assert [walk(ROOT / "docs/library.md", line_of(e.source)) for d, e in ALL
+            if str(d.relative_to(ROOT)) == "docs/library.md"][::-1][0] == 1
     for name, indices in SLOW_WALKS.items():  # a slow walk is one WALKS starts, never the document's first
         assert set(indices) <= set(range(1, len(WALKS[name]) + 1)), (name, indices)
         assert any(not slow(d, e) for d, e in ALL if str(d.relative_to(ROOT)) == name), name
@@ -328,7 +329,7 @@ def test_every_walk_starts_at_a_heading_that_is_there():
 
 def test_the_docs_are_collected_from_every_folder_under_docs():
     assert ROOT / "docs" / "paper-reproduction" / "README.md" in DOCS
-    assert [str(doc.relative_to(ROOT)) for doc, _ in PYTHON] == ["README.md"]  # the Python API's example
+    assert [str(doc.relative_to(ROOT)) for doc, _ in PYTHON] == ["docs/python-api.md"]  # the Python API's example
 
 
 def test_a_python_block_that_does_not_run_says_why(tmp_path):
