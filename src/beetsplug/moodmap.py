@@ -78,8 +78,8 @@ class MoodmapPlugin(BeetsPlugin):
 def _predict_item(task: tuple[int, str, str]) -> tuple[float, float, str, str] | str:
     """Worker: the values stored for one item, or why there are none (one line)."""
     from moodmap.core.errors import Failure, ModelError, MoodmapError, debugging
-    from moodmap.inference.registry import resolve
     from moodmap.inference.predict import predict_file
+    from moodmap.inference.registry import resolve
 
     _, path, model = task
     try:

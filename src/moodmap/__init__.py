@@ -14,9 +14,9 @@ DataFrame), ``moodmap.load_model(name_or_path)``, ``moodmap.describe(valence, ar
 The 0.1 module paths (``moodmap.scan``, ``moodmap.predict`` as a module, …) work until 0.3
 (``moodmap._moved``).
 """
+from ._moved import install as _install_moved_paths
 from .core.config import FeatureConfig, config_hash
 from .core.errors import AudioError, MoodmapError
-from ._moved import install as _install_moved_paths
 
 _install_moved_paths()
 

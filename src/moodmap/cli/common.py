@@ -12,9 +12,9 @@ from typing import Annotated, Optional
 
 import typer
 import typer.rich_utils
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from typer.exceptions import TyperException
 
 from ..core.atomic import TEMP_SUFFIX
 from ..core.errors import Interrupted, MoodmapError
@@ -63,16 +63,10 @@ def fails_cleanly(command: Callable) -> Callable:
             stderr.print(f"moodmap: this needs {exc.name}, which is not installed: pip install 'moodmap[{extra}]'",
                          markup=False, highlight=False)
             raise typer.Exit(2) from None
-        except sqlite3.DatabaseError as exc:  # a damaged index, a full disk under it
+        except (sqlite3.DatabaseError, OSError) as exc:  # the index or the system said no
             if debugging():
                 raise
-            stderr.print(f"moodmap: the index could not be read or written ({exc}): is it damaged, or its disk full? "
-                         "Nothing more was changed", markup=False, highlight=False)
-            raise typer.Exit(2) from None
-        except OSError as exc:  # the system said no: a read-only folder, a path through a file, a full disk
-            if debugging():
-                raise
-            stderr.print(f"moodmap: {os_error(exc)}", markup=False, highlight=False)
+            stderr.print(_refused(exc), markup=False, highlight=False)
             raise typer.Exit(2) from None
         except Exception as exc:  # noqa: BLE001 — the last place a user can be spared a traceback
             if debugging():
@@ -82,6 +76,16 @@ def fails_cleanly(command: Callable) -> Callable:
                          "rerun with --debug for the traceback", markup=False, highlight=False)
             raise typer.Exit(1) from None
     return wrapper
+
+
+def _refused(exc: sqlite3.DatabaseError | OSError) -> str:
+    """The one line for a refusal that is neither moodmap's fault nor the user's input: a damaged index
+    or a full disk under it (sqlite3), or the system saying no (a read-only folder, a path through a
+    file, a full disk). One function for both, so that ``fails_cleanly`` stays within the complexity limit."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return (f"moodmap: the index could not be read or written ({exc}): is it damaged, or its disk full? "
+                "Nothing more was changed")
+    return f"moodmap: {os_error(exc)}"
 
 
 def at_least(option: str, value: float, low: float, above: bool = False) -> None:
@@ -141,7 +145,8 @@ def progress_bar(description: str, hidden: bool = False) -> Iterator[Callable[[i
             bar.stop()
 
 
-EngineOption = Annotated[str, typer.Option("--engine", help="local (process pool) or ray (pip install 'moodmap\\[ray]').")]
+EngineOption = Annotated[str, typer.Option("--engine",
+                                           help="local (process pool) or ray (pip install 'moodmap\\[ray]').")]
 AddressOption = Annotated[Optional[str], typer.Option(
     "--address", help="With --engine ray: auto (the cluster `ray start` made) or ray://HOST:10001; "
                       "default: a private Ray on this machine.")]

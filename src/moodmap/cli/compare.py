@@ -62,8 +62,10 @@ def _test_lines(report: dict, level: str = "song") -> list[str]:
 @fails_cleanly
 def compare(
     cache: Annotated[Path, typer.Argument(help="Feature cache from `moodmap prepare`.")],
-    models: Annotated[str, typer.Option(help="Comma-separated presets; the first is the reference.")] = "paper,improved",
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the runs (resumable) and compare.json.")] = Path("compare"),
+    models: Annotated[str, typer.Option(help="Comma-separated presets; the first is the reference.")]
+    = "paper,improved",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the runs (resumable) and compare.json.")]
+    = Path("compare"),
     runs: Annotated[int, typer.Option(help="Runs per model, each on a fresh grouped split shared by all models.")] = 5,
     folds: Annotated[Optional[int], typer.Option(help="Grouped k-fold cross-validation instead of --runs.")] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs for every model (default: each preset's own).")] = None,

@@ -10,12 +10,24 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..core.errors import MoodmapError
 from ..core.engines import Engine
-from ..library.index import TAG_WRITE_ERROR
+from ..core.errors import MoodmapError
 from ..inference.registry import DEFAULT_MODEL
-from .common import (AddressOption, EngineOption, at_least, console, db_option, existing_index, fails_cleanly,
-                     index_path, output_file, plural as _count, progress_bar, stderr)
+from ..library.index import TAG_WRITE_ERROR
+from .common import (
+    AddressOption,
+    EngineOption,
+    at_least,
+    console,
+    db_option,
+    existing_index,
+    fails_cleanly,
+    index_path,
+    output_file,
+    progress_bar,
+    stderr,
+)
+from .common import plural as _count
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 IndexToRead = db_option("Library index written by `moodmap scan`.")
@@ -38,7 +50,8 @@ def predict(
 
     from ..core.engines import native_stderr_silenced
     from ..core.errors import Failure
-    from ..inference.predict import Prediction, predict as run_predict
+    from ..inference.predict import Prediction
+    from ..inference.predict import predict as run_predict
 
     if format not in ("table", "json", "csv"):
         raise MoodmapError(None, "--format must be table, json or csv")
@@ -100,7 +113,8 @@ def _prediction_table(predictions, model: str, description: str) -> Table:
     for column in ("file", "valence", "arousal", "1–9 (V / A)", "spread (V / A)", "quadrant", "emotion"):
         table.add_column(column, justify="left" if column in ("file", "quadrant", "emotion") else "right")
     for p in predictions:
-        table.add_row(Path(p.path).name, f"{p.valence:.3f}", f"{p.arousal:.3f}", f"{p.valence_9:.1f} / {p.arousal_9:.1f}",
+        table.add_row(Path(p.path).name, f"{p.valence:.3f}", f"{p.arousal:.3f}",
+                      f"{p.valence_9:.1f} / {p.arousal_9:.1f}",
                       f"{p.valence_spread:.3f} / {p.arousal_spread:.3f}", p.quadrant or "neutral", p.emotion)
     return table
 
@@ -254,8 +268,8 @@ def _scan_line(summary, db: Path) -> str:
     failed = len(summary.failures) - untagged
     not_tagged = f", {untagged} not tagged" if untagged else ""
     if summary.dry_run:
-        return (f"{_count(summary.files, 'file')}: {summary.analysed} analysed (not stored), {summary.unchanged} unchanged, "
-                f"{summary.moved} to move, {summary.pruned} to remove from the index, {failed} failed, "
+        return (f"{_count(summary.files, 'file')}: {summary.analysed} analysed (not stored), {summary.unchanged} "
+                f"unchanged, {summary.moved} to move, {summary.pruned} to remove from the index, {failed} failed, "
                 f"{len(summary.tag_changes)} to tag{not_tagged} — dry run: {db} and every file left as they were")
     return (f"{_count(summary.files, 'file')}: {summary.analysed} analysed, {summary.unchanged} unchanged, "
             f"{summary.moved} moved, {summary.pruned} removed from the index, {failed} failed, "
@@ -403,7 +417,8 @@ def playlist(
     db: IndexToRead = None,
     mood: Annotated[Optional[str], typer.Option(help="A named emotion (happy, calm, sad, angry, …) or Q1–Q4.")] = None,
     quadrant: Annotated[Optional[str], typer.Option(help="Q1 (happy), Q2 (angry), Q3 (sad) or Q4 (calm).")] = None,
-    near: Annotated[Optional[str], typer.Option(help="Songs closest to this one (a path, an id or part of a title).")] = None,
+    near: Annotated[Optional[str], typer.Option(help="Songs closest to this one (a path, an id or part of a title).")]
+    = None,
     from_: Annotated[Optional[str], typer.Option("--from", help="Mood path: start song.")] = None,
     to: Annotated[Optional[str], typer.Option(help="Mood path: end song.")] = None,
     steps: Annotated[int, typer.Option(help="Mood path: songs from start to end, both included.")] = 10,
@@ -420,14 +435,16 @@ def playlist(
     sort: Annotated[Optional[str], typer.Option(help="Order by valence or arousal, lowest first; a - after it for "
                                                      "highest first (arousal-).")] = None,
     n: Annotated[int, typer.Option("--n", help="Songs in the playlist.")] = 20,
-    min_distance: Annotated[float, typer.Option(help="Keep every two songs at least this far apart (0–1 plane).")] = 0.0,
+    min_distance: Annotated[float, typer.Option(help="Keep every two songs at least this far apart (0–1 plane).")]
+    = 0.0,
     exclude_artist_repeats: Annotated[bool, typer.Option(help="At most one song per artist.")] = False,
     seed: Annotated[Optional[int], typer.Option(help="Draw a varied playlist (weighted toward the best fits).")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this .m3u8/.m3u, .json or .nsp "
                                                                     "(Navidrome smart playlist) file.")] = None,
     format: Annotated[Optional[str], typer.Option("--format", help="table, m3u8, json or nsp (default: from -o).")]
     = None,
-    absolute: Annotated[bool, typer.Option(help="M3U8 with absolute paths (default: relative to the playlist).")] = False,
+    absolute: Annotated[bool, typer.Option(help="M3U8 with absolute paths (default: relative to the playlist).")]
+    = False,
 ) -> None:
     """A mood playlist from the library: by mood, near a song, a path between two songs, an energy curve, or
     ranges of valence and arousal; narrowed by ranges, genre, artist, album or text, and sorted.
@@ -533,7 +550,8 @@ def mood_map(
     db: IndexToRead = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="map.png (image) or map.html (interactive, self-contained).")]
     = Path("map.html"),
-    song: Annotated[Optional[str], typer.Option(help="Draw this song's mood over time (needs `scan --timeline`).")] = None,
+    song: Annotated[Optional[str], typer.Option(help="Draw this song's mood over time (needs `scan --timeline`).")]
+    = None,
     title: Annotated[Optional[str], typer.Option(help="Title of the map.")] = None,
 ) -> None:
     """The library on the valence/arousal plane: quadrants, named emotions, optionally one song's trajectory."""

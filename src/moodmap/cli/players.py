@@ -112,9 +112,9 @@ def _note_unknown(summary, remove: bool) -> None:
         return
     shown = ", ".join(summary.unknown[:3]) + (", …" if len(summary.unknown) > 3 else "")
     are = "is" if len(summary.unknown) == 1 else "are"
-    stderr.print(f"moodmap: note: {plural(len(summary.unknown), 'indexed song')} {are} not in MPD's database ({shown}): "
-                 "outside its music_directory, or new since MPD's last update (`mpc update`)? --music-dir says "
-                 "where MPD's music is", markup=False, highlight=False)
+    stderr.print(f"moodmap: note: {plural(len(summary.unknown), 'indexed song')} {are} not in MPD's database "
+                 f"({shown}): outside its music_directory, or new since MPD's last update (`mpc update`)? --music-dir "
+                 "says where MPD's music is", markup=False, highlight=False)
 
 
 NAVIDROME_STEPS = """\

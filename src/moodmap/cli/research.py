@@ -169,7 +169,8 @@ def _print_summary(summary: dict) -> None:
     mean, sd = summary["mean"], summary["sd"]
     console.print(f"paper metric — validation MAE after the last epoch (excerpt level, both dimensions): "
                   f"{mean['last_val_mae']:.3f} ± {sd['last_val_mae']:.3f}; constant baseline "
-                  f"{mean['evaluation.excerpt.baseline.mean_mae']:.3f} ± {sd['evaluation.excerpt.baseline.mean_mae']:.3f}")
+                  f"{mean['evaluation.excerpt.baseline.mean_mae']:.3f} ± "
+                  f"{sd['evaluation.excerpt.baseline.mean_mae']:.3f}")
 
 
 def _print_evaluation(report: dict) -> None:
@@ -190,10 +191,12 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for checkpoints, metrics and the summary.")],
     config: Annotated[Optional[str], typer.Option(help="A preset — paper (the paper's final model) or improved "
                                                        "(MoodNet) — or a TOML file.")] = "paper",
-    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a model/train setting: key=value.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a model/train setting: key=value.")]
+    = None,
     epochs: Annotated[Optional[int], typer.Option(help="Epochs per run (paper: 10).")] = None,
     runs: Annotated[int, typer.Option(help="Independent runs, each with a fresh init and split (paper: 10).")] = 10,
-    split: Annotated[Optional[str], typer.Option(help="grouped (default), random (excerpts at random: leaks; our reading of the paper's) or official.")] = None,
+    split: Annotated[Optional[str], typer.Option(help="grouped (default), random (excerpts at random: leaks; our "
+                                                      "reading of the paper's) or official.")] = None,
     jobs: Annotated[int, typer.Option(help="Runs trained in parallel, one core each.")] = 1,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the summary here.")] = None,
     engine: EngineOption = "local",
@@ -222,7 +225,8 @@ def evaluate(
     model: Annotated[str, typer.Argument(help="A checkpoint (.pt) written by `moodmap train`, or a registered "
                                               "model's name.")],
     cache: Annotated[Path, typer.Argument(help="Feature cache to score it on.")],
-    rows: Annotated[str, typer.Option(help="validation (the model's own held-out songs), test (official) or all.")] = "validation",
+    rows: Annotated[str, typer.Option(help="validation (the model's own held-out songs), test (official) or all.")]
+    = "validation",
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the report here.")] = None,
 ) -> None:
     """Score a trained model: MAE, RMSE, r, R², CCC, spread and quadrant accuracy, beside the baseline."""
@@ -244,7 +248,8 @@ def sweep(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for results.sqlite (resumable).")],
     runs: Annotated[int, typer.Option(help="Runs per setting (paper: 10).")] = 10,
     epochs: Annotated[int, typer.Option(help="Epochs per run (paper: 10).")] = 10,
-    split: Annotated[str, typer.Option(help="grouped (default) or random (excerpts at random: leaks; our reading of the paper's).")] = "grouped",
+    split: Annotated[str, typer.Option(help="grouped (default) or random (excerpts at random: leaks; our reading "
+                                            "of the paper's).")] = "grouped",
     jobs: Annotated[Optional[int], typer.Option(help="Parallel runs, one core each (default: all cores).")] = None,
     only: Annotated[Optional[list[str]], typer.Option(help="Run only these experiments (e.g. optimizer).")] = None,
     engine: EngineOption = "local",

@@ -122,7 +122,9 @@ def _run_pool(workers: _Workers, function: Callable, tasks: Iterable, window: in
     neighbours finish. Deaths that no file explains — workers dying again and again with
     nothing finished in between, or before any task ever finished — end the run with an
     error instead, so a broken set-up is never recorded as thousands of broken files."""
-    queue, suspects, crashed = iter(tasks), [], []
+    queue = iter(tasks)
+    suspects: list[tuple[Any, int]] = []  # (task, deaths): each reruns alone
+    crashed: list[tuple[Any, str]] = []  # (task, reason): out of retries, for on_crash
     pending: dict[Future, tuple[Any, int]] = {}
     finished = streak = 0
     while True:
@@ -148,6 +150,7 @@ def _run_pool(workers: _Workers, function: Callable, tasks: Iterable, window: in
             workers.replace()
             crashed += _suspects(dead, suspects, on_crash)
         if crashed and finished:
+            assert on_crash is not None  # _suspects raises instead of returning a crash nobody handles
             yield from ((task, on_crash(task, reason)) for task, reason in crashed)
             crashed = []
     if crashed:  # workers died on every task this run tried: not the files' fault

@@ -29,7 +29,8 @@ def dataset_record(name: str, root: str | Path) -> dict:
     root = Path(root).expanduser().resolve()
     synth = synth_record(root)
     record = {"name": name, "root": str(root), "synthetic": synth is not None,
-              "recorded_by": f"moodmap {__version__}", "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+              "recorded_by": f"moodmap {__version__}",
+              "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     return {**record, "synth": synth} if synth is not None else record
 
 

@@ -114,7 +114,8 @@ def ray_session(address: str | None, jobs: int | None, thread_variables: tuple[s
         yield
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home from a closed network
-    options: dict[str, Any] = {"address": address or "local", "include_dashboard": False, "logging_level": logging.ERROR,
+    options: dict[str, Any] = {"address": address or "local", "include_dashboard": False,
+                               "logging_level": logging.ERROR,
                                "runtime_env": {"env_vars": {name: "1" for name in thread_variables}}}
     if address is None:
         options["num_cpus"] = jobs or os.cpu_count() or 1
@@ -146,7 +147,8 @@ def _check_reachable(address: str) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as exc:
         raise MoodmapError(None, f"nothing answers at {host_port} ({exc.strerror or exc}): is `ray start --head` "
-                                 "running there, and is this the address it printed (port 6379 by default; 10001 for ray://)?") from None
+                                 "running there, and is this the address it printed (port 6379 by default; "
+                                 "10001 for ray://)?") from None
 
 
 def _cannot_join(ray, address: str | None, exc: BaseException) -> str:

@@ -25,9 +25,9 @@ from ..core.audio import normalised_blocks
 from ..core.config import FeatureConfig
 from ..core.errors import AudioError, CancelledError, Failure, MoodmapError
 from ..core.features import excerpt_logmel, logmel
+from ..core.mood import describe
 from .predictor import Predictor
 from .registry import DEFAULT_MODEL, ResolvedModel, resolve
-from ..core.mood import describe
 
 if TYPE_CHECKING:
     from ..research.models.checkpoint import Checkpoint

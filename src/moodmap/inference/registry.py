@@ -38,8 +38,8 @@ WEIGHTS = Path(__file__).resolve().parent.parent / "weights"
 MODEL_SUFFIXES = (".onnx", ".pt")
 
 __all__ = ["DEFAULT_MODEL", "DEMO_NOTE", "WEIGHTS", "ModelIdentity", "NoOnnxForm", "ResolvedModel",
-           "available_models", "forget", "identify", "is_model_path", "model_entry", "model_file", "model_note", "note_for",
-           "resolve", "user_models", "valid_name"]
+           "available_models", "forget", "identify", "is_model_path", "model_entry", "model_file", "model_note",
+           "note_for", "resolve", "user_models", "valid_name"]
 
 
 class NoOnnxForm(ModelError):
@@ -153,7 +153,7 @@ class ResolvedModel:
     description: str = ""
 
 
-def resolve(name_or_path: str | Path, folder: Path | None = None) -> ResolvedModel:
+def resolve(name_or_path: str | os.PathLike, folder: Path | None = None) -> ResolvedModel:
     """The one way to get a model for prediction, loaded once per process (a path again after
     its file changed): a registered name (sha256-checked), an ``.onnx`` file, or the ``.pt``
     of a registered model (its checked ONNX form beside it runs)."""

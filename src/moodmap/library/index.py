@@ -201,7 +201,8 @@ class Library:
                 except OSError:
                     size, mtime_ns = 0, 0
                 self.db.execute(
-                    "INSERT INTO failures (path, size, mtime_ns, error, reason, at, version) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "INSERT INTO failures (path, size, mtime_ns, error, reason, at, version) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
                     "reason = excluded.reason, at = excluded.at, version = excluded.version WHERE error = ?",
                     (failure.path, size, mtime_ns, TAG_WRITE_ERROR, failure.reason, timestamp(), __version__,
@@ -229,7 +230,8 @@ class Library:
 
     def move(self, old: str, new: str, size: int, mtime_ns: int) -> None:
         with self.db:
-            self.db.execute("UPDATE songs SET path = ?, size = ?, mtime_ns = ? WHERE path = ?", (new, size, mtime_ns, old))
+            self.db.execute("UPDATE songs SET path = ?, size = ?, mtime_ns = ? WHERE path = ?",
+                            (new, size, mtime_ns, old))
             self.db.execute("UPDATE tag_journal SET path = ? WHERE path = ?", (new, old))
 
     def journal(self, path: str) -> dict[str, tuple[str | None, str]]:
@@ -395,7 +397,8 @@ def index_location(given: str | Path | None = None, environ=None) -> tuple[Path,
     if "library" in settings:
         value = settings["library"]
         if not isinstance(value, str) or not value.strip():
-            raise MoodmapError(config, 'library must be the index\'s path, in quotes: library = "~/music/library.sqlite"')
+            raise MoodmapError(config, 'library must be the index\'s path, in quotes: '
+                                       'library = "~/music/library.sqlite"')
         return config.parent / Path(value).expanduser(), f"from config {config}"
     return _xdg(environ, "XDG_DATA_HOME", ".local/share") / "moodmap" / "library.sqlite", "default"
 

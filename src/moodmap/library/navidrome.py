@@ -115,8 +115,8 @@ def smart_playlist(query: dict, constraints: Constraints, title: str) -> dict:
     if set(modes) - {"mood"}:
         mode = next(iter(set(modes) - {"mood"}))
         article = "an" if mode[0] in "aeiou" else "a"
-        raise NotExpressible(None, f"{article} {mode!r} playlist depends on particular songs or an order, which Navidrome's "
-                                   "rules cannot express; write it as .m3u8 instead")
+        raise NotExpressible(None, f"{article} {mode!r} playlist depends on particular songs or an order, which "
+                                   "Navidrome's rules cannot express; write it as .m3u8 instead")
     if not modes and not query.get("filters") and not query.get("sort"):
         raise NotExpressible(None, "a 'none' playlist depends on particular songs or an order, which Navidrome's "
                                    "rules cannot express; write it as .m3u8 instead")

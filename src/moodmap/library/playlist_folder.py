@@ -117,9 +117,10 @@ def write_playlists(texts: dict[str, str], folder: Path) -> FolderSummary:
 
 def playlist_file_name(name: str, format: str) -> str:
     """The file a playlist saved from the map is written to: the name the user gave (NFC, spaces
-    trimmed) and the format's suffix (not doubled, and in place of another format's). Refused in one line, naming the problem but not
-    echoing the name, when it could land anywhere but in the folder or hide there: a folder separator,
-    a dot-file, a control character or one a Windows share refuses, nothing, or too long."""
+    trimmed) and the format's suffix (not doubled, and in place of another format's). Refused in one line,
+    naming the problem but not echoing the name, when it could land anywhere but in the folder or hide
+    there: a folder separator, a dot-file, a control character or one a Windows share refuses, nothing, or
+    too long."""
     if format not in SUFFIXES:
         raise MoodmapError(None, f"a saved playlist is {' or '.join(SUFFIXES)}, not {format[:10]!r}")
     suffix, stem = SUFFIXES[format], unicodedata.normalize("NFC", name).strip()

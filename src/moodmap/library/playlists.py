@@ -31,8 +31,18 @@ import numpy as np
 
 from ..core.errors import MoodmapError
 from ..core.mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, quadrant
-from .playlist_query import (MODES, SHAPES, Sort, check_shape, one_mode, parse_sort, playlist_query, query_filters,
-                             query_name, query_sort)
+from .playlist_query import (
+    MODES,
+    SHAPES,
+    Sort,
+    check_shape,
+    one_mode,
+    parse_sort,
+    playlist_query,
+    query_filters,
+    query_name,
+    query_sort,
+)
 from .song_table import AXES, Filters, Range, SongTable, label, region_mask, require_songs
 
 __all__ = ["Constraints", "Playlist", "MODES", "SHAPES", "Sort", "parse_sort", "playlist_query", "query_filters",
@@ -238,7 +248,8 @@ def curve_playlist(table: SongTable, shape: str, constraints: Constraints = Cons
     return _playlist(table, chosen, f"arousal {shape} — {_songs(len(chosen))}", constraints, {"arousal": shape})
 
 
-def build_playlist(table: SongTable, query: dict, constraints: Constraints = Constraints(), steps: int = 10) -> Playlist:
+def build_playlist(table: SongTable, query: dict, constraints: Constraints = Constraints(),
+                   steps: int = 10) -> Playlist:
     """One playlist from a query naming at most one mode: ``mood``, ``near``, ``path`` (start, end) or
     ``arousal``, narrowed by its ``filters`` and ordered by its ``sort`` (``playlist_query`` makes one).
 

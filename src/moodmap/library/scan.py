@@ -3,9 +3,10 @@
 ``scan_library`` walks the folders it is given, skips files whose size, modification
 time and model are unchanged, recognises moved files by a content fingerprint (no
 re-analysis), remembers each file's failure with the moodmap version and model it met
-(skipped next time under the same two, unless asked to retry), and analyses the rest in worker processes; each result is committed as it arrives (WAL), so
-Ctrl-C or kill -9 loses only the songs in flight and a rerun goes on. An error in moodmap
-itself (a bug, not the file's fault) is reported and never recorded against the file.
+(skipped next time under the same two, unless asked to retry), and analyses the rest in
+worker processes; each result is committed as it arrives (WAL), so Ctrl-C or kill -9
+loses only the songs in flight and a rerun goes on. An error in moodmap itself (a bug,
+not the file's fault) is reported and never recorded against the file.
 
 What it removes from the index: only songs *under the scanned folders* whose files are
 gone, and not many of them at once — an empty or unmounted folder, or more than a fifth
@@ -28,8 +29,8 @@ from .. import __version__
 from ..core.checksums import fingerprint
 from ..core.engines import LOCAL, Engine, run_tasks
 from ..core.errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed, debugging
-from .index import TAG_WRITE_ERROR, Library, editing, file_id, first_name, in_folders, timestamp
 from ..inference.registry import DEFAULT_MODEL, identify, resolve
+from .index import TAG_WRITE_ERROR, Library, editing, file_id, first_name, in_folders, timestamp
 from .tagging import check_mood_policy, write_library_tags
 from .tags import read_tags
 
@@ -108,7 +109,9 @@ class AnalyseTask:
 
 def analyse(task: AnalyseTask) -> dict | Failure:
     """Worker: tags + prediction of one file, as a row (or why there is none)."""
-    from ..inference.predict import predict_file  # numpy, the decoders and the FFT: only where there is audio to analyse
+    from ..inference.predict import (
+        predict_file,  # numpy, the decoders and the FFT: only where there is audio to analyse
+    )
 
     try:
         prediction = predict_file(task.path, resolve(task.model).predictor, task.model, task.timeline, task.hop)
@@ -188,20 +191,7 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
     """Sort the folders' files into unchanged, moved, known failures and work to do; find the gone."""
     known, failed = library.known(), library.failures()
     plan = ScanPlan()
-    present: dict[str, os.stat_result] = {}
-    for root, path in ((root, p) for root in roots for p in iter_audio_files(root, exclude)):
-        summary.files += 1
-        plan.found[root] = plan.found.get(root, 0) + 1
-        try:
-            st = path.stat()
-        except OSError as exc:  # a dangling or looping symlink, a file gone since the listing
-            kind = MissingFileError if isinstance(exc, FileNotFoundError) else UnreadableFileError
-            plan.failures.append((Failure.of(path, kind(path, exc.strerror or str(exc))), 0, 0))
-            continue
-        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
-            plan.failures.append((Failure.of(path, UnreadableFileError(path, "not a regular file")), 0, 0))
-            continue
-        present[str(path)] = st
+    present = _list_folders(roots, exclude, plan, summary)
     # Gone: indexed under the scanned folders and no longer on disk (an excluded file is left alone).
     gone = {p: r for p, r in known.items() if in_folders(p, roots) and p not in present and not os.path.lexists(p)}
     moved_from = _move_sources(known, gone, roots)
@@ -253,9 +243,31 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
     return plan
 
 
+def _list_folders(roots: list[Path], exclude: Sequence[str], plan: ScanPlan,
+                  summary: ScanSummary) -> dict[str, os.stat_result]:
+    """The audio files under the folders as they are now (path → stat), counted per folder; a file that
+    cannot be looked at, or is no regular file, goes into the plan's failures instead."""
+    present: dict[str, os.stat_result] = {}
+    for root, path in ((root, p) for root in roots for p in iter_audio_files(root, exclude)):
+        summary.files += 1
+        plan.found[root] = plan.found.get(root, 0) + 1
+        try:
+            st = path.stat()
+        except OSError as exc:  # a dangling or looping symlink, a file gone since the listing
+            kind = MissingFileError if isinstance(exc, FileNotFoundError) else UnreadableFileError
+            plan.failures.append((Failure.of(path, kind(path, exc.strerror or str(exc))), 0, 0))
+            continue
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the reader forever
+            plan.failures.append((Failure.of(path, UnreadableFileError(path, "not a regular file")), 0, 0))
+            continue
+        present[str(path)] = st
+    return present
+
+
 def _current(row, st: os.stat_result, model_sha: str, timeline: bool) -> bool:
     """Whether an indexed song is its file as it is now, analysed by this model (with a timeline if asked)."""
-    return (row is not None and (row["size"], row["mtime_ns"], row["model_sha"]) == (st.st_size, st.st_mtime_ns, model_sha)
+    return (row is not None
+            and (row["size"], row["mtime_ns"], row["model_sha"]) == (st.st_size, st.st_mtime_ns, model_sha)
             and bool(row["has_timeline"] or not timeline))
 
 

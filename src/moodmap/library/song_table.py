@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import MoodmapError
-from .index import first_name, open_library
 from ..core.mood import EMOTIONS, QUADRANT_CENTERS, in_quadrant, resolve_emotion
+from .index import first_name, open_library
 
 SONG_FIELDS = ("id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
                "valence_spread", "arousal_spread", "quadrant", "emotion")

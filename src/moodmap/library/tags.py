@@ -15,7 +15,6 @@ never touch the audio payload.
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -300,25 +299,12 @@ def _get(handle, key: str) -> str | None:
 def _set(handle, key: str, value: str | None) -> None:
     """Set ``key`` where the file holds it (every frame or spelling, in its encoding and place), or
     add it where players look; None removes it."""
-    from mutagen.id3 import TMOO, TXXX
     from mutagen.mp4 import AtomDataType, MP4FreeForm, MP4Tags
 
     tags = handle.tags
     values = value.split("\0") if value is not None else None
     if _is_id3(handle):
-        frames = _id3_frames(handle, key)
-        others = [f for f in frames if list(map(str, f.text)) != values]
-        if len(others) < len(frames):  # already there (the user's TXXX:MOOD beside a TMOO an older moodmap
-            frames, values = others, None  # added): the others go
-        for frame in frames if values is None else ():
-            tags.pop(frame.HashKey, None)
-        for frame in frames if values is not None else ():
-            frame.text = values
-            if frame.encoding == 0 and not _latin1(values):  # a Latin-1 frame that cannot hold the new value
-                frame.encoding = 1 if _id3_v23(handle) else 3
-        if values is not None and not frames:  # v2.3 has no UTF-8 nor TMOO: UTF-16 TXXX, as Picard writes it
-            tags.add(TMOO(encoding=3, text=values) if key == "MOOD" and not _id3_v23(handle)
-                     else TXXX(encoding=1 if _id3_v23(handle) else 3, desc=key, text=values))
+        _set_id3(handle, key, values)
     elif isinstance(tags, MP4Tags):
         names = _mp4_keys(tags, key)
         old = tags[names[0]][0] if names else None
@@ -343,3 +329,25 @@ def _set(handle, key: str, value: str | None) -> None:
             del tags[key]
     else:
         tags[key] = values
+
+
+def _set_id3(handle, key: str, values: list[str] | None) -> None:
+    """``_set`` for an ID3 tag: its frames for ``key`` rewritten in their encoding (or a new TMOO or TXXX
+    frame where there is none), or removed for None. Its own function, so ``_set`` stays one branch per
+    tag format (and within the complexity limit)."""
+    from mutagen.id3 import TMOO, TXXX
+
+    tags = handle.tags
+    frames = _id3_frames(handle, key)
+    others = [f for f in frames if list(map(str, f.text)) != values]
+    if len(others) < len(frames):  # already there (the user's TXXX:MOOD beside a TMOO an older moodmap
+        frames, values = others, None  # added): the others go
+    for frame in frames if values is None else ():
+        tags.pop(frame.HashKey, None)
+    for frame in frames if values is not None else ():
+        frame.text = values
+        if frame.encoding == 0 and not _latin1(values):  # a Latin-1 frame that cannot hold the new value
+            frame.encoding = 1 if _id3_v23(handle) else 3
+    if values is not None and not frames:  # v2.3 has no UTF-8 nor TMOO: UTF-16 TXXX, as Picard writes it
+        tags.add(TMOO(encoding=3, text=values) if key == "MOOD" and not _id3_v23(handle)
+                 else TXXX(encoding=1 if _id3_v23(handle) else 3, desc=key, text=values))

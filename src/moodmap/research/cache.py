@@ -30,10 +30,10 @@ import numpy as np
 from ..core import provenance
 from ..core.atomic import atomic_path, atomic_write_text, remove_stale_temps
 from ..core.config import FeatureConfig, config_dict, config_hash, from_dict
-from .datasets import Dataset, Song
 from ..core.engines import LOCAL, Engine, run_tasks
 from ..core.errors import CacheError, Failure, crashed
 from ..core.features import excerpt_logmel
+from .datasets import Dataset, Song
 
 INDEX_COLUMNS = ["row", "song_id", "excerpt", "start", "valence", "arousal", "valence_sd", "arousal_sd",
                  "split", "group", "path"]
@@ -96,7 +96,8 @@ class FeatureCache:
             excerpt=np.array(column["excerpt"], dtype=np.int32),
             start=np.array(column["start"], dtype=np.float64),
             targets=np.array([column["valence"], column["arousal"]], dtype=np.float32).T.reshape(-1, 2),
-            target_sd=np.array([_nan(column["valence_sd"]), _nan(column["arousal_sd"])], dtype=np.float32).T.reshape(-1, 2),
+            target_sd=np.array([_nan(column["valence_sd"]), _nan(column["arousal_sd"])],
+                               dtype=np.float32).T.reshape(-1, 2),
             split=np.array(column["split"], dtype=str), group=np.array(column["group"], dtype=str),
             audio_path=np.array(column["path"], dtype=str),
         )

@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.atomic import atomic_write_text
-from .cache import FeatureCache
 from ..core.config import TrainConfig, config_dict, config_hash
 from ..core.engines import LOCAL, Engine
 from ..core.errors import ConfigError, MoodmapError
+from .cache import FeatureCache
 from .metrics import DIMENSIONS, run_stats
 from .presets import preset
 from .run_loop import run_missing, stop_if_interrupted, threads_per_task

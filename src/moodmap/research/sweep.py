@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .cache import FeatureCache
 from ..core.config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
 from ..core.engines import LOCAL, Engine, default_jobs
+from .cache import FeatureCache
 from .experiments import PAPER_EXPERIMENTS, Experiment, all_settings, configs_for, select, setting_key
-from .models.networks import build_model
 from .models.losses import LOSSES
+from .models.networks import build_model
 from .models.optimizers import make_optimizer
 from .run_loop import run_missing
 from .runtime import configure

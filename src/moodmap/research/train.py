@@ -26,18 +26,18 @@ import torch
 
 from ..core import provenance
 from ..core.atomic import atomic_write_text
-from .augment import augmenter
-from .cache import FeatureCache
-from .calibration import fit_spread
 from ..core.config import ModelConfig, TrainConfig, config_dict, config_hash
 from ..core.engines import LOCAL, Engine
 from ..core.errors import CacheError, ConfigError
+from .augment import augmenter
+from .cache import FeatureCache
+from .calibration import fit_spread
 from .metrics import evaluate_levels, over_runs
-from .models.networks import build_model
 from .models.checkpoint import Checkpoint, save_checkpoint
-from .models.torch_predict import predict_features
 from .models.losses import LOSSES
+from .models.networks import build_model
 from .models.optimizers import make_optimizer
+from .models.torch_predict import predict_features
 from .run_loop import run_missing, stop_if_interrupted, threads_per_task
 from .runtime import configure
 

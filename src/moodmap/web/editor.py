@@ -61,7 +61,8 @@ def editor_router(folder: Optional[Path], request_model: type[BaseModel]) -> API
         table = request.app.state.library.table()
         query, constraints = playlist_request(body)
         result = build_playlist(table, query, constraints, body.steps)
-        payload = {**json.loads(to_json(result)), "matching": matching(table, query)}  # the one playlist shape, and more
+        payload = {**json.loads(to_json(result)),  # the one playlist shape, and more
+                   "matching": matching(table, query)}
         return Response(json.dumps(payload, ensure_ascii=False), media_type="application/json")
 
     @router.post("/api/playlist-folder")

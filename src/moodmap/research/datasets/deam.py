@@ -15,7 +15,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...core.errors import DatasetError
-from .table import RATINGS_1_9, clean_id, Dataset, Problem, Song, find_audio, number, read_csv_rows, require_columns, songs_with_audio
+from .table import (
+    RATINGS_1_9,
+    Dataset,
+    Problem,
+    Song,
+    clean_id,
+    find_audio,
+    number,
+    read_csv_rows,
+    require_columns,
+    songs_with_audio,
+)
 
 PATTERN = "static_annotations_averaged_songs_*.csv"
 AUDIO_DIR = "MEMD_audio"

@@ -14,8 +14,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...core.errors import DatasetError
-from .table import (RATINGS_1_9, clean_id, Dataset, Problem, Song, find_audio, find_file, number, read_csv_rows,
-                    require_columns, songs_with_audio)
+from .table import (
+    RATINGS_1_9,
+    Dataset,
+    Problem,
+    Song,
+    clean_id,
+    find_audio,
+    find_file,
+    number,
+    read_csv_rows,
+    require_columns,
+    songs_with_audio,
+)
 
 ANNOTATIONS = "static_annotations.csv"
 SONGS_INFO = "songs_info.csv"

@@ -13,7 +13,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...core.errors import DatasetError
-from .table import UNIT, clean_id, Dataset, Problem, Song, find_audio, find_file, number, read_csv_rows, require_columns, songs_with_audio
+from .table import (
+    UNIT,
+    Dataset,
+    Problem,
+    Song,
+    clean_id,
+    find_audio,
+    find_file,
+    number,
+    read_csv_rows,
+    require_columns,
+    songs_with_audio,
+)
 
 MEANS = ("annotations/static_annotations.csv", "static_annotations.csv")
 STDS = ("annotations/static_annotations_std.csv", "static_annotations_std.csv")

@@ -29,8 +29,8 @@ from ...core.atomic import atomic_write_text, replace_atomically
 from ...core.engines import run_tasks
 from ...core.errors import MoodmapError
 from .render import render
-from .soundfont import find_soundfont, fluidsynth_binary, render_soundfont
 from .score import SongParams, compose, rate, song_params
+from .soundfont import find_soundfont, fluidsynth_binary, render_soundfont
 
 RENDERERS = ("numpy", "soundfont")
 FORMATS = {"flac": ("FLAC", "PCM_16"), "mp3": ("MP3", "MPEG_LAYER_III"), "ogg": ("OGG", "VORBIS"),

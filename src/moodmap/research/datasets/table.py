@@ -127,7 +127,8 @@ def require_columns(path: Path, rows: list[dict[str, str]], columns: list[str]) 
     present = set(rows[0]) if rows else set()
     missing = [c for c in columns if c not in present]
     if missing:
-        raise DatasetError(path, f"missing column(s) {', '.join(missing)}; found {', '.join(sorted(present)) or 'none'}")
+        raise DatasetError(path, f"missing column(s) {', '.join(missing)}; "
+                                 f"found {', '.join(sorted(present)) or 'none'}")
 
 
 def number(path: Path, row_id: str, column: str, text: str) -> float:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 from ...core import provenance
 from ...core.atomic import atomic_write_text
-from ..cache import FeatureCache
 from ...core.config import config_dict, config_hash
 from ...core.errors import ModelError
 from ...core.provenance import DEMO_NOTE
 from ...inference import registry
+from ..cache import FeatureCache
 from .checkpoint import load_checkpoint, sha256
 from .onnx_form import write_onnx
 from .paper_cnn import PaperCNN, keras_weight_count
@@ -63,7 +63,8 @@ def register(checkpoint_path: Path, name: str, description: str, card: str, fold
     onnx_sha = write_onnx(dataclasses.replace(checkpoint, meta={**checkpoint.meta, "note": note}),
                           folder / f"{name}.onnx")
     entry = {"name": name, "sha256": sha256(target), "onnx_sha256": onnx_sha, "description": description,
-             "note": note, "file": target.name, "synthetic": bool(record and record.get("synthetic")), "provenance": record}
+             "note": note, "file": target.name, "synthetic": bool(record and record.get("synthetic")),
+             "provenance": record}
     atomic_write_text(folder / f"{name}.json", json.dumps(entry, indent=2) + "\n")
     atomic_write_text(folder / f"{name}.md", card)
     registry.forget()
@@ -151,8 +152,8 @@ def _data_lines(record: dict, checkpoint) -> list[str]:
     if steps:
         train = json.dumps(config_dict(checkpoint.train_config)) if checkpoint.train_config else "{}"
         lines.append("- To make them again: " + "; ".join(f"`{step}`" for step in steps)
-                     + f"; then `moodmap train CACHE` with model settings {json.dumps(config_dict(checkpoint.model_config))}"
-                     f" and training settings {train}.")
+                     + "; then `moodmap train CACHE` with model settings "
+                     f"{json.dumps(config_dict(checkpoint.model_config))} and training settings {train}.")
     return lines
 
 

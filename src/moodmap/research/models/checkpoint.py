@@ -24,9 +24,9 @@ from ...core.atomic import atomic_path
 from ...core.checksums import sha256
 from ...core.config import FeatureConfig, ModelConfig, TrainConfig, config_dict, from_dict
 from ...core.errors import ModelError
-from .networks import build_model
 from ...inference.predictor import Predictor
 from ...inference.registry import ResolvedModel, is_model_path, model_entry, model_file, note_for
+from .networks import build_model
 
 FORMAT = "moodmap-checkpoint"
 VERSION = 1

@@ -10,8 +10,8 @@ import torch
 
 from ...core.atomic import atomic_path
 from ...core.config import config_dict
-from .checkpoint import Checkpoint, inference_form, sha256
 from ...inference.predictor import METADATA_KEY
+from .checkpoint import Checkpoint, inference_form, sha256
 
 OPSET = 17
 
