@@ -46,7 +46,7 @@ demo: $(STAMP)
 test: $(STAMP) browser-deps player-deps soundfont
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
-# The whole reproduction published in docs/paper-reproduction/: 744 synthetic songs, the
+# The whole reproduction published in docs/research/paper-reproduction/: 744 synthetic songs, the
 # paper's 280 trainings (about 80 minutes on 2 cores), the report copied into docs/.
 REPRO ?= build/paper-reproduction
 paper-reproduction: $(STAMP)
@@ -54,8 +54,8 @@ paper-reproduction: $(STAMP)
 	$(BIN)/moodmap prepare $(REPRO)/synth --out $(REPRO)/cache
 	$(BIN)/moodmap sweep paper $(REPRO)/cache --out $(REPRO)/sweep --runs 10 --epochs 10 --jobs 2
 	$(BIN)/moodmap report $(REPRO)/sweep
-	mkdir -p docs/paper-reproduction
-	cp $(REPRO)/sweep/report/report.md $(REPRO)/sweep/report/*.png docs/paper-reproduction/
+	mkdir -p docs/research/paper-reproduction
+	cp $(REPRO)/sweep/report/report.md $(REPRO)/sweep/report/*.png docs/research/paper-reproduction/
 
 # `moodmap synth --renderer soundfont` plays scores through FluidSynth with a General MIDI
 # soundfont (Debian fluidsynth + fluid-soundfont-gm); install both when missing (needs root).
@@ -96,7 +96,7 @@ stress: $(STAMP)
 
 # Mutation testing of the library side (mutmut; not in CI: about an hour for every module on 2 cores).
 # MODULES="library/navidrome web/guard" runs a subset; each module's results are kept in build/mutation/ and a
-# rerun retests only what can have changed. Writes docs/mutation.md (benchmarks/mutation.py says how).
+# rerun retests only what can have changed. Writes docs/explanation/mutation.md (benchmarks/mutation.py says how).
 MODULES ?=
 mutation: $(STAMP)
 	$(BIN)/python benchmarks/mutation.py $(MODULES)

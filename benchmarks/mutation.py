@@ -1,7 +1,7 @@
 """Mutation testing of the library side with mutmut: ``make mutation`` (not in CI: it is slow).
 
     python benchmarks/mutation.py [MODULE ...]      # default: every module of MODULES, in order
-    python benchmarks/mutation.py --report          # only re-render docs/mutation.md
+    python benchmarks/mutation.py --report          # only re-render docs/explanation/mutation.md
 
 Each module runs in its own folder, ``build/mutation/<module>/`` (links to src/, tests/ and
 pyproject.toml, a setup.cfg for mutmut, mutmut's ``mutants/``), so a module's results are kept
@@ -18,7 +18,7 @@ to mutmut's table before any mutant runs. Each function is then tried on every t
 that reaches it (mutmut credits a function only to the test it first ran in, and an app built by a
 shared fixture runs once), and a function reached by no test on every test: no mutant goes untested.
 
-The report, ``docs/mutation.md``: per module mutants, killed, survived, timeouts, equivalent and
+The report, ``docs/explanation/mutation.md``: per module mutants, killed, survived, timeouts, equivalent and
 the share of non-equivalent mutants killed; each survivor of an earlier run that a test now kills,
 with that test (found by running it, kept in ``mutation_killers.json``); each equivalent mutant
 with its reason (``mutation_equivalent.toml``, by mutant name and mutated line: if the line no
@@ -42,7 +42,7 @@ WORK = ROOT / "build" / "mutation"
 HOOKS = ROOT / "benchmarks" / "mutation_hooks"
 EQUIVALENT = ROOT / "benchmarks" / "mutation_equivalent.toml"
 KILLERS = ROOT / "benchmarks" / "mutation_killers.json"
-REPORT = ROOT / "docs" / "mutation.md"
+REPORT = ROOT / "docs" / "explanation" / "mutation.md"
 
 # module (under src/moodmap) → the test files that concern it; missing files are left out.
 MODULES: dict[str, list[str]] = {

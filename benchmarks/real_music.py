@@ -24,7 +24,7 @@ packages are installed when missing (apt-get; root); their audio is never writte
 but a temporary folder.
 
 Run: .venv/bin/python benchmarks/real_music.py [--models improved,paper] [--quick] [--json FILE]
-     [--report docs/real-music.md | --no-report]
+     [--report docs/research/real-music.md | --no-report]
 """
 from __future__ import annotations
 
@@ -516,12 +516,12 @@ def main() -> None:
     parser.add_argument("--synth-songs", type=int, default=60, help="fresh synthetic set for the spread (0: card only)")
     parser.add_argument("--seed", type=int, default=0, help="track sample and bootstrap seed")
     parser.add_argument("--json", type=Path, help="write every number here")
-    parser.add_argument("--report", type=Path, help="markdown report (default docs/real-music.md; not with --quick)")
+    parser.add_argument("--report", type=Path, help="markdown report (default docs/research/real-music.md; not with --quick)")
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.per_package, args.midi_per_package, args.synth_songs = 3, 2, min(args.synth_songs, 12)
-    report = None if args.no_report else args.report or (None if args.quick else ROOT / "docs" / "real-music.md")
+    report = None if args.no_report else args.report or (None if args.quick else ROOT / "docs" / "research" / "real-music.md")
     started = time.time()
     missing = ensure_packages(AUDIO_PACKAGES + MIDI_PACKAGES + TOOL_PACKAGES)
     if missing:

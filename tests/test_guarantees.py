@@ -1,4 +1,4 @@
-"""Promises of docs/guarantees.md that no other test held: each test here fails when the line
+"""Promises of docs/reference/guarantees.md that no other test held: each test here fails when the line
 that keeps its promise is deleted. Run as a user runs moodmap: the installed ``moodmap``
 program, the shipped default model, a library of real files in six formats (tests/userlib.py).
 """
@@ -281,12 +281,12 @@ def test_all_moods_removes_its_own_playlist_of_a_vanished_mood_but_not_one_the_u
     assert not untouched.exists() and edited.read_text(encoding="utf-8") == mine
 
 
-GUARANTEES = Path(__file__).resolve().parents[1] / "docs" / "guarantees.md"
+GUARANTEES = Path(__file__).resolve().parents[1] / "docs" / "reference" / "guarantees.md"
 NAMED_TEST = re.compile(r"(test_\w+\.py)::(test_\w+)")
 
 
 def test_every_promise_names_a_test_that_exists():
-    """docs/guarantees.md is only worth what its third column is: each row names at least one test,
+    """docs/reference/guarantees.md is only worth what its third column is: each row names at least one test,
     and each test it names is defined in the file it names (a renamed test breaks the table)."""
     rows = [line for line in GUARANTEES.read_text(encoding="utf-8").splitlines()
             if line.startswith("| ") and not line.startswith("| promise") and line.count("|") >= 5]

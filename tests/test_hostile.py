@@ -17,7 +17,7 @@ from moodmap.core.errors import AudioError
 from moodmap.core.features import excerpt_logmel
 
 SECONDS_PER_FILE = 30
-README = Path(__file__).resolve().parents[1] / "docs" / "reliability.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "explanation" / "reliability.md"
 # The README's words for the typed errors a scan records, in its Reliability table.
 WORDS = {"truncated": "TruncatedAudioError", "too short": "TooShortError", "undecodable": "DecodeError",
          "NaN/inf": "InvalidSamplesError", "empty": "EmptyFileError", "silent": "SilentAudioError",

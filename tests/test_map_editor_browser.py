@@ -5,7 +5,7 @@ was given — the file holds exactly the songs the page listed — and a real MP
 The library is conftest's `tagged` (twelve real songs, scanned), the MPD its `mpd`; the xdist group keeps
 this test on their worker. The playlists folder is inside MPD's music folder, where MPD reads M3U8 files
 (its playlist_directory holds only its own .m3u). With MOODMAP_SCREENSHOTS=1 the test also writes
-docs/map-editor.png, the screenshot in docs/map-editor.md.
+docs/library/map-editor.png, the screenshot in docs/library/map-editor.md.
 """
 import contextlib
 import os
@@ -148,7 +148,7 @@ def test_a_region_drawn_narrowed_and_saved_is_the_playlist_mpd_loads(editor, bro
     assert mpd("-f", "%file%", "playlist").stdout.splitlines() == \
         [str(Path(songs[i]["path"]).resolve().relative_to(music)) for i in shown]
 
-    if os.environ.get("MOODMAP_SCREENSHOTS") == "1":  # docs/map-editor.png: made here, committed once
+    if os.environ.get("MOODMAP_SCREENSHOTS") == "1":  # docs/library/map-editor.png: made here, committed once
         browser.set_window_size(1400, 1160)
         browser.save_screenshot(str(DOCS / "map-editor.png"))
     start, end = min(songs, key=lambda i: songs[i]["valence"]), max(songs, key=lambda i: songs[i]["valence"])

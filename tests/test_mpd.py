@@ -130,7 +130,7 @@ def test_mpd_reads_the_tags_of_every_file_moodmap_tagged_and_the_mood_where_it_c
     assert set(by_index) == set(songs)
     if "Mood" in {value for _, value in ask(tagged, "tagtypes")}:  # MPD 0.24 and later
         assert all(songs[song]["Mood"] == mood for song, mood in by_index.items())
-    else:  # Debian 12's MPD 0.23 has no mood tag: the playlists are how MPD users get moods (docs/mpd.md)
+    else:  # Debian 12's MPD 0.23 has no mood tag: the playlists are how MPD users get moods (docs/library/servers/mpd.md)
         assert not any("Mood" in tags for tags in songs.values())
 
 

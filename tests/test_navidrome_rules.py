@@ -1,6 +1,6 @@
-"""Navidrome's files exactly as moodmap writes them: the ``.nsp`` text docs/navidrome.md shows, the
+"""Navidrome's files exactly as moodmap writes them: the ``.nsp`` text docs/library/servers/navidrome.md shows, the
 ``navidrome.toml`` lines and how they are appended, and the one-line refusals (the mutation run of
-``navidrome`` found these unchecked: docs/mutation.md)."""
+``navidrome`` found these unchecked: docs/explanation/mutation.md)."""
 from __future__ import annotations
 
 import json

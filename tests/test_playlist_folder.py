@@ -1,6 +1,6 @@
 """Every mood's playlist written into a player's folder (``moodmap playlists --all-moods``): which
 files, in which format, and that a rerun touches only the files moodmap wrote and nobody changed
-(the mutation run of ``playlist_folder`` found these unchecked: docs/mutation.md). In process, on a
+(the mutation run of ``playlist_folder`` found these unchecked: docs/explanation/mutation.md). In process, on a
 library index with known positions; tests/test_mpd.py runs the installed program with a real MPD."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""docs/ray.md's cluster recipe, done as it says on loopback: a head and a second node started as
+"""docs/research/ray.md's cluster recipe, done as it says on loopback: a head and a second node started as
 separate `ray start` processes with an auth token, `moodmap scan` and `prepare` given the
 head's address, the second node's raylet killed mid-scan, every Ray process stopped after.
 Slow (two Ray nodes start): `make test-slow`."""

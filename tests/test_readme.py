@@ -91,14 +91,14 @@ SLOW = {"moodmap scan ~/Music --db library.sqlite --engine ray"}
 # Headings at which a document starts a new walk: what follows builds on nothing before it (the
 # library owner starts from their music, not from what the predict examples made), so it runs
 # in a folder of its own and may run beside the walk before it.
-WALKS = {"docs/library.md": ("## `moodmap scan` — index a music library",),
+WALKS = {"docs/library/commands.md": ("## `moodmap scan` — index a music library",),
          # compare makes its own 744-song set; the shipped models' recipes make theirs
-         "docs/research.md": ("## `moodmap compare` — models side by side, on identical splits",
+         "docs/research/guide.md": ("## `moodmap compare` — models side by side, on identical splits",
                               "## The shipped models, and how to make your own")}
 # Walks (by their index in WALKS: 0 is the document's start) that `make test-slow` runs: research.md's
 # compare walk (a 48-song set, two models trained twice) and its shipped models' recipes (two sets made,
 # three trainings), ~70 s of a worker; make test keeps research.md's own walk from synth to report.
-SLOW_WALKS = {"docs/research.md": (1, 2)}
+SLOW_WALKS = {"docs/research/guide.md": (1, 2)}
 
 
 @functools.lru_cache(maxsize=None)
@@ -123,7 +123,7 @@ def walk_text(doc: Path, index: int) -> str:
 def group(doc: Path, line: int) -> pytest.MarkDecorator:
     """A walk's examples build on each other (a library scanned, then tagged, then listed): under
     pytest-xdist (make test runs two workers) they stay on one worker, in order. (By the document's
-    path: docs/paper-reproduction/README.md is not the README.)"""
+    path: docs/research/paper-reproduction/README.md is not the README.)"""
     return pytest.mark.xdist_group(f"{doc.relative_to(ROOT)}#{walk(doc, line)}")
 
 
@@ -174,7 +174,7 @@ def deam_standin(root: Path) -> None:
     shutil.rmtree(root.parent / ".deam-render")
 
 
-# A walk that talks to MPD (docs/mpd.md's stickers) gets one of its own over its ~/Music (tests/mpd_server.py):
+# A walk that talks to MPD (docs/library/servers/mpd.md's stickers) gets one of its own over its ~/Music (tests/mpd_server.py):
 # MPD_HOST (its password @ localhost) and MPD_PORT in that walk's environment, as a user's MPD would be.
 NEEDS_MPD = ("moodmap integrate mpd", "mpc ")
 MPD_ENVIRONMENT: dict[Path, dict[str, str]] = {}
@@ -320,16 +320,16 @@ def test_every_walk_starts_at_a_heading_that_is_there():
     for name, headings in WALKS.items():
         lines = [line.strip() for line in (ROOT / name).read_text(encoding="utf-8").splitlines()]
         assert all(lines.count(heading) == 1 for heading in headings), (name, headings)
-    assert [walk(ROOT / "docs/library.md", line_of(e.source)) for d, e in ALL
-            if str(d.relative_to(ROOT)) == "docs/library.md"][::-1][0] == 1
+    assert [walk(ROOT / "docs/library/commands.md", line_of(e.source)) for d, e in ALL
+            if str(d.relative_to(ROOT)) == "docs/library/commands.md"][::-1][0] == 1
     for name, indices in SLOW_WALKS.items():  # a slow walk is one WALKS starts, never the document's first
         assert set(indices) <= set(range(1, len(WALKS[name]) + 1)), (name, indices)
         assert any(not slow(d, e) for d, e in ALL if str(d.relative_to(ROOT)) == name), name
 
 
 def test_the_docs_are_collected_from_every_folder_under_docs():
-    assert ROOT / "docs" / "paper-reproduction" / "README.md" in DOCS
-    assert [str(doc.relative_to(ROOT)) for doc, _ in PYTHON] == ["docs/python-api.md"]  # the Python API's example
+    assert ROOT / "docs" / "research" / "paper-reproduction" / "README.md" in DOCS
+    assert [str(doc.relative_to(ROOT)) for doc, _ in PYTHON] == ["docs/reference/python-api.md"]  # the Python API's example
 
 
 def test_a_python_block_that_does_not_run_says_why(tmp_path):

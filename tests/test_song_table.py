@@ -1,6 +1,6 @@
 """The in-memory library every reader selects through (``SongTable``): finding one song the ways a
 user names it, filtering by mood, quadrant and text, and the rows as the index holds them (the
-mutation run of ``song_table`` found these unchecked: docs/mutation.md)."""
+mutation run of ``song_table`` found these unchecked: docs/explanation/mutation.md)."""
 from __future__ import annotations
 
 import os

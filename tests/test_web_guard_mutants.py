@@ -1,7 +1,7 @@
 """What the web server's guard and body limits answer, exactly: the real app (``create_app``) in
 process, so each check takes milliseconds (tests/test_web_security.py makes the same requests to a
 real ``moodmap serve``). The mutation runs of ``web/guard`` and ``web/limits`` found these unchecked
-(docs/mutation.md). Time limits are shortened here; their values are the modules' constants."""
+(docs/explanation/mutation.md). Time limits are shortened here; their values are the modules' constants."""
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,6 @@
 """moodmap: where a piece of music sits on the valence/arousal plane.
 
-The layout, by side (docs/architecture.md):
+The layout, by side (docs/explanation/architecture.md):
 
 - ``core``: settings, errors, atomic files, audio decoding, log-mel features, the mood plane, engines;
 - ``inference``: the shipped models and prediction, on onnxruntime (no PyTorch);

@@ -159,13 +159,13 @@ def _cannot_join(ray, address: str | None, exc: BaseException) -> str:
         return f"cannot start a private Ray on this machine: {first}"
     if "could not find any running ray instance" in text.lower():
         return (f"no Ray cluster runs on this machine for --address {address}: start one with `ray start --head` "
-                "(docs/ray.md), or give the head's HOST:PORT")
+                "(docs/research/ray.md), or give the head's HOST:PORT")
     if "version mismatch" in text.lower():
         return (f"cannot join the Ray cluster at {address}: {first} — install the cluster's Ray version here "
                 f"(this machine has {ray.__version__}), or the reverse")
     return (f"cannot join the Ray cluster at {address}: {first} — check that this machine has the cluster's auth "
-            "token (~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN; docs/ray.md), that the address is the "
-            f"one `ray start --head` printed (on the head: auto), and that both run Ray {ray.__version__}")
+            "token (~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN; docs/research/ray.md), that the address "
+            f"is the one `ray start --head` printed (on the head: auto), and that both run Ray {ray.__version__}")
 
 
 def _import_ray():
