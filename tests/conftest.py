@@ -116,8 +116,8 @@ def tagged(tmp_path_factory) -> Path:
     names = [(f"Artist {i % 3}", f"Album {i % 2}", f"Song {i}") for i in range(12)]
     make_user_library(root / "music", seconds=16.0, seed=11, names=names)
     moodmap("scan", "music", "--db", "lib.sqlite", "--write-tags")
-    moodmap("playlists", "--all-moods", "--db", "lib.sqlite", "--to", "music/Playlists")
-    moodmap("playlists", "--all-moods", "--db", "lib.sqlite", "--to", "playlists", "--format", "m3u",
+    moodmap("playlist-folder", "--all-moods", "--db", "lib.sqlite", "--to", "music/Playlists")
+    moodmap("playlist-folder", "--all-moods", "--db", "lib.sqlite", "--to", "playlists", "--format", "m3u",
             "--music-dir", "music")
     return root
 

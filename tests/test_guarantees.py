@@ -267,7 +267,7 @@ def test_all_moods_removes_its_own_playlist_of_a_vanished_mood_but_not_one_the_u
 
     db = write_library_db(tmp_path, songs=120)
     folder = tmp_path / "Playlists"
-    first = moodmap("playlists", "--all-moods", "--db", str(db), "--to", str(folder))
+    first = moodmap("playlist-folder", "--all-moods", "--db", str(db), "--to", str(folder))
     assert "12 written" in first
     edited, untouched = folder / "moodmap - calm.m3u8", folder / "moodmap - sad.m3u8"
     edited.write_text(edited.read_text(encoding="utf-8") + "# my favourite\n", encoding="utf-8")
@@ -276,7 +276,7 @@ def test_all_moods_removes_its_own_playlist_of_a_vanished_mood_but_not_one_the_u
     with connection:  # the library no longer has a calm or a sad song
         connection.execute("DELETE FROM songs WHERE emotion IN ('calm', 'sad')")
     connection.close()
-    out = moodmap("playlists", "--all-moods", "--db", str(db), "--to", str(folder))
+    out = moodmap("playlist-folder", "--all-moods", "--db", str(db), "--to", str(folder))
     assert "1 removed" in out and "1 left alone" in out, out
     assert not untouched.exists() and edited.read_text(encoding="utf-8") == mine
 

@@ -89,7 +89,7 @@ def test_the_xdg_folders_and_a_home_relative_config_path_are_honoured(home, tmp_
     assert done.stdout.startswith(f"index: {mine} (from config {config / 'moodmap/config.toml'})\n2 songs"), done
 
 
-@pytest.mark.parametrize("command", [["playlist"], ["playlist", "--mood", "calm"], ["playlists", "--all-moods",
+@pytest.mark.parametrize("command", [["playlist"], ["playlist", "--mood", "calm"], ["playlist-folder", "--all-moods",
                                      "--to", "lists"], ["map"], ["untag"], ["library", "stats"], ["library", "check"],
                                      ["library", "prune"], ["library", "export"], ["library", "failures"]],
                          ids=" ".join)

@@ -91,7 +91,7 @@ KINDS = {"songs table": "not a moodmap index (it has tables songs, not moodmap's
          "SQLite file)", "random": "not a moodmap index (not an SQLite file)", "newer": "made by a newer moodmap"}
 COMMANDS = {"scan": ["scan", "{music}"], "scan --dry-run": ["scan", "{music}", "--dry-run"],
             "scan --write-tags": ["scan", "{music}", "--write-tags"], "untag": ["untag"], "playlist": ["playlist"],
-            "playlist --mood": ["playlist", "--mood", "happy"], "playlists": ["playlists", "--all-moods", "--to",
+            "playlist --mood": ["playlist", "--mood", "happy"], "playlists": ["playlist-folder", "--all-moods", "--to",
                                                                             "{out}"],
             "map": ["map", "-o", "{out}/map.html"], "serve": ["serve"], "library stats": ["library", "stats"],
             "library check": ["library", "check"], "library prune": ["library", "prune"],

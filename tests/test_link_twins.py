@@ -90,7 +90,7 @@ def test_a_song_is_found_by_any_of_its_names(library, tmp_path):
 def test_playlists_all_moods_file_each_song_once(library, tmp_path):
     found, db = library
     folder = tmp_path / "Playlists"
-    moodmap("playlists", "--all-moods", "--db", str(db), "--to", str(folder))
+    moodmap("playlist-folder", "--all-moods", "--db", str(db), "--to", str(folder))
     for kind in ("emotions", "quadrants"):  # each song has one nearest emotion and one quadrant
         files = [f for f in folder.glob("*.m3u8") if (re.search(r"Q\d\.m3u8$", f.name) is not None) == (kind == "quadrants")]
         entries = [os.path.normpath(f.parent / line) for f in files

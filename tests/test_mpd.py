@@ -140,5 +140,5 @@ def test_a_rerun_replaces_only_its_own_files(tagged, tmp_path):
     mine.write_text("#EXTM3U\n")
     edited = sorted(folder.glob("moodmap - *.m3u8"))[0]
     edited.write_text(edited.read_text() + "# my note\n")
-    out = moodmap("playlists", "--all-moods", "--db", "lib.sqlite", "--to", "music/Playlists", cwd=tagged)
+    out = moodmap("playlist-folder", "--all-moods", "--db", "lib.sqlite", "--to", "music/Playlists", cwd=tagged)
     assert "1 left alone" in out and mine.read_text() == "#EXTM3U\n" and edited.read_text().endswith("# my note\n")

@@ -1,4 +1,4 @@
-"""Every mood's playlist written into a player's folder (``moodmap playlists --all-moods``): which
+"""Every mood's playlist written into a player's folder (``moodmap playlist-folder --all-moods``): which
 files, in which format, and that a rerun touches only the files moodmap wrote and nobody changed
 (the mutation run of ``playlist_folder`` found these unchecked: docs/explanation/mutation.md). In process, on a
 library index with known positions; tests/test_mpd.py runs the installed program with a real MPD."""
@@ -91,7 +91,7 @@ def test_a_first_run_writes_every_file_and_records_each_digest(tmp_path):
     assert summary == FolderSummary(written=list(texts))
     assert {name: (folder / name).read_text(encoding="utf-8") for name in texts} == texts
     assert (folder / MANIFEST).read_text(encoding="utf-8") == json.dumps(
-        {"written_by": "moodmap playlists --all-moods", "files": {name: digest(text) for name, text in texts.items()}},
+        {"written_by": "moodmap playlist-folder --all-moods", "files": {name: digest(text) for name, text in texts.items()}},
         indent=2) + "\n"
 
 

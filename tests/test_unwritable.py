@@ -48,7 +48,7 @@ def said(done: subprocess.CompletedProcess) -> list[str]:
 
 @pytest.mark.parametrize("args,path,reason", [
     (("playlist", "--db", "library.sqlite", "--arousal", "rise", "-o", "ro/x.m3u8"), "ro/x.m3u8", "Read-only"),
-    (("playlists", "--all-moods", "--db", "library.sqlite", "--to", "ro"), "ro/moodmap - ", "Read-only"),
+    (("playlist-folder", "--all-moods", "--db", "library.sqlite", "--to", "ro"), "ro/moodmap - ", "Read-only"),
     (("map", "--db", "library.sqlite", "-o", "ro/map.png"), "ro/map.png", "Read-only"),
     (("map", "--db", "library.sqlite", "-o", "ro/map.html"), "ro/map.html", "Read-only"),
     (("predict", "Music/Artist B/Album/01 Song 1.mp3", "--plot", "ro/t.png"), "ro/t.png", "Read-only"),

@@ -38,7 +38,8 @@ def commands() -> list[tuple[str, ...]]:
         yield path
         if hasattr(command, "list_commands"):  # a group (typer vendors click: no isinstance)
             for name in command.list_commands(None):
-                yield from walk(command.get_command(None, name), (*path, name))
+                if not getattr(command.get_command(None, name), "hidden", False):  # an old name kept for a while
+                    yield from walk(command.get_command(None, name), (*path, name))
 
     return list(walk(typer.main.get_command(app), ()))
 

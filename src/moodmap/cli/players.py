@@ -125,9 +125,9 @@ NAVIDROME_STEPS = """\
 # MOOD needs no configuration: Navidrome maps TMOO / MOOD / iTunes MOOD to its own mood field."""
 
 
-@commands.command()
 @fails_cleanly
-def playlists(
+def playlist_folder(
+    ctx: typer.Context,
     to: Annotated[Path, typer.Option(help="The player's playlist folder (e.g. ~/Music/Playlists).")],
     all_moods: Annotated[bool, typer.Option("--all-moods", help="One playlist per named mood and quadrant.")] = False,
     db: IndexToRead = None,
@@ -143,6 +143,10 @@ def playlists(
     from ..library.playlist_folder import playlist_texts, write_playlists
     from ..library.song_table import SongTable
 
+    if ctx.info_name == OLD_NAME:
+        stderr.print(f"moodmap: note: `moodmap {OLD_NAME}` is now `moodmap playlist-folder` (one playlist: "
+                     "`moodmap playlist`); the old name goes in moodmap 0.3", markup=False, highlight=False)
+
     if not all_moods:
         raise MoodmapError(None, "say which playlists: --all-moods (one per named mood and quadrant)")
     if n is not None:
@@ -156,3 +160,8 @@ def playlists(
     console.print(f"{len(summary.written)} written, {len(summary.unchanged)} unchanged, {len(summary.removed)} "
                   f"removed (no song of that mood now), {len(summary.left_alone)} left alone → {to}",
                   markup=False, highlight=False)
+
+
+OLD_NAME = "playlists"  # moodmap 0.1's name, a letter away from `playlist`: kept, hidden, until 0.3
+commands.command("playlist-folder")(playlist_folder)
+commands.command(OLD_NAME, hidden=True)(playlist_folder)

@@ -1,8 +1,9 @@
 """The ``moodmap`` command (the typer app): each subcommand parses, calls one library function, renders.
 
-Commands live in three modules: ``research`` (data sets, training, the paper's sweep and
-report, model export), ``compare`` (models on identical splits) and ``music`` (predict,
-scan, library, playlists, the map).
+Commands live in four modules, shown in two panels of ``--help``: the library owner's ``music``
+(predict, scan, library, playlist, the map, serve) and ``players`` (integrate, playlist-folder), and
+the researcher's ``research`` (data sets, training, the paper's sweep and report, model export) and
+``compare`` (models on identical splits).
 
 Errors moodmap raises on purpose print as one line (``moodmap: FILE: reason``) with
 exit code 2; an unexpected exception prints one line asking for a report, exit code 1
@@ -22,9 +23,14 @@ from . import compare, music, players, research
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Valence and arousal of music: reproduce the 2019 TU Berlin mood CNN, tag and map a library.")
-for module in (research, compare, music, players):  # research first: the order of --help
-    app.registered_commands += module.commands.registered_commands
-    app.registered_groups += module.commands.registered_groups
+# --help lists the commands in two panels, the library owner's first.
+PANELS = {"Your music library": (music, players), "Research (moodmap\\[train])": (research, compare)}
+for panel, modules in PANELS.items():
+    for module in modules:
+        for info in (*module.commands.registered_commands, *module.commands.registered_groups):
+            info.rich_help_panel = panel
+        app.registered_commands += module.commands.registered_commands
+        app.registered_groups += module.commands.registered_groups
 
 
 @app.callback()

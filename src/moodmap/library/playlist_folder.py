@@ -207,9 +207,10 @@ def _manifest(folder: Path) -> dict[str, dict[str, str]]:
 
 
 def _write_manifest(folder: Path, files: dict[str, str], saved: dict[str, str]) -> None:
-    record = {"written_by": "moodmap playlists --all-moods", "files": files}
+    record = {"written_by": "moodmap playlist-folder --all-moods", "files": files}
     if saved:  # only when the map saved any: a folder --all-moods alone writes keeps its record as it was
-        record = {"written_by": "moodmap playlists --all-moods and moodmap serve's map", "files": files, "saved": saved}
+        record = {"written_by": "moodmap playlist-folder --all-moods and moodmap serve's map", "files": files,
+                  "saved": saved}
     atomic_write_text(folder / MANIFEST, json.dumps(record, indent=2) + "\n")
 
 

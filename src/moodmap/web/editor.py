@@ -8,7 +8,7 @@ no folder, no dot-file) with the format's suffix added; an existing file is repl
 wrote it and nobody changed it since, and only when asked (``replace``) — ``playlist_folder`` keeps
 that promise for ``playlists --all-moods`` too; and an M3U8 is saved only while the playlist still
 holds the songs the page listed (``songs``), so a scan that changed the library in between is
-reported, not saved unseen. M3U8 entries are relative to the folder, as ``moodmap playlists`` writes them.
+reported, not saved unseen. M3U8 entries are relative to the folder, as ``moodmap playlist-folder`` writes them.
 
 No ``from __future__ import annotations`` here: the save request is a class made per server (it extends
 the app's ``PlaylistRequest``, passed in), which FastAPI reads from the annotations as objects.
