@@ -230,7 +230,8 @@ def test_a_file_that_is_not_an_index_is_refused_untouched(tmp_path, content, sai
     for opening in (lambda: Library(db), lambda: open_library(db), lambda: index_version(db)):
         with pytest.raises(MoodmapError) as refused:
             opening()
-        assert refused.value.reason == f"not a moodmap index ({said}); it was not touched (give --db a moodmap index)"
+        assert refused.value.reason == f"not a moodmap index ({said}); it was not touched (give db a moodmap index)"
+        assert refused.value.for_command_line().endswith("(give --db a moodmap index)")  # the command's terms
         assert refused.value.path == str(db)
     assert db.read_bytes() == content and sorted(p.name for p in tmp_path.iterdir()) == ["lib.sqlite"]
 

@@ -231,5 +231,5 @@ def test_a_port_outside_1_to_65535_is_refused_in_one_line(port):
     from moodmap.core.errors import MoodmapError
     from moodmap.library.mpd_stickers import MpdAddress
 
-    with pytest.raises(MoodmapError, match=f"^--port {port} is not a port number"):
+    with pytest.raises(MoodmapError, match=f"^port {port} is not a port number"):
         MpdAddress.resolve(port=port, environ={})

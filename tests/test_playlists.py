@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from helpers import write_library_db
 from moodmap.cli import app
-from moodmap.core.errors import MoodmapError
+from moodmap.core.errors import MoodmapError, as_options
 from moodmap.core.mood import EMOTION_BY_NAME, nearest_emotion, quadrant
 from moodmap.library.song_table import SongTable
 from moodmap.library.playlists import (Constraints, curve_playlist, mood_playlist, near_playlist, path_playlist,
@@ -202,9 +202,11 @@ def test_a_mood_that_runs_out_says_how_to_widen_it():
             for i, (v, a) in enumerate([(0.2, 0.2), (0.3, 0.45), (0.45, 0.3), (0.4, 0.4)], 1)]
     table = SongTable.from_rows(rows)
     result = mood_playlist(table, "sad", Constraints(n=10))
-    assert len(result.songs) < 4 and "--quadrant Q3" in result.note and "its quadrant holds 4" in result.note
-    with pytest.raises(MoodmapError, match="--quadrant Q4"):
+    assert len(result.songs) < 4 and "its quadrant holds 4: quadrant Q3" in result.note  # the APIs' terms …
+    assert as_options(result.marked_note).endswith("its quadrant holds 4: --quadrant Q3")  # … and the command's
+    with pytest.raises(MoodmapError, match="quadrant Q4") as refused:
         mood_playlist(SongTable.from_rows([{"id": 1, "path": "/m/a.flac", "valence": 0.9, "arousal": 0.45}]), "calm")
+    assert "--quadrant Q4" in refused.value.for_command_line() and "--" not in str(refused.value)
 
 
 def test_the_song_table_filters_by_mood_quadrant_and_text(table):

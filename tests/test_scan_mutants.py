@@ -337,7 +337,7 @@ def test_more_than_a_fifth_of_the_index_and_more_than_two_songs_at_once_need_pru
         folder = (tmp_path / "Music").resolve()
         assert refusal(tmp_path / "Music", db) == (
             f"{vanish} of the {songs} indexed songs under {folder} are missing — more than 20% of the index at "
-            "once; nothing was changed. Rerun with --prune-missing to remove them from the index")
+            "once; nothing was changed. Rerun with prune_missing to remove them from the index")
         assert len(rows(db)) == songs
         with Library(db) as library:
             assert library.roots() == []  # refused before anything was recorded
@@ -353,7 +353,7 @@ def test_an_emptied_folder_among_several_is_refused_by_name(tmp_path):
     nas.unlink()
     assert refusal([tmp_path / "Home", tmp_path / "NAS"], db) == (
         f"1 of the 9 indexed songs under {(tmp_path / 'NAS').resolve()} are missing — no audio file was found there "
-        "(not mounted?); nothing was changed. Rerun with --prune-missing to remove them from the index")
+        "(not mounted?); nothing was changed. Rerun with prune_missing to remove them from the index")
     assert len(rows(db)) == 9
     home[0].unlink()  # and one at home: each folder's own are counted
     assert refusal([tmp_path / "Home", tmp_path / "NAS"], db).startswith(
@@ -699,7 +699,7 @@ def test_a_users_mood_tag_is_kept_replaced_or_left_as_asked(music, tmp_path, pol
     scan(music, db, write_tags=True, mood_tag=policy)
     tags = read_mood_tags(music / "a.wav")
     assert tags["MOOD"] == (mood or rows(db)["a.wav"]["emotion"]) and "VALENCE" in tags
-    with pytest.raises(MoodmapError, match="--mood-tag must be one of keep, replace, skip"):
+    with pytest.raises(MoodmapError, match="^mood_tag must be one of keep, replace, skip"):
         scan(music, db, write_tags=True, mood_tag="bogus")
 
 

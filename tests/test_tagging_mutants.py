@@ -54,7 +54,7 @@ def flac(folder: Path, name: str = "a.flac", mood: str | None = None) -> Path:
 def test_an_unknown_policy_is_refused_and_each_known_one_accepted():
     for policy in ("keep", "replace", "skip"):
         check_mood_policy(policy)
-    with pytest.raises(MoodmapError, match="--mood-tag must be one of keep, replace, skip"):
+    with pytest.raises(MoodmapError, match="^mood_tag must be one of keep, replace, skip"):
         check_mood_policy("overwrite")
 
 

@@ -49,10 +49,10 @@ def fails_cleanly(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except Interrupted as exc:  # Ctrl-C in a resumable job: it says how to resume
-            stderr.print(f"moodmap: {exc}", markup=False, highlight=False)
+            stderr.print(f"moodmap: {exc.for_command_line()}", markup=False, highlight=False)
             raise typer.Exit(130) from None
-        except MoodmapError as exc:
-            stderr.print(f"moodmap: {exc}", markup=False, highlight=False)
+        except MoodmapError as exc:  # in the command's terms: its parameters as options (--mood-tag)
+            stderr.print(f"moodmap: {exc.for_command_line()}", markup=False, highlight=False)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, TyperException):  # typer's own: usage errors, exits
             raise

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..core.engines import Engine
-from ..core.errors import MoodmapError
+from ..core.errors import MoodmapError, as_options
 from ..inference.registry import DEFAULT_MODEL
 from ..library.index import TAG_WRITE_ERROR
 from .common import (
@@ -246,7 +246,8 @@ def _watch(roots, db: Path, settle: float, exclude, quiet: bool, options: dict, 
     def report(outcome) -> None:
         stamp = time.strftime("%H:%M:%S")
         if isinstance(outcome, MoodmapError):
-            stderr.print(f"moodmap: {stamp} rescan refused: {outcome}", markup=False, highlight=False)
+            stderr.print(f"moodmap: {stamp} rescan refused: {outcome.for_command_line()}", markup=False,
+                         highlight=False)
         elif outcome.analysed or outcome.moved or outcome.pruned or outcome.failures or outcome.tags_written \
                 or not quiet:
             _report_scan(outcome, db, quiet, prefix=f"{stamp} ", listing=listing)
@@ -468,7 +469,7 @@ def playlist(
     table = SongTable.from_library(db)
     result = build_playlist(table, query, constraints, steps)
     if result.note:
-        stderr.print(f"moodmap: note: {result.note}", markup=False, highlight=False)
+        stderr.print(f"moodmap: note: {as_options(result.marked_note or result.note)}", markup=False, highlight=False)
     if format == "table":
         console.print(_playlist_table(result))
         return

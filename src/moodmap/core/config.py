@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from .errors import ConfigError
+from .errors import ConfigError, parameter
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -268,7 +268,7 @@ def from_dict(cls: type[C], values: dict[str, Any], source: str | None = None) -
     except ConfigError as exc:
         if source is None or exc.path is not None:
             raise
-        raise ConfigError(source, exc.reason) from None
+        raise ConfigError(source, exc.template) from None
 
 
 SETTING_KINDS = {"FeatureConfig": "feature", "ModelConfig": "model", "TrainConfig": "train"}
@@ -292,7 +292,7 @@ def with_overrides(config: C, assignments: list[str] | tuple[str, ...]) -> C:
     for item in assignments:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise ConfigError(None, f"--set expects key=value, got {item!r}")
+            raise ConfigError(None, f"{parameter('set')} expects key=value, got {item!r}")
         values[key.strip()] = raw.strip()
     return from_dict(type(config), values)
 

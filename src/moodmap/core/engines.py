@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .errors import ConfigError, MoodmapError
+from .errors import ConfigError, MoodmapError, parameter
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,7 +47,7 @@ class Engine:
         if self.name not in ENGINES:
             raise ConfigError(None, f"unknown engine {self.name!r}; choose one of {', '.join(ENGINES)}")
         if self.address and self.name != "ray":
-            raise ConfigError(None, "--address is for --engine ray")
+            raise ConfigError(None, f"{parameter('address')} is for {parameter('engine')} ray")
 
 
 LOCAL = Engine()

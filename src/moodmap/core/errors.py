@@ -6,21 +6,50 @@ done about it (skip-and-report in batch jobs, exit code 2 in the CLI).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from os import PathLike
 
+# Around a parameter's name inside a reason (private-use characters: a value quoted with !r shows them escaped).
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_PARAMETER = re.compile(f"{_OPEN}(\\w+){_CLOSE}")
+
+
+def parameter(name: str) -> str:
+    """The parameter ``name`` (as the Python and HTTP APIs call it: ``sort``, ``mood_tag``) inside an
+    error's reason. The library speaks in those terms; each front end writes them in its own — the
+    HTTP API as the field (``mood_tag``), the command line as its option (``--mood-tag``)."""
+    return f"{_OPEN}{name}{_CLOSE}"
+
+
+def as_fields(text: str) -> str:
+    """``text`` with its parameters as the APIs name them."""
+    return _PARAMETER.sub(r"\1", text)
+
+
+def as_options(text: str) -> str:
+    """``text`` with its parameters as the command line's options."""
+    return _PARAMETER.sub(lambda m: "--" + m.group(1).replace("_", "-"), text)
+
 
 class MoodmapError(Exception):
-    """Base of every error moodmap raises on purpose."""
+    """Base of every error moodmap raises on purpose. ``str()`` says it in the APIs' terms;
+    ``for_command_line()`` names the parameters as the command's options."""
 
     def __init__(self, path: str | PathLike | None, reason: str) -> None:
         self.path = None if path is None else str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}" if self.path else reason)
+        self.template = reason
+        self.reason = as_fields(reason)
+        super().__init__(f"{self.path}: {self.reason}" if self.path else self.reason)
+
+    def for_command_line(self) -> str:
+        """The one line a command prints (without ``moodmap: ``)."""
+        reason = as_options(self.template)
+        return f"{self.path}: {reason}" if self.path else reason
 
     def __reduce__(self):
         """Rebuild from (path, reason), so the error crosses process boundaries intact."""
-        return type(self), (self.path, self.reason)
+        return type(self), (self.path, self.template)
 
 
 class AudioError(MoodmapError):

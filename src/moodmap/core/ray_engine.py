@@ -28,7 +28,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from .errors import MoodmapError
+from .errors import MoodmapError, parameter
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -141,8 +141,8 @@ def _check_reachable(address: str) -> None:
     host_port = address.removeprefix("ray://")
     host, _, port = host_port.rpartition(":")
     if not host or not port.isdigit():
-        raise MoodmapError(None, f"--address {address!r}: give auto, HOST:PORT (what `ray start --head` printed) "
-                                 "or ray://HOST:10001")
+        raise MoodmapError(None, f"{parameter('address')} {address!r}: give auto, HOST:PORT (what `ray start --head` "
+                                 "printed) or ray://HOST:10001")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as exc:
@@ -158,8 +158,8 @@ def _cannot_join(ray, address: str | None, exc: BaseException) -> str:
     if address is None:
         return f"cannot start a private Ray on this machine: {first}"
     if "could not find any running ray instance" in text.lower():
-        return (f"no Ray cluster runs on this machine for --address {address}: start one with `ray start --head` "
-                "(docs/research/ray.md), or give the head's HOST:PORT")
+        return (f"no Ray cluster runs on this machine for {parameter('address')} {address}: start one with "
+                "`ray start --head` (docs/research/ray.md), or give the head's HOST:PORT")
     if "version mismatch" in text.lower():
         return (f"cannot join the Ray cluster at {address}: {first} — install the cluster's Ray version here "
                 f"(this machine has {ray.__version__}), or the reverse")

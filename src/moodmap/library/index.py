@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.atomic import atomic_path
-from ..core.errors import Failure, MoodmapError
+from ..core.errors import Failure, MoodmapError, parameter
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS songs (
@@ -359,7 +359,8 @@ def _is_default(path: Path) -> bool:
 
 
 def _not_ours(path: Path, what: str) -> MoodmapError:
-    return MoodmapError(path, f"not a moodmap index ({what}); it was not touched (give --db a moodmap index)")
+    return MoodmapError(path, f"not a moodmap index ({what}); it was not touched "
+                              f"(give {parameter('db')} a moodmap index)")
 
 
 def _create(path: Path) -> None:

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core.errors import MoodmapError
+from ..core.errors import MoodmapError, parameter
 from .index import Library, editing, timestamp
 from .song_table import one_per_file
 
@@ -69,7 +69,7 @@ class MpdAddress:
                 raise MoodmapError(None, f"MPD_PORT={text!r} is not a port number")
             port = int(text)
         elif not 0 < port < 65536:
-            raise MoodmapError(None, f"--port {port} is not a port number (1-65535)")
+            raise MoodmapError(None, f"{parameter('port')} {port} is not a port number (1-65535)")
         return cls(os.path.expanduser(host) if host.startswith("~") else host, port, password or None)
 
     @property
@@ -111,8 +111,8 @@ def connected(address: MpdAddress) -> Iterator[object]:
     try:
         client.connect(address.host, address.port)
     except (OSError, mpd.ConnectionError) as exc:
-        raise MoodmapError(str(address), f"cannot reach MPD ({exc}); is it running? (--host / --port, or "
-                                         "MPD_HOST / MPD_PORT)") from None
+        raise MoodmapError(str(address), f"cannot reach MPD ({exc}); is it running? ({parameter('host')} / "
+                                         f"{parameter('port')}, or MPD_HOST / MPD_PORT)") from None
     try:
         _log_in(client, address)
         yield client
@@ -149,8 +149,8 @@ def _log_in(client, address: MpdAddress) -> None:
         try:
             client.password(address.password)
         except mpd.CommandError:
-            raise MoodmapError(str(address), "MPD refused the password (the password@ before the host in --host "
-                                             "or MPD_HOST)") from None
+            raise MoodmapError(str(address), "MPD refused the password (the password@ before the host in "
+                                             f"{parameter('host')} or MPD_HOST)") from None
     if "sticker" in client.commands():
         return
     if "sticker" in client.notcommands():

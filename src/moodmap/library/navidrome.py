@@ -23,7 +23,7 @@ import json
 import shutil
 from pathlib import Path
 
-from ..core.errors import MoodmapError
+from ..core.errors import MoodmapError, parameter
 from ..core.mood import QUADRANT_CENTERS, resolve_emotion
 from .playlist_query import MODES, query_filters, query_sort
 from .playlists import Constraints
@@ -125,8 +125,9 @@ def smart_playlist(query: dict, constraints: Constraints, title: str) -> dict:
                                    "drop them or write .m3u8 instead")
     filters, sort = query_filters(query), query_sort(query)
     if filters.text:
-        raise NotExpressible(None, "--text looks in titles and file names too, which no one Navidrome rule does; "
-                                   "use --genre, --artist or --album, or write .m3u8 instead")
+        raise NotExpressible(None, f"{parameter('text')} looks in titles and file names too, which no one Navidrome "
+                                   f"rule does; use {parameter('genre')}, {parameter('artist')} or "
+                                   f"{parameter('album')}, or write .m3u8 instead")
     rules, said = _mood_rules(modes.get("mood"))
     for axis, bounds in filters.ranges.items():
         rules += _range_rules(axis, bounds)

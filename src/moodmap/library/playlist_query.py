@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.errors import MoodmapError
+from ..core.errors import MoodmapError, parameter
 from ..core.mood import QUADRANT_CENTERS
 from .song_table import AXES, TAG_FIELDS, Filters, Range, parse_range
 
 SHAPES = ("rise", "fall", "arc")
 MODES = ("mood", "near", "path", "arousal")  # what a query names at most one of; with none: a range playlist
-ONE_MODE = "choose one of --mood, --quadrant, --near, --from/--to or --arousal rise|fall|arc"
-NOTHING_ASKED = (ONE_MODE + ", or filter with --valence / --arousal LO:HI, --genre, --artist, --album, --text "
-                 "(and --sort)")
+ONE_MODE = (f"choose one of {parameter('mood')}, {parameter('quadrant')}, {parameter('near')}, "
+            f"{parameter('from')}/{parameter('to')} or {parameter('arousal')} rise|fall|arc")
+NOTHING_ASKED = (ONE_MODE + f", or filter with {parameter('valence')} / {parameter('arousal')} LO:HI, "
+                 f"{parameter('genre')}, {parameter('artist')}, {parameter('album')}, {parameter('text')} "
+                 f"(and {parameter('sort')})")
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ def parse_sort(text: str) -> Sort:
         field, sign = key, "+"
     if field not in AXES:
         shown = text if len(text) <= 40 else text[:40] + "…"
-        raise MoodmapError(None, f"--sort {shown!r}: sort by valence or arousal, a - after it for highest first "
-                                 "(arousal-)")
+        raise MoodmapError(None, f"{parameter('sort')} {shown!r}: sort by valence or arousal, a - after it for highest "
+                                 "first (arousal-)")
     return Sort(field, sign == "-")
 
 
@@ -73,7 +75,7 @@ def playlist_query(mood: str | None = None, quadrant: str | None = None, near: s
     curve = arousal if arousal is not None and ":" not in arousal else None
     if curve is not None:
         check_shape(curve)
-    ranges = {axis: parse_range(value, f"--{axis}") for axis, value in
+    ranges = {axis: parse_range(value, parameter(axis)) for axis, value in
               (("valence", valence), ("arousal", None if curve else arousal)) if value is not None}
     tags = {name: _needle(value, name) for name, value in zip(TAG_FIELDS, (genre, artist, album)) if value is not None}
     filters = Filters(ranges, tags, None if text is None else _needle(text, "text"))
@@ -86,7 +88,7 @@ def playlist_query(mood: str | None = None, quadrant: str | None = None, near: s
     mode, _ = one_mode(query)  # fail before anything is loaded
     if sort is not None and mode in ("path", "arousal"):
         what = "a mood path" if mode == "path" else "an energy curve"
-        raise MoodmapError(None, f"--sort orders a set of songs; {what} has an order of its own")
+        raise MoodmapError(None, f"{parameter('sort')} orders a set of songs; {what} has an order of its own")
     return query
 
 

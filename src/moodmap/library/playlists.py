@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.errors import MoodmapError
+from ..core.errors import MoodmapError, as_fields, parameter
 from ..core.mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, quadrant
 from .playlist_query import (
     MODES,
@@ -70,6 +70,8 @@ class Playlist:
     songs: list[dict]
     note: str | None = None
     query: dict = field(default_factory=dict)
+    # the note with the parameters it names marked (core.errors.parameter), for a front end to say them its way
+    marked_note: str | None = field(default=None, repr=False, compare=False)
 
 
 def mood_counts(table: SongTable) -> dict[str, int]:
@@ -98,8 +100,9 @@ def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constr
     if playlist.note and len(chosen) == int(mask.sum()):  # the mood ran out, not the rules
         where = (f"in {mood.strip().upper()}" if mood.strip().upper() in QUADRANT_CENTERS
                  else f"{mood!r} (their nearest named emotion)")
-        playlist = replace(playlist, note=f"only {_songs(len(chosen))} {_are(len(chosen))} {where}{_with(filters)}; "
-                                          f"{constraints.n} asked for{wider}")
+        marked = (f"only {_songs(len(chosen))} {_are(len(chosen))} {where}{_with(filters)}; "
+                  f"{constraints.n} asked for{wider}")
+        playlist = replace(playlist, note=as_fields(marked), marked_note=marked)
     return playlist
 
 
@@ -150,8 +153,9 @@ def _wider(table: SongTable, mood: str) -> str:
     if quadrant_name is None or quadrant_name == mood.strip().upper():
         return ""
     count = int(region_mask(table, quadrant_name).sum())
-    return f"; its quadrant holds {count}: --quadrant {quadrant_name}" if count > int(region_mask(table, mood).sum()) \
-        else ""
+    if count <= int(region_mask(table, mood).sum()):
+        return ""
+    return f"; its quadrant holds {count}: {parameter('quadrant')} {quadrant_name}"
 
 
 def near_playlist(table: SongTable, song: str | int, constraints: Constraints = Constraints(),
@@ -185,7 +189,7 @@ def path_playlist(table: SongTable, start: str | int, end: str | int, steps: int
     require_songs(table)
     a, b = table.find(start), table.find(end)
     if a == b:
-        raise MoodmapError(None, "--from and --to are the same song")
+        raise MoodmapError(None, f"{parameter('from')} and {parameter('to')} are the same song")
     if steps < 2:
         raise MoodmapError(None, "a mood path needs at least 2 steps")
     to_end = _squared_distance(table, table.points[b])
@@ -258,7 +262,8 @@ def build_playlist(table: SongTable, query: dict, constraints: Constraints = Con
     mode, value = one_mode(query)
     filters, sort = query_filters(query), query_sort(query)
     if sort and constraints.seed is not None:
-        raise MoodmapError(None, "--seed draws a varied playlist and --sort puts it in order: choose one")
+        raise MoodmapError(None, f"{parameter('seed')} draws a varied playlist and {parameter('sort')} puts it in "
+                                 "order: choose one")
     if mode == "mood":
         result = mood_playlist(table, value, constraints, filters, sort)
     elif mode == "near":

@@ -28,7 +28,16 @@ from pathlib import Path
 from .. import __version__
 from ..core.checksums import fingerprint
 from ..core.engines import LOCAL, Engine, run_tasks
-from ..core.errors import Failure, MissingFileError, ModelError, MoodmapError, UnreadableFileError, crashed, debugging
+from ..core.errors import (
+    Failure,
+    MissingFileError,
+    ModelError,
+    MoodmapError,
+    UnreadableFileError,
+    crashed,
+    debugging,
+    parameter,
+)
 from ..inference.registry import DEFAULT_MODEL, identify, resolve
 from .index import TAG_WRITE_ERROR, Library, editing, file_id, first_name, in_folders, timestamp
 from .tagging import check_mood_policy, write_library_tags
@@ -333,8 +342,8 @@ def _refuse_mass_removal(plan: ScanPlan, library: Library, roots: list[Path], pr
 
 def _refuse(missing: int, indexed: int, folders: list[Path], why: str) -> None:
     raise MoodmapError(None, f"{missing} of the {indexed} indexed songs under {', '.join(map(str, folders))} are "
-                             f"missing — {why}; nothing was changed. Rerun with --prune-missing to remove them "
-                             "from the index")
+                             f"missing — {why}; nothing was changed. Rerun with {parameter('prune_missing')} to "
+                             "remove them from the index")
 
 
 def _apply(plan: ScanPlan, library: Library, roots: list[Path], model: str, model_sha: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from mutagen import MutagenError
 
 from ..core.checksums import fingerprint
-from ..core.errors import Failure, MoodmapError, TagWriteError
+from ..core.errors import Failure, MoodmapError, TagWriteError, parameter
 from .index import Library, editing, file_id, first_name, in_folders
 from .tags import mood_values, read_mood_tags, write_mood_tags
 
@@ -27,7 +27,7 @@ MOOD_POLICIES = ("keep", "replace", "skip")
 def check_mood_policy(mood_tag: str) -> None:
     """A clear error for an unknown ``--mood-tag``, before any work."""
     if mood_tag not in MOOD_POLICIES:
-        raise MoodmapError(None, f"--mood-tag must be one of {', '.join(MOOD_POLICIES)}")
+        raise MoodmapError(None, f"{parameter('mood_tag')} must be one of {', '.join(MOOD_POLICIES)}")
 
 
 def planned_values(row: dict, current: dict[str, str], journal: dict, mood_tag: str) -> dict[str, str]:
