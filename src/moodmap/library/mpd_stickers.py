@@ -192,8 +192,8 @@ def place_songs(client, paths: list[str], roots: list[str],
     songs are placed under MPD's configured folder when they lie in it, else under the folder that
     suffix matching finds for them (``find_base``)."""
     if music_dir is not None:
-        base = os.path.abspath(os.path.expanduser(music_dir))
-        return _under(paths, base), base, "--music-dir"
+        folder = os.path.abspath(os.path.expanduser(music_dir))
+        return _under(paths, folder), folder, "--music-dir"
     configured = _configured_music_dir(client)
     uris: dict[str, str] = {}
     found: Counter[str] = Counter()
@@ -271,7 +271,7 @@ def set_stickers(db_path: str | Path, address: MpdAddress, music_dir: Path | Non
         for done, row in enumerate(rows, 1):
             uri = uris.get(row["path"])
             current = current_stickers(client, uri) if uri is not None else None
-            if current is None:
+            if uri is None or current is None:
                 summary.unknown.append(row["path"])
             else:
                 _set_song(client, library, journal, uri, current, wanted_stickers(row), summary)

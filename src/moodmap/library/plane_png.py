@@ -24,7 +24,9 @@ VIRIDIS = np.array([(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=size * SCALE)
+    # Pillow annotates load_default as FreeTypeFont | ImageFont for every call; given a size, it always returns
+    # truetype's FreeTypeFont (the bitmap ImageFont is only the sizeless fallback without FreeType)
+    return ImageFont.load_default(size=size * SCALE)  # type: ignore[return-value]
 
 
 class Panel:
@@ -41,7 +43,7 @@ class Panel:
         fy = (y - self.ylim[0]) / (self.ylim[1] - self.ylim[0])
         return self.left + fx * (self.right - self.left), self.bottom - fy * (self.bottom - self.top)
 
-    def frame(self, xlabel: str, ylabel: str, xticks: Sequence[float], yticks: Sequence[float]) -> None:
+    def frame(self, xlabel: str, ylabel: str, xticks: Sequence[float] | np.ndarray, yticks: Sequence[float]) -> None:
         """The box, tick marks with their values, and the axis names."""
         d, small = self.draw, _font(11)
         d.rectangle((self.left, self.top, self.right, self.bottom), outline=INK, width=SCALE)
@@ -94,7 +96,8 @@ def _rgba(colour: str | tuple, alpha: int) -> tuple[int, int, int, int]:
 def _vertical_text(image: Image.Image, text: str, centre: tuple[float, float], font: ImageFont.FreeTypeFont) -> None:
     """Text turned a quarter to the left (an y-axis name), centred on ``centre``."""
     left, top, right, bottom = font.getbbox(text)
-    label = Image.new("RGBA", (right - left + 4, bottom - top + 4), (255, 255, 255, 0))
+    # Pillow annotates getbbox as floats (for a fractional stroke_width); without one it gives ints
+    label = Image.new("RGBA", (right - left + 4, bottom - top + 4), (255, 255, 255, 0))  # type: ignore[arg-type]
     ImageDraw.Draw(label).text((2 - left, 2 - top), text, fill=INK, font=font)
     label = label.rotate(90, expand=True)
     image.paste(label, (int(centre[0] - label.width / 2), int(centre[1] - label.height / 2)), label)
@@ -178,7 +181,7 @@ def _time_ticks(end: float) -> np.ndarray:
     return np.arange(0, end + 1e-9, step)
 
 
-def _viridis(values: np.ndarray) -> list[tuple[int, int, int]]:
+def _viridis(values: np.ndarray) -> list[tuple[int, ...]]:
     span = np.ptp(values) if len(values) else 0.0
     where = (values - values.min()) / span if span else np.zeros_like(values)
     stops = np.linspace(0, 1, len(VIRIDIS))

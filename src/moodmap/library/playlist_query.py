@@ -11,6 +11,7 @@ song, a path, an energy curve), ``Filters`` (ranges of valence and arousal, part
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.errors import MoodmapError, parameter
 from ..core.mood import QUADRANT_CENTERS
@@ -79,8 +80,8 @@ def playlist_query(mood: str | None = None, quadrant: str | None = None, near: s
               (("valence", valence), ("arousal", None if curve else arousal)) if value is not None}
     tags = {name: _needle(value, name) for name, value in zip(TAG_FIELDS, (genre, artist, album)) if value is not None}
     filters = Filters(ranges, tags, None if text is None else _needle(text, "text"))
-    query = {"mood": mood or quadrant, "near": near, "path": (start, end) if start or end else None,
-             "arousal": curve}
+    query: dict[str, Any] = {"mood": mood or quadrant, "near": near,
+                             "path": (start, end) if start or end else None, "arousal": curve}
     if filters:
         query["filters"] = filters.as_query()
     if sort is not None:
@@ -115,7 +116,7 @@ def query_sort(query: dict) -> Sort | None:
     return parse_sort(query["sort"]) if query.get("sort") else None
 
 
-def one_mode(query: dict) -> tuple[str, object]:
+def one_mode(query: dict) -> tuple[str, Any]:
     """The single (mode, value) a query names, or ("range", None) for filters alone; a clear error
     for several modes, or for nothing asked."""
     modes = {k: query[k] for k in MODES if query.get(k)}

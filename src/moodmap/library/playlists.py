@@ -26,6 +26,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import cast, overload
 
 import numpy as np
 
@@ -148,7 +149,9 @@ def _are(n: int) -> str:
 
 def _wider(table: SongTable, mood: str) -> str:
     """How to ask for more songs like ``mood``: its quadrant, when that holds more."""
-    v, a = anchor_point(mood)
+    point = anchor_point(mood)
+    assert point is not None  # mood_playlist's region_mask has already refused an unknown mood
+    v, a = point
     quadrant_name = quadrant(v, a)
     if quadrant_name is None or quadrant_name == mood.strip().upper():
         return ""
@@ -297,7 +300,8 @@ def to_m3u8(playlist: Playlist, destination: str | Path | None = None, absolute:
     """Extended M3U (UTF-8) text; paths relative to the playlist's folder unless ``absolute``, or
     to ``relative_to`` (MPD's playlist_directory wants them relative to its music folder); or
     whatever ``locate(song)`` says (a server's URL for the song's audio)."""
-    base = Path(relative_to or Path(destination).resolve().parent).resolve() \
+    # cast: Path(destination) runs only when relative_to is empty, and the condition then guarantees a destination
+    base = Path(relative_to or Path(cast("str | Path", destination)).resolve().parent).resolve() \
         if (destination or relative_to) and not absolute else None
     lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(playlist.title)}"]
     for song in playlist.songs:
@@ -315,6 +319,10 @@ def to_json(playlist: Playlist) -> str:
                        "songs": playlist.songs}, ensure_ascii=False, indent=2)
 
 
+@overload
+def _sort_cost(table: SongTable, sort: Sort, index: None = None) -> np.ndarray: ...
+@overload
+def _sort_cost(table: SongTable, sort: Sort, index: int) -> float: ...
 def _sort_cost(table: SongTable, sort: Sort, index: int | None = None) -> np.ndarray | float:
     """What ``sort`` puts first costs least: each song's value (negated for highest first), or one song's."""
     column = table.points[:, AXES.index(sort.field)]

@@ -288,7 +288,7 @@ def _first_names(present: dict[str, os.stat_result], current: set[str], known: d
     names: dict[str, list[str]] = {}
     for path, st in present.items():
         names.setdefault(file_id(st), []).append(path)
-    elsewhere = {}
+    elsewhere: dict[str, list[str]] = {}
     for path, row in known.items():
         if row["file_id"] in names and path not in present:
             elsewhere.setdefault(row["file_id"], []).append(path)

@@ -190,9 +190,10 @@ def parse_range(text: str, option: str) -> Range:
         if value is not None and not 0.0 <= value <= 1.0:
             raise MoodmapError(None, f"{shown}: {end} is outside the 0–1 scale")
         ends.append(value)
-    if None not in ends and ends[0] > ends[1]:
+    low, high = ends
+    if low is not None and high is not None and low > high:
         raise MoodmapError(None, f"{shown}: the low end is above the high end (did you mean {match[2]}:{match[1]}?)")
-    return Range(*ends)
+    return Range(low, high)
 
 
 def tagged_values(table: SongTable, axis: str) -> np.ndarray:
@@ -222,7 +223,7 @@ def one_per_file(rows: Sequence[dict]) -> list[dict]:
     for row in rows:
         if row.get("file_id"):
             names.setdefault(row["file_id"], []).append(row["path"])
-    first = {key: first_name(paths) for key, paths in names.items() if len(paths) > 1}
+    first: dict[str | None, str] = {key: first_name(paths) for key, paths in names.items() if len(paths) > 1}
     return [row for row in rows if first.get(row.get("file_id"), row["path"]) == row["path"]]
 
 

@@ -15,9 +15,11 @@ never touch the audio payload.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def read_tags(path: str | PathLike) -> TrackInfo:
 
     def every(key: str) -> list[str]:
         try:
-            values = lookup(key)
+            values: Any = lookup(key)  # an ID3 frame (its text), a list of values or None
             values = values.text if hasattr(values, "text") else values
         except (KeyError, ValueError):
             return []
@@ -137,7 +139,7 @@ def _mood_tags(handle) -> dict[str, str]:
     return {key: value for key in MOOD_KEYS if (value := _get(handle, key)) is not None}
 
 
-def write_mood_tags(path: str | PathLike, values: dict[str, str | None], dry_run: bool = False) -> dict[str, tuple]:
+def write_mood_tags(path: str | PathLike, values: Mapping[str, str | None], dry_run: bool = False) -> dict[str, tuple]:
     """Set mood tags (a value of None removes the key); returns {key: (old, new)} for what
     changes (nothing is written on a dry run).
 
@@ -249,7 +251,8 @@ def _delete_id3(handle, temp: Path) -> None:
     from mutagen.wave import WAVE
 
     if isinstance(handle, (WAVE, AIFF)):
-        handle.tags.delete(str(temp))
+        # mutagen's FileType declares `tags = None` (a class attribute), so mypy types every file's tags as None
+        handle.tags.delete(str(temp))  # type: ignore[attr-defined]
     else:
         delete(str(temp), delete_v1=False)
 
@@ -288,7 +291,7 @@ def _get(handle, key: str) -> str | None:
         return "\0".join(map(str, frames[0].text)) if frames and frames[0].text else None
     if isinstance(tags, MP4Tags):
         names = _mp4_keys(tags, key)
-        values = [bytes(v).decode("utf-8", "replace") for v in tags[names[0]]] if names else []
+        values: list[str] | None = [bytes(v).decode("utf-8", "replace") for v in tags[names[0]]] if names else []
     elif isinstance(tags, list):
         values = [list.__getitem__(tags, i)[1] for i in _vorbis_positions(tags, key)]
     else:
@@ -319,6 +322,7 @@ def _set(handle, key: str, value: str | None) -> None:
         name = list.__getitem__(tags, positions[0])[0] if positions else key
         kept = positions[:len(values or ())]
         for i, position in enumerate(kept):
+            assert values is not None  # kept is empty when values is None
             list.__setitem__(tags, position, (name, values[i]))
         for position in reversed(positions[len(kept):]):
             list.__delitem__(tags, position)
@@ -345,6 +349,7 @@ def _set_id3(handle, key: str, values: list[str] | None) -> None:
     for frame in frames if values is None else ():
         tags.pop(frame.HashKey, None)
     for frame in frames if values is not None else ():
+        assert values is not None  # the loop runs only when it is
         frame.text = values
         if frame.encoding == 0 and not _latin1(values):  # a Latin-1 frame that cannot hold the new value
             frame.encoding = 1 if _id3_v23(handle) else 3

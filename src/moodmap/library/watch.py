@@ -21,7 +21,7 @@ import glob
 import os
 import queue
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from ..core.checksums import fingerprint
@@ -125,7 +125,8 @@ def watch_library(roots: str | Path | Sequence[str | Path], db_path: str | Path,
     events: queue.SimpleQueue[str] = queue.SimpleQueue()
     observer = Observer()
     for folder in folders:  # watched before the first scan: what changes during it is seen after it
-        observer.schedule(_Handler(events), str(folder), recursive=True)
+        # watchdog annotates schedule with its FileSystemEventHandler class but only calls dispatch(event)
+        observer.schedule(_Handler(events), str(folder), recursive=True)  # type: ignore[arg-type]
     observer.start()
     watch = _Watch(folders, db_path, settle, grace, exclude, scan_options)
     try:
@@ -207,7 +208,7 @@ class _Watch:
 def _new_files(path: str, index: Index) -> list[str]:
     """Audio files at or below ``path`` that the index does not hold as they are now."""
     if os.path.isdir(path):
-        files = map(str, iter_audio_files(Path(path)))
+        files: Iterable[str] = map(str, iter_audio_files(Path(path)))
     else:
         files = [path] if Path(path).suffix.lower() in EXTENSIONS and os.path.isfile(path) else []
     return [f for f in files if not index.holds(f)]
