@@ -493,10 +493,21 @@ def test_a_path_lies_in_a_folder_only_below_it_or_as_it():
     assert in_folders("/anything.mp3", []) and in_folders("/anything.mp3", None)
 
 
-def test_times_are_recorded_to_the_second():
+def test_times_are_recorded_to_the_second_in_utc(monkeypatch):
     import re
+    import time
 
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", timestamp())
+    def utc() -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # nine hours from UTC: a local time would show
+    time.tzset()
+    try:
+        before, now, after = utc(), timestamp(), utc()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", now) and before <= now <= after
 
 
 def test_a_song_saved_again_keeps_its_id_whatever_the_row_says(library):

@@ -14,7 +14,8 @@ import pytest
 from helpers import write_library_db
 from moodmap.core.errors import MoodmapError
 from moodmap.core.mood import EMOTIONS
-from moodmap.library.playlist_folder import MANIFEST, FolderSummary, mood_names, playlist_texts, write_playlists
+from moodmap.core.mood import mood_names
+from moodmap.library.playlist_folder import MANIFEST, FolderSummary, playlist_texts, write_playlists
 from moodmap.library.song_table import SongTable, region_mask
 
 

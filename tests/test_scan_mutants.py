@@ -148,7 +148,7 @@ def test_each_song_is_recorded_with_its_file_and_the_models_prediction(music, tm
         assert row["arousal_spread"] == pytest.approx(expected.arousal_spread)
         assert (row["quadrant"], row["emotion"]) == (expected.quadrant, expected.emotion)
         assert row["duration"] == pytest.approx(st.st_size / 2 / RATE, abs=0.01)
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row["analysed_at"])
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", row["analysed_at"])
     with Library(db) as library:
         assert library.roots() == [str(music.resolve())]
 

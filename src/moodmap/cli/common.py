@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer.exceptions import TyperException
 
 from ..core.atomic import TEMP_SUFFIX
-from ..core.errors import Interrupted, MoodmapError
+from ..core.errors import Interrupted, MoodmapError, one_line
 
 # Piped or logged output is not cut to rich's default 80 columns: the compare and report
 # tables need about 110 (COLUMNS, when set, still wins).
@@ -71,7 +71,7 @@ def fails_cleanly(command: Callable) -> Callable:
         except Exception as exc:  # noqa: BLE001 — the last place a user can be spared a traceback
             if debugging():
                 raise
-            message = " ".join(str(exc).split())[:300]
+            message = one_line(exc)[:300]
             stderr.print(f"moodmap: internal error: {type(exc).__name__}: {message} — please report it; "
                          "rerun with --debug for the traceback", markup=False, highlight=False)
             raise typer.Exit(1) from None
@@ -100,7 +100,7 @@ def os_error(exc: OSError) -> str:
     path, name = exc.filename, Path(exc.filename or "").name
     if name.startswith(".") and name.endswith(TEMP_SUFFIX):  # .NAME.PID.RANDOM.partial → NAME
         path = Path(path).with_name(name[1:-len(TEMP_SUFFIX)].rsplit(".", 2)[0])
-    reason = exc.strerror or " ".join(str(exc).split())
+    reason = exc.strerror or one_line(exc)
     if isinstance(exc, FileExistsError) and path is not None and not Path(path).is_dir():
         reason = "a file is in the way of a folder"  # an output path through a file: makedirs says "File exists"
     return f"{path}: {reason}" if path is not None else f"could not write the output: {reason}"

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..core.engines import Engine
-from ..core.errors import MoodmapError, as_options
+from ..core.errors import MoodmapError, as_options, one_line
 from ..inference.registry import DEFAULT_MODEL
 from ..library.index import TAG_WRITE_ERROR
 from .common import (
@@ -355,7 +355,7 @@ def library_check(db: IndexToRead = None) -> None:
 
 def _damage(problems: list[str]) -> str:
     """SQLite's integrity_check report (a line per problem, some spanning lines) in one phrase."""
-    first = " ".join(problems[0].split()) if problems else "no details"
+    first = one_line(problems[0]) if problems else "no details"
     return (f"damaged ({_count(len(problems), 'problem')} reported by SQLite's integrity_check, first: "
             f"{first[:200]})")
 

@@ -37,6 +37,7 @@ from .errors import (
     TooShortError,
     TruncatedAudioError,
     UnreadableFileError,
+    one_line,
 )
 
 T = TypeVar("T")
@@ -406,7 +407,7 @@ SNDFILE_UNRECOGNISED = "File does not exist or is not a regular file (possibly a
 def _one_line(exc: BaseException) -> str:
     """A decoder's reason in one line, without the path (the error names the file once, as the user
     named it: never a server's upload path) and without libsndfile's misleading "possibly a pipe"."""
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     text = re.sub(r"^Error opening '.*?': ", "", text)  # soundfile's prefix
     text = re.sub(r"^\[Errno -?\d+\] (.*?): '.*'$", r"\1", text)  # PyAV's errno and path
     text = text.replace(SNDFILE_UNRECOGNISED, "format not recognised")

@@ -15,6 +15,11 @@ _OPEN, _CLOSE = "\ue000", "\ue001"
 _PARAMETER = re.compile(f"{_OPEN}(\\w+){_CLOSE}")
 
 
+def one_line(text: object) -> str:
+    """``text`` on one line: every run of white space (line breaks too) one space — the house rule for messages."""
+    return " ".join(str(text).split())
+
+
 def parameter(name: str) -> str:
     """The parameter ``name`` (as the Python and HTTP APIs call it: ``sort``, ``mood_tag``) inside an
     error's reason. The library speaks in those terms; each front end writes them in its own — the

@@ -126,3 +126,8 @@ def anchor_point(label: str) -> tuple[float, float] | None:
         return QUADRANT_CENTERS[key.upper()]
     emotion = EMOTION_BY_NAME.get(ALIASES.get(key, key))
     return None if emotion is None else (emotion.valence, emotion.arousal)
+
+
+def mood_names() -> list[str]:
+    """Every mood a playlist can be drawn from: the named emotions, then the quadrants Q1–Q4."""
+    return [e.name for e in EMOTIONS] + sorted(QUADRANT_CENTERS)

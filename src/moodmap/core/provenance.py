@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from pathlib import Path
+
+from .clock import timestamp
 
 DEMO_NOTE = "demo weights, trained on synthetic music"
 # How each of `moodmap synth`'s renderers plays its scores, in the words a label uses.
@@ -30,7 +31,7 @@ def dataset_record(name: str, root: str | Path) -> dict:
     synth = synth_record(root)
     record = {"name": name, "root": str(root), "synthetic": synth is not None,
               "recorded_by": f"moodmap {__version__}",
-              "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+              "recorded_at": timestamp()}
     return {**record, "synth": synth} if synth is not None else record
 
 

@@ -28,7 +28,7 @@ import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from .errors import MoodmapError, parameter
+from .errors import MoodmapError, one_line, parameter
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -153,7 +153,7 @@ def _check_reachable(address: str) -> None:
 
 def _cannot_join(ray, address: str | None, exc: BaseException) -> str:
     """One line: why Ray could not be started or joined, and what to check."""
-    text = " ".join(str(exc).split())
+    text = one_line(exc)
     first = text.split(". ")[0][:200]
     if address is None:
         return f"cannot start a private Ray on this machine: {first}"

@@ -10,13 +10,13 @@ import io
 import json
 import os
 import sqlite3
-import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 from .. import __version__
 from ..core.atomic import atomic_path
+from ..core.clock import timestamp
 from ..core.errors import Failure, MoodmapError, parameter
 
 SCHEMA = """
@@ -462,6 +462,3 @@ def _one_writer(db_path: str | Path) -> Iterator[None]:
         handle.close()
 
 
-def timestamp() -> str:
-    """Now, as the index records times."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S")

@@ -27,8 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.clock import timestamp
 from ..core.errors import MoodmapError, parameter
-from .index import Library, editing, timestamp
+from .index import Library, editing
 from .song_table import one_per_file
 
 STICKERS = ("valence", "arousal", "mood")  # the only sticker names moodmap sets or deletes

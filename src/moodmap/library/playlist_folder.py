@@ -26,7 +26,7 @@ from pathlib import Path
 from ..core.atomic import atomic_write_text, create_exclusively
 from ..core.checksums import sha256
 from ..core.errors import MoodmapError
-from ..core.mood import EMOTIONS, QUADRANT_CENTERS
+from ..core.mood import mood_names
 from .playlists import Constraints, mood_playlist, to_m3u8
 from .song_table import SongTable, region_mask
 
@@ -54,9 +54,6 @@ class FolderSummary:
     left_alone: list[str] = field(default_factory=list)  # someone else's file, or edited since moodmap wrote it
 
 
-def mood_names() -> list[str]:
-    """Every playlist ``--all-moods`` makes: the named emotions, then the quadrants."""
-    return [e.name for e in EMOTIONS] + sorted(QUADRANT_CENTERS)
 
 
 def playlist_texts(table: SongTable, format: str, folder: Path, music_dir: Path | None = None,

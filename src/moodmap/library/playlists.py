@@ -30,8 +30,8 @@ from typing import cast, overload
 
 import numpy as np
 
-from ..core.errors import MoodmapError, as_fields, parameter
-from ..core.mood import EMOTIONS, QUADRANT_CENTERS, anchor_point, quadrant
+from ..core.errors import MoodmapError, as_fields, one_line, parameter
+from ..core.mood import QUADRANT_CENTERS, anchor_point, mood_names, quadrant
 from .playlist_query import (
     MODES,
     SHAPES,
@@ -78,8 +78,7 @@ class Playlist:
 def mood_counts(table: SongTable) -> dict[str, int]:
     """How many songs each ``--mood`` (named emotion) and ``--quadrant`` would draw from: what
     playlists a library can make."""
-    names = [e.name for e in EMOTIONS] + sorted(QUADRANT_CENTERS)
-    return {name: int(region_mask(table, name).sum()) for name in names}
+    return {name: int(region_mask(table, name).sum()) for name in mood_names()}
 
 
 def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constraints(),
@@ -303,10 +302,10 @@ def to_m3u8(playlist: Playlist, destination: str | Path | None = None, absolute:
     # cast: Path(destination) runs only when relative_to is empty, and the condition then guarantees a destination
     base = Path(relative_to or Path(cast("str | Path", destination)).resolve().parent).resolve() \
         if (destination or relative_to) and not absolute else None
-    lines = ["#EXTM3U", f"#PLAYLIST:{_one_line(playlist.title)}"]
+    lines = ["#EXTM3U", f"#PLAYLIST:{one_line(playlist.title)}"]
     for song in playlist.songs:
         seconds = -1 if song["duration"] is None else int(round(song["duration"]))
-        lines.append(f"#EXTINF:{seconds},{_one_line(label(song))}")
+        lines.append(f"#EXTINF:{seconds},{one_line(label(song))}")
         path = Path(song["path"])
         lines.append(locate(song) if locate else
                      (os.path.relpath(path, base) if base else str(path.resolve())).replace(os.sep, "/"))
@@ -413,7 +412,3 @@ def _playlist(table: SongTable, chosen: list[int], title: str, constraints: Cons
     query = {**query, "n": wanted, "min_distance": constraints.min_distance,
              "exclude_artist_repeats": constraints.exclude_artist_repeats, "seed": constraints.seed}
     return Playlist(title, [dict(table.rows[i]) for i in chosen], note, query)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.checksums import fingerprint
+from ..core.clock import timestamp
 from ..core.engines import LOCAL, Engine, run_tasks
 from ..core.errors import (
     Failure,
@@ -39,7 +40,7 @@ from ..core.errors import (
     parameter,
 )
 from ..inference.registry import DEFAULT_MODEL, identify, resolve
-from .index import TAG_WRITE_ERROR, Library, editing, file_id, first_name, in_folders, timestamp
+from .index import TAG_WRITE_ERROR, Library, editing, file_id, first_name, in_folders
 from .tagging import check_mood_policy, write_library_tags
 from .tags import read_tags
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from mutagen import MutagenError
 
 from ..core.checksums import fingerprint
-from ..core.errors import Failure, MoodmapError, TagWriteError, parameter
+from ..core.errors import Failure, MoodmapError, TagWriteError, one_line, parameter
 from .index import Library, editing, file_id, first_name, in_folders
 from .tags import mood_values, read_mood_tags, write_mood_tags
 
@@ -123,4 +123,4 @@ def _reason(exc: Exception, path: str | Path) -> str:
     text = str(exc)
     for named in (f": '{path}'", f": {path}", f"{path}: ", f"'{path}'"):
         text = text.replace(named, "")
-    return " ".join(text.split()) or type(exc).__name__  # one line, no space left where the path was
+    return one_line(text) or type(exc).__name__  # one line, no space left where the path was

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..core import provenance
 from ..core.atomic import atomic_path, atomic_write_text, remove_stale_temps
+from ..core.clock import timestamp
 from ..core.config import FeatureConfig, config_dict, config_hash, from_dict
 from ..core.engines import LOCAL, Engine, run_tasks
 from ..core.errors import CacheError, Failure, crashed
@@ -265,7 +266,7 @@ def consolidate(folder: Path, dataset: Dataset, config: FeatureConfig, meta: dic
     write_failures(folder, failures)
     previous = (meta.get("features"), meta.get("index"))
     meta.update(generation=generation, features=features_name, index=index_name, rows=total,
-                songs=len(plan), updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+                songs=len(plan), updated=timestamp())
     atomic_write_text(folder / "meta.json", json.dumps(meta, indent=2))
     for name in previous:
         if name:

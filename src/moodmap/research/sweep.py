@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.clock import timestamp
 from ..core.config import FeatureConfig, ModelConfig, TrainConfig, config_dict, config_hash
 from ..core.engines import LOCAL, Engine, default_jobs
 from .cache import FeatureCache
@@ -101,7 +102,7 @@ class ResultsStore:
                 (task.setting, task.run, json.dumps(config_dict(task.model)), json.dumps(config_dict(task.train)),
                  feature_hash, dataset, task.train.split, result["seed"], task.train.epochs, result["last_val_mae"],
                  result["best_val_mae"], json.dumps(result), json.dumps(predictions) if predictions else None,
-                 result["seconds"], time.strftime("%Y-%m-%dT%H:%M:%S"), platform.node()))
+                 result["seconds"], timestamp(), platform.node()))
 
     def set_meta(self, key: str, value) -> None:
         with self.db:

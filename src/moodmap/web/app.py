@@ -37,7 +37,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..core.errors import AudioError, MoodmapError, TooLongError, WorkerCrashed
-from ..core.mood import EMOTIONS, QUADRANT_CENTERS
+from ..core.mood import mood_names
 from ..inference.registry import DEFAULT_MODEL
 from ..library.index import open_library
 from ..library.mood_map import map_data
@@ -193,7 +193,7 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:  # noqa:
 
         models = [{"name": name, "description": entry.get("description", ""), "note": note_for(entry)}
                   for name, entry in available_models().items()]
-        moods = [e.name for e in EMOTIONS] + sorted(QUADRANT_CENTERS)
+        moods = mood_names()
         return {"status": "ok", "version": __version__, "songs": len(library.table()), "models": models, "moods": moods,
                 "default_model": settings.default_model, "max_upload_bytes": settings.max_upload_bytes}
 
