@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import sqlite3
 import sys
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from typer.exceptions import TyperException
 
-from ..core.atomic import TEMP_SUFFIX
+from ..core.atomic import TEMP_SUFFIX, atomic_write_text
 from ..core.errors import Interrupted, MoodmapError, one_line
 
 # Piped or logged output is not cut to rich's default 80 columns: the compare and report
@@ -117,6 +118,13 @@ def output_file(path: Optional[Path]) -> Optional[Path]:
     if path is not None and not path.parent.exists():  # a file in its place: the write says so
         raise MoodmapError(path, f"not written: its folder {path.parent} does not exist")
     return path
+
+
+def write_json(path: Optional[Path], data) -> None:
+    """``--json PATH``: ``data`` written there whole (atomically), when asked for (its folder checked with
+    ``output_file`` before the work, so hours of training never end in a path that cannot be written)."""
+    if path is not None:
+        atomic_write_text(path, json.dumps(data, indent=2))
 
 
 @contextlib.contextmanager

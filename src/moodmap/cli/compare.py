@@ -1,16 +1,14 @@
 """``moodmap compare``: models on identical grouped splits, every metric beside the baseline, paired tests."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.table import Table
 
-from ..core.atomic import atomic_write_text
 from ..core.engines import Engine
-from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar
+from .common import AddressOption, EngineOption, console, fails_cleanly, output_file, progress_bar, write_json
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 
@@ -78,6 +76,7 @@ def compare(
     """Train models on identical grouped splits; every metric per dimension, the baseline, Wilcoxon tests."""
     from ..research.compare import Protocol, compare_models
 
+    output_file(json_out)
     protocol = Protocol(runs=runs, folds=folds, seed=seed, epochs=epochs)
     names = [n.strip() for n in models.split(",") if n.strip()]
     with progress_bar("compare: trainings") as update:
@@ -88,6 +87,5 @@ def compare(
     console.print("paired tests (song level):")
     for line in _test_lines(report):
         console.print("  " + line, highlight=False)
-    if json_out:
-        atomic_write_text(json_out, json.dumps(report, indent=2))
+    write_json(json_out, report)
     console.print(f"every figure, per level, dimension and run: {out / 'compare.json'}")

@@ -1,7 +1,6 @@
 """Commands for researchers: synthetic data, feature caches, training, the paper's sweep and report, export."""
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
@@ -9,11 +8,10 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ..core.atomic import atomic_write_text
 from ..core.config import FeatureConfig, load_toml, with_overrides, with_run_overrides
 from ..core.engines import Engine
 from ..core.errors import MoodmapError
-from .common import AddressOption, EngineOption, console, fails_cleanly, progress_bar, stderr
+from .common import AddressOption, EngineOption, console, fails_cleanly, output_file, progress_bar, stderr, write_json
 
 commands = typer.Typer()  # merged into the moodmap app by cli/__init__.py
 
@@ -203,6 +201,7 @@ def train(
     address: AddressOption = None,
 ) -> None:
     """Train the paper's CNN with its protocol; print every metric beside the constant baseline."""
+    output_file(json_out)
     overrides = list(set_ or []) + ([f"split={split}"] if split else [])
     model_config, train_config = _model_configs(config, overrides, epochs)  # checked before torch loads
     from ..research.train import train_runs
@@ -214,8 +213,7 @@ def train(
         stderr.print(f"moodmap: runs {', '.join(map(str, summary['missing_runs']))} lost their worker every time "
                      "they were tried and are not in this summary; rerun the same command to try them again",
                      markup=False, highlight=False)
-    if json_out:
-        atomic_write_text(json_out, json.dumps(summary, indent=2))
+    write_json(json_out, summary)
     console.print(f"checkpoints, per-epoch metrics and summary.json in {out}")
 
 
@@ -232,12 +230,12 @@ def evaluate(
     """Score a trained model: MAE, RMSE, r, R², CCC, spread and quadrant accuracy, beside the baseline."""
     from ..research.train import evaluate_checkpoint
 
+    output_file(json_out)
     if rows not in ("validation", "test", "all"):
         raise MoodmapError(None, "--rows must be validation, test or all")
     report = evaluate_checkpoint(model, cache, rows)
     _print_evaluation(report)
-    if json_out:
-        atomic_write_text(json_out, json.dumps(report, indent=2))
+    write_json(json_out, report)
 
 
 @commands.command()
