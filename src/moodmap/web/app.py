@@ -20,13 +20,13 @@ import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -155,20 +155,17 @@ class PlaylistRequest(BaseModel):
     format: Literal["json", "m3u8", "nsp"] = "json"
 
 
-# The routes are closures over the app's library and pools, so their branches count toward this function's
-# complexity: it is to become routers + a lifespan (issue 32), not split piecemeal before then.
-def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:  # noqa: C901
-    """The FastAPI application for one library index (or none: predictions only)."""
+def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
+    """The FastAPI application for one library index (or none: predictions only): its state (the
+    library, the analysis workers, the upload folder), the guards around every request, the routes."""
     # The API docs' scripts and styles come from the package (fastapi-offline), not a CDN: /docs works offline.
     app = FastAPIOffline(title="moodmap", version=__version__, static_url=DOCS_ASSETS,
                          swagger_ui_parameters={"validatorUrl": None},  # no call to an online validator
                          description="Valence and arousal of music: predict files, browse a library's mood map, "
                                      "build mood playlists.")
-    library = LibraryView(settings.db, settings.library_root)
-    analyses = AnalysisPool(settings.inference_workers)
     remove_leftover_uploads(Path(tempfile.gettempdir()))
-    uploads = upload_folder()
-    app.state.settings, app.state.library, app.state.uploads = settings, library, uploads
+    app.state.settings, app.state.library = settings, LibraryView(settings.db, settings.library_root)
+    app.state.analyses, app.state.uploads = AnalysisPool(settings.inference_workers), upload_folder()
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, paths=("/api/predict",), slack=MULTIPART_SLACK)
     app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, paths=("/",), skip=("/api/predict",))
     app.add_middleware(Admission, pattern="/api/predict/?", what="analyses",
@@ -177,102 +174,136 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:  # noqa:
                        limit=COSTLY_AT_ONCE + COSTLY_WAITING, running=COSTLY_AT_ONCE)
     app.add_middleware(RequestGuard, allowed_hosts=settings.allowed_hosts)  # outermost: checked first
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for path, endpoint, method, options in ROUTES:  # each app its own routes (HEAD is added to them below)
+        app.add_api_route(path, endpoint, methods=[method], **options)
     app.include_router(editor_router(settings.playlists, PlaylistRequest))  # the map as a playlist editor
     _error_handlers(app)
-    app.router.add_event_handler("shutdown", functools.partial(shutil.rmtree, uploads, True))
-    app.router.add_event_handler("shutdown", analyses.close)
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def page() -> str:
-        return (HERE / "templates" / "index.html").read_text(encoding="utf-8").replace("{{version}}", __version__)
-
-    @app.get("/api/health")
-    def health() -> dict:
-        """Server status: version, songs in the index, models to choose from."""
-        from ..inference.registry import available_models, note_for
-
-        models = [{"name": name, "description": entry.get("description", ""), "note": note_for(entry)}
-                  for name, entry in available_models().items()]
-        moods = mood_names()
-        return {"status": "ok", "version": __version__, "songs": len(library.table()), "models": models, "moods": moods,
-                "default_model": settings.default_model, "max_upload_bytes": settings.max_upload_bytes}
-
-    @app.post("/api/predict")
-    async def predict(request: Request,
-                      file: UploadFile = File(..., description="An audio file (mp3, flac, ogg, wav, m4a, …)."),
-                      model: str = Form(settings.default_model), timeline: bool = Form(False),
-                      hop: float = Form(5.0, gt=0.5, le=60.0)) -> dict:
-        """Valence, arousal, quadrant and emotion of an uploaded file (its timeline on request)."""
-        _check_model(model, settings)
-        target = uploads / f"{os.urandom(8).hex()}{_safe_suffix(file.filename)}"
-        try:
-            with open(target, "wb") as handle:
-                while chunk := await file.read(1 << 20):
-                    handle.write(chunk)
-            if target.stat().st_size == 0:
-                raise HTTPException(422, "the uploaded file is empty")
-            result = await analyses.run(_predict_upload, str(target), model, timeline, hop,
-                                        gone=request.is_disconnected)
-        except ClientGone:
-            return Response(status_code=499)  # nobody reads it; the worker stops once the upload is gone
-        except MoodmapError as exc:  # its reason names the file as the client does, never where the server kept it
-            name = _client_name(file.filename)
-            reason = exc.reason.replace(f"'{target}'", name).replace(str(target), name)
-            raise type(exc)(None, reason if name in reason else f"{name}: {reason}") from None
-        finally:
-            target.unlink(missing_ok=True)
-        return {**result, "path": None, "filename": file.filename}
-
-    @app.get("/api/songs")
-    def songs(mood: str | None = Query(None, max_length=MAX_KEY, description="A named emotion or Q1–Q4."),
-              quadrant: str | None = Query(None, pattern="^[Qq][1-4]$"),
-              q: str | None = Query(None, max_length=200, description="Text in artist, title, album or file name."),
-              offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=MAX_PAGE)) -> dict:
-        """Songs of the index, filtered and paginated."""
-        table = library.table()
-        keep = table.filter(mood, quadrant, q)
-        page = [table.rows[i] for i in keep[offset:offset + limit]]
-        return {"total": len(keep), "offset": offset, "limit": limit, "songs": page}
-
-    @app.get("/api/songs/{song_id}")
-    def song(song_id: int) -> dict:
-        """One song with its stored timeline (if scanned with --timeline)."""
-        row = _song(library, song_id)
-        return {**row, "timeline": library.timeline(song_id)}
-
-    @app.get("/api/songs/{song_id}/audio", response_class=FileResponse)
-    def audio(song_id: int, request: Request) -> Response:
-        """The song's audio file (range requests supported), only from inside the library folder."""
-        row = _song(library, song_id)
-        path = _library_file(library, row)
-        # The type of the indexed name moodmap decoded, never one guessed from where a link points (poly.html).
-        kind = AUDIO_TYPES.get(Path(row["path"]).suffix.lower(), "application/octet-stream")
-        response = FileResponse(path, media_type=kind, filename=Path(row["path"]).name,
-                                content_disposition_type="inline", stat_result=path.stat())
-        return _range_error(response, request) or response
-
-    @app.get("/api/map")
-    def mood_map() -> dict:
-        """What the mood map draws: songs, named-emotion anchors and quadrant names."""
-        return map_data(library.table())
-
-    @app.post("/api/playlists")
-    def playlists(body: PlaylistRequest, request: Request) -> Response:
-        """A playlist, the same modes as `moodmap playlist`, as JSON or M3U8 whose entries are this
-        server's URLs for the songs' audio (a phone or another computer can play them)."""
-        return _playlist_response(library, body, str(request.base_url))
-
-    @app.get("/api/playlists")
-    def playlist_link(body: Annotated[PlaylistRequest, Query()], request: Request) -> Response:
-        """The same, as a link a player can open (``/api/playlists?mood=calm&format=m3u8``)."""
-        return _playlist_response(library, body, str(request.base_url))
-
+    app.router.add_event_handler("shutdown", functools.partial(shutil.rmtree, app.state.uploads, True))
+    app.router.add_event_handler("shutdown", app.state.analyses.close)
     app.openapi()  # the schema as declared; then HEAD where GET is (not listed in it: same answers, no body)
-    for route in app.routes:
-        if isinstance(route, APIRoute) and "GET" in route.methods:
+    for route in _api_routes(app.routes):
+        if "GET" in route.methods:
             route.methods.add("HEAD")
     return app
 
+
+def _api_routes(routes) -> Iterator[APIRoute]:
+    """Every API route of the app's own (an included router, the editor's, keeps its routes to itself)."""
+    return (route for route in routes if isinstance(route, APIRoute))
+
+
+# What a route needs of its app, as dependencies (the app's state, set by create_app).
+def _settings(request: Request) -> ServerSettings:
+    return request.app.state.settings
+
+
+def _library(request: Request) -> LibraryView:
+    return request.app.state.library
+
+
+Settings = Annotated[ServerSettings, Depends(_settings)]
+Library = Annotated[LibraryView, Depends(_library)]
+
+
+def page() -> str:
+    return (HERE / "templates" / "index.html").read_text(encoding="utf-8").replace("{{version}}", __version__)
+
+
+def health(library: Library, settings: Settings) -> dict:
+    """Server status: version, songs in the index, models to choose from."""
+    from ..inference.registry import available_models, note_for
+
+    models = [{"name": name, "description": entry.get("description", ""), "note": note_for(entry)}
+              for name, entry in available_models().items()]
+    return {"status": "ok", "version": __version__, "songs": len(library.table()), "models": models,
+            "moods": mood_names(), "default_model": settings.default_model,
+            "max_upload_bytes": settings.max_upload_bytes}
+
+
+async def predict(request: Request, settings: Settings,
+                  file: UploadFile = File(..., description="An audio file (mp3, flac, ogg, wav, m4a, …)."),
+                  model: str | None = Form(None, description="A model's name (default: the server's model)."),
+                  timeline: bool = Form(False), hop: float = Form(5.0, gt=0.5, le=60.0)) -> dict:
+    """Valence, arousal, quadrant and emotion of an uploaded file (its timeline on request)."""
+    model = model or settings.default_model
+    _check_model(model, settings)
+    target = request.app.state.uploads / f"{os.urandom(8).hex()}{_safe_suffix(file.filename)}"
+    try:
+        with open(target, "wb") as handle:
+            while chunk := await file.read(1 << 20):
+                handle.write(chunk)
+        if target.stat().st_size == 0:
+            raise HTTPException(422, "the uploaded file is empty")
+        result = await request.app.state.analyses.run(_predict_upload, str(target), model, timeline, hop,
+                                                      gone=request.is_disconnected)
+    except ClientGone:
+        return Response(status_code=499)  # nobody reads it; the worker stops once the upload is gone
+    except MoodmapError as exc:  # its reason names the file as the client does, never where the server kept it
+        name = _client_name(file.filename)
+        reason = exc.reason.replace(f"'{target}'", name).replace(str(target), name)
+        raise type(exc)(None, reason if name in reason else f"{name}: {reason}") from None
+    finally:
+        target.unlink(missing_ok=True)
+    return {**result, "path": None, "filename": file.filename}
+
+
+def songs(library: Library,
+          mood: str | None = Query(None, max_length=MAX_KEY, description="A named emotion or Q1–Q4."),
+          quadrant: str | None = Query(None, pattern="^[Qq][1-4]$"),
+          q: str | None = Query(None, max_length=200, description="Text in artist, title, album or file name."),
+          offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=MAX_PAGE)) -> dict:
+    """Songs of the index, filtered and paginated."""
+    table = library.table()
+    keep = table.filter(mood, quadrant, q)
+    page = [table.rows[i] for i in keep[offset:offset + limit]]
+    return {"total": len(keep), "offset": offset, "limit": limit, "songs": page}
+
+
+def song(song_id: int, library: Library) -> dict:
+    """One song with its stored timeline (if scanned with --timeline)."""
+    row = _song(library, song_id)
+    return {**row, "timeline": library.timeline(song_id)}
+
+
+def audio(song_id: int, request: Request, library: Library) -> Response:
+    """The song's audio file (range requests supported), only from inside the library folder."""
+    row = _song(library, song_id)
+    path = _library_file(library, row)
+    # The type of the indexed name moodmap decoded, never one guessed from where a link points (poly.html).
+    kind = AUDIO_TYPES.get(Path(row["path"]).suffix.lower(), "application/octet-stream")
+    response = FileResponse(path, media_type=kind, filename=Path(row["path"]).name,
+                            content_disposition_type="inline", stat_result=path.stat())
+    return _range_error(response, request) or response
+
+
+def mood_map(library: Library) -> dict:
+    """What the mood map draws: songs, named-emotion anchors and quadrant names."""
+    return map_data(library.table())
+
+
+def playlists(body: PlaylistRequest, request: Request, library: Library) -> Response:
+    """A playlist, the same modes as `moodmap playlist`, as JSON or M3U8 whose entries are this
+    server's URLs for the songs' audio (a phone or another computer can play them)."""
+    return _playlist_response(library, body, str(request.base_url))
+
+
+def playlist_link(body: Annotated[PlaylistRequest, Query()], request: Request, library: Library) -> Response:
+    """The same, as a link a player can open (``/api/playlists?mood=calm&format=m3u8``)."""
+    return _playlist_response(library, body, str(request.base_url))
+
+
+# path, function, method, options: added to each app by create_app
+ROUTES = [
+    ("/", page, "GET", {"response_class": HTMLResponse, "include_in_schema": False}),
+    ("/api/health", health, "GET", {}),
+    ("/api/predict", predict, "POST", {}),
+    ("/api/songs", songs, "GET", {}),
+    ("/api/songs/{song_id}", song, "GET", {}),
+    ("/api/songs/{song_id}/audio", audio, "GET", {"response_class": FileResponse}),
+    ("/api/map", mood_map, "GET", {}),
+    ("/api/playlists", playlists, "POST", {}),
+    ("/api/playlists", playlist_link, "GET", {}),
+]
 
 def _playlist_response(library: LibraryView, body: PlaylistRequest, base_url: str) -> Response:
     query, constraints = playlist_request(body)
