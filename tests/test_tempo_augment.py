@@ -103,3 +103,28 @@ def test_training_with_tempo_stretch_differs_and_counts_its_rows(synth_cache, tm
     assert a["last_val_mae"] != b["last_val_mae"]
     with pytest.raises(ConfigError, match="crop_frames"):
         train_runs(synth_cache, model, TrainConfig(epochs=1, tempo_stretch=1.25), 1, tmp_path / "nocrop")
+
+
+def test_mode_twins_differ_only_in_mode_and_share_a_group(tmp_path):
+    import csv as _csv
+
+    from moodmap.datasets import load_manifest
+    from moodmap.datasets.synth import SynthSpec, plan, write_synth_dataset
+    from moodmap.datasets.twins import PARALLEL_MODES, write_mode_twins
+
+    spec = SynthSpec(songs=3, seed=4, seconds=3.0)
+    write_synth_dataset(tmp_path / "set", spec, jobs=1)
+    manifest = write_mode_twins(tmp_path / "set", tmp_path / "twins", jobs=1)
+    songs = {s.song_id: s for s in load_manifest(manifest, "1-9").songs}
+    assert len(songs) == 6
+    with open(tmp_path / "twins" / "synth_params.csv", newline="") as handle:
+        params = {row["song_id"]: row for row in _csv.DictReader(handle)}
+    for original in plan(spec):
+        double = params["m" + original.song_id]
+        assert double["mode"] == PARALLEL_MODES[original.mode] != original.mode
+        assert double["seed"] == str(original.seed) and double["bpm"] == params[original.song_id]["bpm"]
+        assert songs["m" + original.song_id].group_key == songs[original.song_id].group_key == original.song_id
+        assert songs["m" + original.song_id].arousal == songs[original.song_id].arousal
+        major = original.mode in ("ionian", "lydian", "mixolydian")
+        assert (songs[original.song_id].valence > songs["m" + original.song_id].valence) == major
+        assert songs["m" + original.song_id].path.exists()
