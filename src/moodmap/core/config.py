@@ -194,6 +194,10 @@ class TrainConfig:
     epochs, so the last epoch — the one scored — is a settled model, not a noisy step.
     ``folds`` turns the grouped split into k-fold cross-validation: the songs are dealt
     once into ``folds`` parts and run ``i`` validates on part ``i``.
+    ``tempo_stretch`` (off by default; issue 33) stretches each training excerpt of a synthetic
+    song in time by a random factor in [1/v, v] (on the log-mel, pitch kept) and moves its
+    arousal target by what the generator's tempo term says that change is worth
+    (``moodmap.tempo_augment``); songs of unknown tempo (real data) are only cropped.
     """
 
     optimizer: str = "adam"
@@ -212,11 +216,12 @@ class TrainConfig:
     calibrate_spread: bool = False
     folds: int | None = None
     lr_schedule: str = "constant"
+    tempo_stretch: float | None = None
 
     # Added after results were first stored: left out of config_hash while at their defaults,
     # so existing caches, checkpoints and sweep results keep their keys.
     LATER_FIELDS: ClassVar[tuple[str, ...]] = ("standardize_targets", "crop_frames", "spec_augment",
-                                                "calibrate_spread", "folds", "lr_schedule")
+                                                "calibrate_spread", "folds", "lr_schedule", "tempo_stretch")
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         ("optimizer", _one_of(OPTIMIZERS), f"one of {', '.join(OPTIMIZERS)}"),
@@ -232,6 +237,8 @@ class TrainConfig:
         ("folds", _optional(lambda v, c: v >= 2 and c.split == "grouped"),
          "none or an integer >= 2, with split=grouped"),
         ("lr_schedule", _one_of(LR_SCHEDULES), f"one of {', '.join(LR_SCHEDULES)}"),
+        ("tempo_stretch", _optional(lambda v, c: _finite(v) and 1.0 < v <= 2.0),
+         "none (off) or the largest stretch factor, a number above 1 and at most 2"),
     )
 
     def __post_init__(self) -> None:

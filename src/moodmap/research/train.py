@@ -40,6 +40,7 @@ from .models.optimizers import make_optimizer
 from .models.torch_predict import predict_features
 from .run_loop import run_missing, stop_if_interrupted, threads_per_task
 from .runtime import configure
+from .tempo_augment import song_bpm, tempo_augmenter
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ def train_run(task: RunTask) -> dict:
     configure(task.threads)
     if task.train.crop_frames and task.model.architecture == "paper_cnn":
         raise ConfigError(None, "crop_frames needs a model that takes any excerpt length (moodnet), not paper_cnn")
+    if task.train.tempo_stretch and not task.train.crop_frames:
+        raise ConfigError(None, "tempo_stretch needs crop_frames (the stretched window is read from a longer excerpt)")
     cache = FeatureCache.open(task.cache)
     out = Path(task.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -119,7 +122,7 @@ def train_run(task: RunTask) -> dict:
     began = time.monotonic()
     model = build_model(task.model, cache.features.shape[1:])
     transform = target_transform(cache.targets[split.train], task.train.standardize_targets)
-    history, pred = _fit(task, model, cache, split, seed, out, began, transform)
+    history, pred, tempo_rows = _fit(task, model, cache, split, seed, out, began, transform)
     y_val = cache.targets[split.validation]
     best = min(history, key=lambda h: h["val_mae"])
     score = lambda p: evaluate_levels(p, y_val, cache.song_ids[split.validation],  # noqa: E731
@@ -136,6 +139,7 @@ def train_run(task: RunTask) -> dict:
         "split_digest": split.digest(),
         "last_val_mae": history[-1]["val_mae"], "best_val_mae": best["val_mae"], "best_epoch": best["epoch"],
         "seconds": round(time.monotonic() - began, 2),
+        **({"tempo_stretch_rows": tempo_rows} if task.train.tempo_stretch else {}),
         "evaluation": {level: ev.as_dict() for level, ev in levels.items()},
     }
     if uncalibrated is not None:
@@ -149,8 +153,9 @@ def train_run(task: RunTask) -> dict:
 
 
 def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out: Path, began: float,
-         transform: tuple[np.ndarray, np.ndarray]) -> tuple[list[dict], np.ndarray]:
-    """The epochs of one run: train, score on validation, checkpoint; returns history and last predictions."""
+         transform: tuple[np.ndarray, np.ndarray]) -> tuple[list[dict], np.ndarray, int]:
+    """The epochs of one run: train, score on validation, checkpoint; returns history, last predictions
+    and how many training rows the tempo augmentation could stretch (their song's bpm known)."""
     x_train = torch.from_numpy(np.ascontiguousarray(cache.features[split.train]))
     offset, scale = transform
     y_train = torch.from_numpy(((cache.targets[split.train] - offset) / scale).astype(np.float32))
@@ -158,13 +163,19 @@ def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out
     optimizer = make_optimizer(task.train.optimizer, model.parameters(), task.train.learning_rate)
     generator = torch.Generator().manual_seed(seed)
     augment = augmenter(task.train.crop_frames, task.train.spec_augment)
+    tempo, tempo_rows = None, 0
+    if task.train.tempo_stretch:
+        bpm = song_bpm(cache)[split.train]
+        tempo_rows = int(np.isfinite(bpm).sum())
+        tempo = tempo_augmenter(bpm, task.train.tempo_stretch, task.train.crop_frames, x_train.shape[-1],
+                                float(scale[1]))
     schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, task.train.epochs)
                 if task.train.lr_schedule == "cosine" else None)
     history: list[dict] = []
     for epoch in range(1, task.train.epochs + 1):
         learning_rate = optimizer.param_groups[0]["lr"]
         loss = _epoch(model, optimizer, LOSSES[task.train.loss], x_train, y_train, task.train.batch_size, generator,
-                      augment)
+                      augment, tempo)
         if schedule is not None:
             schedule.step()
         if task.train.recalibrate_batchnorm:
@@ -180,7 +191,7 @@ def _fit(task: RunTask, model, cache: FeatureCache, split: Split, seed: int, out
             save_checkpoint(out / "last.pt", checkpoint)
             if improved:
                 save_checkpoint(out / "best.pt", checkpoint)
-    return history, pred
+    return history, pred, tempo_rows
 
 
 def _calibrate(task: RunTask, model, cache: FeatureCache, split: Split, out: Path, pred: np.ndarray,
@@ -203,8 +214,10 @@ def target_transform(targets: np.ndarray, standardize: bool) -> tuple[np.ndarray
     return targets.mean(axis=0).astype(np.float32), np.maximum(targets.std(axis=0), 1e-6).astype(np.float32)
 
 
-def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Generator, augment=None) -> float:
-    """One pass over the training rows in a fresh random order (Keras ``shuffle=True``)."""
+def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Generator, augment=None,
+           tempo=None) -> float:
+    """One pass over the training rows in a fresh random order (Keras ``shuffle=True``); ``tempo``
+    (``moodmap.research.tempo_augment``) stretches a batch and moves its targets before ``augment``."""
     model.train()
     order = torch.randperm(len(x), generator=generator)
     total, seen = 0.0, 0
@@ -213,10 +226,12 @@ def _epoch(model, optimizer, loss_fn, x, y, batch_size: int, generator: torch.Ge
         if len(index) < 2:  # BatchNorm cannot train on a single item
             continue
         optimizer.zero_grad(set_to_none=True)
-        batch = x.index_select(0, index)
+        batch, target = x.index_select(0, index), y.index_select(0, index)
+        if tempo is not None:
+            batch, target = tempo(batch, target, index, generator)
         if augment is not None:
             batch = augment(batch, generator)
-        loss = loss_fn(model(batch), y.index_select(0, index))
+        loss = loss_fn(model(batch), target)
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * len(index)

@@ -164,7 +164,8 @@ def _options(train_config) -> str:
     words = {"recalibrate_batchnorm": "BatchNorm statistics re-estimated on the training set after each epoch",
              "standardize_targets": "z-scored targets", "crop_frames": "random crops of {} frames",
              "spec_augment": "SpecAugment-style masks", "calibrate_spread": "prediction spread calibrated "
-             "to the training targets' after training", "lr_schedule": "{} learning-rate schedule"}
+             "to the training targets' after training", "lr_schedule": "{} learning-rate schedule",
+             "tempo_stretch": "synthetic songs time-stretched by up to ×{} with their arousal moved to match"}
     default = type(train_config)()
     chosen = [text.format(getattr(train_config, key)) for key, text in words.items()
               if getattr(train_config, key) != getattr(default, key)]

@@ -1,0 +1,85 @@
+"""Mode twins (issue 33): every song of a ``moodmap synth`` set played again in its parallel mode.
+
+A twin is the same score — same seed, so the same notes' rhythm, voicing, instruments,
+tempo and annotator noise — with the scale swapped for its parallel mode (ionian ↔ aeolian,
+mixolydian ↔ dorian, lydian ↔ phrygian), so the only thing that differs between the two is
+the mode, and its label follows from score.py's mode term (``rate``), as every synthetic
+label does. The pairs teach what the parallel major/minor does to valence, which the
+real-music check (benchmarks/real_music.py) finds the shipped model barely hears.
+
+``write_mode_twins(source, out)`` writes a manifest data set::
+
+    OUT/twins/m<id>.<format>   the twins' audio
+    OUT/manifest.csv           originals (paths into SOURCE) and twins; group = the original's id,
+                               so a song and its twin never straddle a grouped split; 1–9 ratings
+    OUT/synth_params.csv       both halves' parameters (bpm for tempo augmentation, provenance)
+    OUT/synth.json             the source's spec, with ``mode_twins: true``
+
+Prepare it with ``moodmap prepare OUT/manifest.csv --format manifest --scale 1-9``. The
+originals keep their ids, so the grouped split holds out the same songs as on the source
+set's own cache, and ``moodmap evaluate`` of a twin-trained model on that cache scores the
+same validation songs.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from ...core.atomic import atomic_write_text
+from ...core.engines import run_tasks
+from ...core.errors import MoodmapError
+from .score import SongParams, rate
+from .synth import SynthSpec, _render_task, plan
+
+PARALLEL_MODES = {"ionian": "aeolian", "aeolian": "ionian", "mixolydian": "dorian", "dorian": "mixolydian",
+                  "lydian": "phrygian", "phrygian": "lydian"}
+TWIN_PREFIX = "m"
+
+
+def twin(params: SongParams) -> SongParams:
+    """The same song in its parallel mode."""
+    return replace(params, song_id=f"{TWIN_PREFIX}{params.song_id}", mode=PARALLEL_MODES[params.mode])
+
+
+def source_spec(source: Path) -> SynthSpec:
+    try:
+        spec = json.loads((source / "synth.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MoodmapError(source, f"not a `moodmap synth` set with a synth.json: {exc}") from exc
+    return SynthSpec(**{k: v for k, v in spec.items() if k in SynthSpec.__dataclass_fields__})
+
+
+def write_mode_twins(source: str | Path, out: str | Path, jobs: int | None = None) -> Path:
+    """Render every song of ``source`` in its parallel mode under ``out``; returns the manifest path."""
+    source, out = Path(source).resolve(), Path(out)
+    spec = source_spec(source)
+    originals = plan(spec)
+    twins = [twin(p) for p in originals]
+    (out / "twins").mkdir(parents=True, exist_ok=True)
+    paths = [(out / "twins" / f"{t.song_id}.{spec.audio_format}").resolve() for t in twins]
+    todo = [(t, spec, path) for t, path in zip(twins, paths) if not path.exists()]
+    for _ in run_tasks(_render_task, todo, jobs):
+        pass
+    manifest = io.StringIO()
+    writer = csv.writer(manifest, lineterminator="\n")
+    writer.writerow(["path", "valence", "arousal", "valence_sd", "arousal_sd", "song_id", "group"])
+    params = io.StringIO()
+    fields = list(asdict(originals[0]).keys()) + ["bpm", "valence_true", "arousal_true"]
+    truth = csv.writer(params, lineterminator="\n")
+    truth.writerow(fields)
+    for original, double, twin_path in zip(originals, twins, paths):
+        original_path = source / "clips_45seconds" / f"{original.song_id}.{spec.audio_format}"
+        for p, path in ((original, original_path), (double, twin_path)):
+            r = rate(p)
+            writer.writerow([str(path), f"{r.valence_mean:.2f}", f"{r.arousal_mean:.2f}", f"{r.valence_std:.4f}",
+                             f"{r.arousal_std:.4f}", p.song_id, original.song_id])
+            truth.writerow(list(asdict(p).values()) + [f"{p.bpm:.2f}", f"{r.valence_true:.4f}",
+                                                       f"{r.arousal_true:.4f}"])
+    atomic_write_text(out / "manifest.csv", manifest.getvalue())
+    atomic_write_text(out / "synth_params.csv", params.getvalue())
+    atomic_write_text(out / "synth.json", json.dumps({**asdict(spec), "mode_twins": True,
+                                                      "source": str(source)}, indent=2) + "\n")
+    return out / "manifest.csv"
