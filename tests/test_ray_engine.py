@@ -73,8 +73,9 @@ def test_an_exception_in_the_task_reaches_the_caller_as_itself():
 def test_unknown_engine_and_address_without_ray_are_refused():
     with pytest.raises(ConfigError, match="unknown engine"):
         Engine("spark")
-    with pytest.raises(ConfigError, match="--address"):
+    with pytest.raises(ConfigError, match="^address is for engine ray$") as refused:  # the API's terms …
         Engine("local", "auto")
+    assert refused.value.for_command_line() == "--address is for --engine ray"  # … and the command's
 
 
 def _cache_arrays(folder: Path) -> tuple[np.ndarray, list[str]]:
