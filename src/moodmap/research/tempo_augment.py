@@ -21,10 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .datasets.score import AROUSAL_WEIGHTS
+from .datasets.score import AROUSAL_WEIGHTS, BPM_BASE, BPM_SPAN, RATING_SPAN
 
-BPM_BASE, BPM_SPAN = 60.0, 120.0  # score.SongParams.bpm: 60 + 120 × tempo
-LABEL_PER_SCORE = 0.8  # a 0–1 score becomes the rating 1 + 8 × score, the label rating / 10
+LABEL_PER_SCORE = RATING_SPAN / 10  # a 0–1 score becomes the rating 1 + 8 × score, the label rating / 10
 
 
 def unit_tempo(bpm: np.ndarray | torch.Tensor):

@@ -29,6 +29,8 @@ PROGRESSIONS = ((0, 5, 3, 4), (0, 3, 4, 0), (0, 4, 5, 3), (5, 3, 0, 4), (0, 2, 3
 AROUSAL_WEIGHTS = {"tempo": 0.30, "density": 0.25, "loudness": 0.25, "brightness": 0.20}
 VALENCE_WEIGHTS = {"mode": 0.30, "consonance": 0.35, "register": 0.35}
 ANNOTATORS = 10
+BPM_BASE, BPM_SPAN = 60.0, 120.0  # tempo 0–1 → 60–180 bpm
+RATING_SPAN = 8.0  # a 0–1 score → the 1–9 rating 1 + 8 × score
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class SongParams:
 
     @property
     def bpm(self) -> float:
-        return 60.0 + 120.0 * self.tempo
+        return BPM_BASE + BPM_SPAN * self.tempo
 
     @property
     def notes_per_beat(self) -> float:
@@ -107,7 +109,7 @@ def song_params(song_id: str, seed: int) -> SongParams:
 def rate(params: SongParams) -> Ratings:
     """Ten noisy annotators rate the song on 1–9 (integers), as crowd workers do."""
     rng = np.random.default_rng([params.seed, 1])
-    true_v, true_a = 1.0 + 8.0 * params.valence_score, 1.0 + 8.0 * params.arousal_score
+    true_v, true_a = 1.0 + RATING_SPAN * params.valence_score, 1.0 + RATING_SPAN * params.arousal_score
     spread_v, spread_a = rng.uniform(0.9, 2.1, size=2)
     votes_v = np.clip(np.rint(true_v + rng.normal(0.0, spread_v, ANNOTATORS)), 1, 9)
     votes_a = np.clip(np.rint(true_a + rng.normal(0.0, spread_a, ANNOTATORS)), 1, 9)

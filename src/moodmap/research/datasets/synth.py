@@ -29,7 +29,7 @@ from ...core.atomic import atomic_write_text, replace_atomically
 from ...core.engines import run_tasks
 from ...core.errors import MoodmapError
 from .render import render
-from .score import SongParams, compose, rate, song_params
+from .score import Ratings, SongParams, compose, rate, song_params
 from .soundfont import find_soundfont, fluidsynth_binary, render_soundfont
 
 RENDERERS = ("numpy", "soundfont")
@@ -131,6 +131,17 @@ def _check_provenance(out: Path, spec: SynthSpec) -> None:
     atomic_write_text(record, json.dumps(asdict(spec), indent=2) + "\n")
 
 
+def truth_csv(songs: list[SongParams], ratings: list[Ratings]) -> str:
+    """``synth_params.csv``: each song's parameters, its bpm and its noise-free truth (what tempo
+    augmentation and provenance read back)."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(list(asdict(songs[0]).keys()) + ["bpm", "valence_true", "arousal_true"] if songs else [])
+    for p, r in zip(songs, ratings):
+        writer.writerow(list(asdict(p).values()) + [f"{p.bpm:.2f}", f"{r.valence_true:.4f}", f"{r.arousal_true:.4f}"])
+    return text.getvalue()
+
+
 def _render_task(task: tuple[SongParams, SynthSpec, Path]) -> Path:
     return render_song(*task)
 
@@ -151,14 +162,8 @@ def _write_annotations(out: Path, songs: list[SongParams], spec: SynthSpec) -> N
         writer.writerow([p.song_id, f"{p.song_id}.{spec.audio_format}", f"\tSynth Ensemble {int(p.song_id) % 37:02d}",
                          f"\t{p.mode.title()} study in {p.bpm:.0f} bpm", "0.00", f"{spec.seconds / 60:.2f}",
                          "\tSynthetic", split])
-    truth = io.StringIO()
-    fields = list(asdict(songs[0]).keys()) + ["bpm", "valence_true", "arousal_true"] if songs else []
-    writer = csv.writer(truth, lineterminator="\n")
-    writer.writerow(fields)
-    for p, r in zip(songs, ratings):
-        writer.writerow(list(asdict(p).values()) + [f"{p.bpm:.2f}", f"{r.valence_true:.4f}", f"{r.arousal_true:.4f}"])
     annotations = out / "annotations"
     annotations.mkdir(parents=True, exist_ok=True)
     atomic_write_text(annotations / "static_annotations.csv", static.getvalue())
     atomic_write_text(annotations / "songs_info.csv", info.getvalue())
-    atomic_write_text(out / "synth_params.csv", truth.getvalue())
+    atomic_write_text(out / "synth_params.csv", truth_csv(songs, ratings))

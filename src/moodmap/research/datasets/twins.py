@@ -32,7 +32,7 @@ from ...core.atomic import atomic_write_text
 from ...core.engines import run_tasks
 from ...core.errors import MoodmapError
 from .score import SongParams, rate
-from .synth import SynthSpec, _render_task, plan
+from .synth import SynthSpec, _render_task, plan, truth_csv
 
 PARALLEL_MODES = {"ionian": "aeolian", "aeolian": "ionian", "mixolydian": "dorian", "dorian": "mixolydian",
                   "lydian": "phrygian", "phrygian": "lydian"}
@@ -66,20 +66,17 @@ def write_mode_twins(source: str | Path, out: str | Path, jobs: int | None = Non
     manifest = io.StringIO()
     writer = csv.writer(manifest, lineterminator="\n")
     writer.writerow(["path", "valence", "arousal", "valence_sd", "arousal_sd", "song_id", "group"])
-    params = io.StringIO()
-    fields = list(asdict(originals[0]).keys()) + ["bpm", "valence_true", "arousal_true"]
-    truth = csv.writer(params, lineterminator="\n")
-    truth.writerow(fields)
+    written, ratings = [], []
     for original, double, twin_path in zip(originals, twins, paths):
         original_path = source / "clips_45seconds" / f"{original.song_id}.{spec.audio_format}"
         for p, path in ((original, original_path), (double, twin_path)):
             r = rate(p)
             writer.writerow([str(path), f"{r.valence_mean:.2f}", f"{r.arousal_mean:.2f}", f"{r.valence_std:.4f}",
                              f"{r.arousal_std:.4f}", p.song_id, original.song_id])
-            truth.writerow(list(asdict(p).values()) + [f"{p.bpm:.2f}", f"{r.valence_true:.4f}",
-                                                       f"{r.arousal_true:.4f}"])
+            written.append(p)
+            ratings.append(r)
     atomic_write_text(out / "manifest.csv", manifest.getvalue())
-    atomic_write_text(out / "synth_params.csv", params.getvalue())
+    atomic_write_text(out / "synth_params.csv", truth_csv(written, ratings))
     atomic_write_text(out / "synth.json", json.dumps({**asdict(spec), "mode_twins": True,
                                                       "source": str(source)}, indent=2) + "\n")
     return out / "manifest.csv"
