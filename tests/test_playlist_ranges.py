@@ -425,3 +425,11 @@ def test_ranges_read_each_value_as_its_tag_is_written_even_on_a_half():
     table = SongTable.from_rows([{"id": i, "path": f"/m/{i}", "valence": float(v), "arousal": 0.5}
                                  for i, v in enumerate(values)])
     assert tagged_values(table, "valence").tolist() == [float(f"{v:.3f}") for v in values.tolist()]
+
+
+def test_a_note_names_options_on_the_command_line_and_fields_in_json(db):
+    """The library marks a parameter in a note; the CLI says it as an option, the JSON (the APIs) as a field."""
+    said = run("playlist", "--db", db, "--mood", "sad", "--n", "100", "--format", "json")
+    note = json.loads(said.stdout)["note"]
+    assert re.search(r"; its quadrant holds \d+: quadrant Q3$", note), note
+    assert re.search(r"^moodmap: note: .*; its quadrant holds \d+: --quadrant Q3$", said.stderr, flags=re.M), said.stderr

@@ -468,8 +468,8 @@ def playlist(
         return _write_smart_playlist(query, constraints, out, db)
     table = SongTable.from_library(db)
     result = build_playlist(table, query, constraints, steps)
-    if result.note:
-        stderr.print(f"moodmap: note: {as_options(result.marked_note or result.note)}", markup=False, highlight=False)
+    if result.marked_note:
+        stderr.print(f"moodmap: note: {as_options(result.marked_note)}", markup=False, highlight=False)
     if format == "table":
         console.print(_playlist_table(result))
         return

@@ -69,10 +69,14 @@ class Playlist:
 
     title: str
     songs: list[dict]
-    note: str | None = None
-    query: dict = field(default_factory=dict)
     # the note with the parameters it names marked (core.errors.parameter), for a front end to say them its way
-    marked_note: str | None = field(default=None, repr=False, compare=False)
+    marked_note: str | None = None
+    query: dict = field(default_factory=dict)
+
+    @property
+    def note(self) -> str | None:
+        """The note in the APIs' terms (``quadrant Q3``; the command line says ``--quadrant Q3``)."""
+        return None if self.marked_note is None else as_fields(self.marked_note)
 
 
 def mood_counts(table: SongTable) -> dict[str, int]:
@@ -102,7 +106,7 @@ def mood_playlist(table: SongTable, mood: str, constraints: Constraints = Constr
                  else f"{mood!r} (their nearest named emotion)")
         marked = (f"only {_songs(len(chosen))} {_are(len(chosen))} {where}{_with(filters)}; "
                   f"{constraints.n} asked for{wider}")
-        playlist = replace(playlist, note=as_fields(marked), marked_note=marked)
+        playlist = replace(playlist, marked_note=marked)
     return playlist
 
 
@@ -126,7 +130,7 @@ def range_playlist(table: SongTable, filters: Filters, constraints: Constraints 
     playlist = _playlist(table, chosen, title, constraints, {})
     if playlist.note and len(chosen) == int(mask.sum()):  # the filters ran out, not the rules
         held = f"{'has' if len(chosen) == 1 else 'have'} {what}" if filters.describe() else "in the library"
-        playlist = replace(playlist, note=f"only {_songs(len(chosen))} {held}; {constraints.n} asked for")
+        playlist = replace(playlist, marked_note=f"only {_songs(len(chosen))} {held}; {constraints.n} asked for")
     return playlist
 
 
