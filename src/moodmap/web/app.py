@@ -20,7 +20,7 @@ import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,15 +181,10 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
     app.router.add_event_handler("shutdown", functools.partial(shutil.rmtree, app.state.uploads, True))
     app.router.add_event_handler("shutdown", app.state.analyses.close)
     app.openapi()  # the schema as declared; then HEAD where GET is (not listed in it: same answers, no body)
-    for route in _api_routes(app.routes):
-        if "GET" in route.methods:
+    for route in app.routes:
+        if isinstance(route, APIRoute) and "GET" in route.methods:
             route.methods.add("HEAD")
     return app
-
-
-def _api_routes(routes) -> Iterator[APIRoute]:
-    """Every API route of the app's own (an included router, the editor's, keeps its routes to itself)."""
-    return (route for route in routes if isinstance(route, APIRoute))
 
 
 # What a route needs of its app, as dependencies (the app's state, set by create_app).
