@@ -430,7 +430,7 @@ def test_an_error_in_moodmap_is_reported_not_recorded_and_with_debug_raised(musi
 
 
 def test_a_worker_that_kept_dying_is_reported_as_its_files_crash():
-    task = AnalyseTask("/music/a.mp3", 1, 2, "f", DEFAULT_MODEL, False, 5.0)
+    task = AnalyseTask("/music/a.mp3", 1, 2, "f", DEFAULT_MODEL, "sha", False, 5.0)
     assert _crashed(task, "killed by signal 9") == Failure("/music/a.mp3", "WorkerCrashed", "killed by signal 9")
 
 

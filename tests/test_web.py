@@ -264,3 +264,22 @@ def test_a_worker_crash_is_reported_as_in_a_scan_and_the_pool_recovers():
         assert asyncio.run(pool.run(abs, -4)) == 4
     finally:
         pool.close()
+
+
+def test_the_running_server_owns_its_workers_and_upload_folder(db, tmp_path, monkeypatch):
+    """Building an app starts no process and makes no folder; starting it makes both (and says
+    so once, through on_ready); stopping it ends the workers and removes the folder, uploads and all."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ready = []
+    app = create_app(ServerSettings(db=db, inference_workers=1), on_ready=lambda: ready.append(True))
+    assert list(tmp_path.iterdir()) == [] and not hasattr(app.state, "analyses") and ready == []
+    with TestClient(app, base_url="http://127.0.0.1"):
+        folder = app.state.uploads
+        workers = list(app.state.analyses.pool._processes.values())
+        assert folder.parent == tmp_path and folder.is_dir() and ready == [True]
+        assert workers and all(w.is_alive() for w in workers)
+        (folder / "an-upload.wav").write_bytes(b"RIFF")
+    assert list(tmp_path.iterdir()) == []
+    assert not any(w.is_alive() for w in workers)

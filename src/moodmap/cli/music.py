@@ -649,11 +649,10 @@ def serve(
     guard.HEADER_SECONDS = guard.BODY_SECONDS = client_timeout  # read by the guard at each request
     guard.MAX_CONNECTIONS = max_connections  # read when uvicorn's protocol is made, below
     signal.signal(signal.SIGTERM, _exit_through_python)
-    web_app = create_app(settings)
     # An IPv6 address is bracketed in a URL (http://[::1]:8765/), or a browser cannot open it.
     where = f"[{host.strip('[]')}]" if ":" in host else host
     # Said once uvicorn runs (workers started, its Ctrl-C handling in place), not before.
-    web_app.router.add_event_handler("startup", lambda: console.print(
+    web_app = create_app(settings, on_ready=lambda: console.print(
         f"moodmap at http://{where}:{port}/ (API docs at /docs); Ctrl-C stops it", markup=False, highlight=False))
     uvicorn.run(web_app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3,
                 timeout_keep_alive=5, http=guard.header_deadline_protocol(),

@@ -18,23 +18,10 @@ from .. import __version__
 from ..core.atomic import atomic_path
 from ..core.clock import timestamp
 from ..core.errors import Failure, MoodmapError, parameter
+from .song import CATALOGUE, EXPORT, Song, columns, songs_table_sql
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS songs (
-    id INTEGER PRIMARY KEY,
-    path TEXT NOT NULL UNIQUE,
-    fingerprint TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    title TEXT, artist TEXT, album TEXT, genre TEXT, duration REAL,
-    valence REAL NOT NULL, arousal REAL NOT NULL,
-    valence_spread REAL, arousal_spread REAL,
-    quadrant TEXT, emotion TEXT NOT NULL,
-    model TEXT NOT NULL, model_sha TEXT NOT NULL,
-    timeline TEXT,
-    analysed_at TEXT NOT NULL,
-    file_id TEXT  -- the file its path resolves to (FILE_ID): its names are one song; NULL: not seen since schema 4
-);
+{songs}
 CREATE INDEX IF NOT EXISTS songs_fingerprint ON songs (fingerprint);
 CREATE TABLE IF NOT EXISTS roots (path TEXT PRIMARY KEY, scanned_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS failures (
@@ -49,7 +36,7 @@ CREATE TABLE IF NOT EXISTS tag_journal (
     at TEXT NOT NULL,
     PRIMARY KEY (path, key)
 );
-"""
+""".replace("{songs}", songs_table_sql())
 # Columns later schemas added to a table CREATE … IF NOT EXISTS leaves as it was: table → (column, type).
 ADDED_COLUMNS = {"failures": [("version", "TEXT"), ("model", "TEXT"), ("model_sha", "TEXT")],  # 2 → 3
                  "songs": [("file_id", "TEXT")]}  # 3 → 4
@@ -61,10 +48,8 @@ OWN_SONG_COLUMNS = {"path", "fingerprint", "valence", "arousal", "emotion", "mod
 SQLITE_MAGIC = b"SQLite format 3\x00"
 TAG_WRITE_ERROR = "TagWriteError"  # a failure row of a file that was analysed but could not be tagged
 NO_INDEX = "no library index here"
-CATALOGUE_COLUMNS = ["id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
-                     "valence_spread", "arousal_spread", "quadrant", "emotion", "model", "file_id"]
-EXPORT_COLUMNS = ["path", "title", "artist", "album", "genre", "duration", "valence", "arousal", "valence_spread",
-                  "arousal_spread", "quadrant", "emotion", "model", "analysed_at"]
+CATALOGUE_COLUMNS = list(columns(CATALOGUE))
+EXPORT_COLUMNS = list(columns(EXPORT))
 
 
 class Library:
@@ -208,9 +193,11 @@ class Library:
                     (failure.path, size, mtime_ns, TAG_WRITE_ERROR, failure.reason, timestamp(), __version__,
                      TAG_WRITE_ERROR))
 
-    def save(self, row: dict) -> None:
+    def save(self, song: Song | dict) -> None:
         """Insert a song, or update it in place: a re-analysed song keeps its id, so ids a user
-        has seen (``--song 12``, ``--near 12``) stay valid."""
+        has seen (``--song 12``, ``--near 12``) stay valid. A dict is read as a Song's fields
+        (a name that is not one is an error, not a column)."""
+        row = (song if isinstance(song, Song) else Song(**song)).row()
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
         updates = ", ".join(f"{column} = excluded.{column}" for column in row if column not in ("id", "path"))

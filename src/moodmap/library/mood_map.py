@@ -14,9 +14,10 @@ from pathlib import Path
 from ..core.atomic import atomic_path, atomic_write_text
 from ..core.errors import MoodmapError
 from ..core.mood import EMOTIONS, QUADRANT_EXAMPLES
+from .song import MAP, columns
 from .song_table import SongTable, require_songs
 
-MAP_FIELDS = ("id", "path", "title", "artist", "album", "valence", "arousal", "quadrant", "emotion")
+MAP_FIELDS = columns(MAP)
 
 
 def map_data(table: SongTable, trajectory: list[dict] | None = None, path: list[int] | None = None) -> dict:

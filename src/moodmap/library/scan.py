@@ -21,7 +21,7 @@ import os
 import stat
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -41,6 +41,7 @@ from ..core.errors import (
 )
 from ..inference.registry import DEFAULT_MODEL, identify, resolve
 from .index import TAG_WRITE_ERROR, Library, editing, file_id, first_name, in_folders
+from .song import Song
 from .tagging import check_mood_policy, write_library_tags
 from .tags import read_tags
 
@@ -112,13 +113,14 @@ class AnalyseTask:
     mtime_ns: int
     fingerprint: str
     model: str
+    model_sha: str
     timeline: bool
     hop: float
     file_id: str | None = None
 
 
-def analyse(task: AnalyseTask) -> dict | Failure:
-    """Worker: tags + prediction of one file, as a row (or why there is none)."""
+def analyse(task: AnalyseTask) -> Song | Failure:
+    """Worker: tags + prediction of one file, as the index's record of it (or why there is none)."""
     from ..inference.predict import (
         predict_file,  # numpy, the decoders and the FFT: only where there is audio to analyse
     )
@@ -132,12 +134,12 @@ def analyse(task: AnalyseTask) -> dict | Failure:
             raise  # a bug: its traceback, not one line
         return Failure.of(task.path, exc)
     info = read_tags(task.path)
-    return {"path": task.path, "fingerprint": task.fingerprint, "size": task.size, "mtime_ns": task.mtime_ns,
-            **asdict(info), "valence": prediction.valence, "arousal": prediction.arousal,
-            "valence_spread": prediction.valence_spread, "arousal_spread": prediction.arousal_spread,
-            "quadrant": prediction.quadrant, "emotion": prediction.emotion, "model": task.model,
-            "timeline": json.dumps([asdict(p) for p in prediction.timeline]) if task.timeline else None,
-            "analysed_at": timestamp(), "file_id": task.file_id}
+    return Song(path=task.path, fingerprint=task.fingerprint, size=task.size, mtime_ns=task.mtime_ns,
+                **asdict(info), valence=prediction.valence, arousal=prediction.arousal,
+                valence_spread=prediction.valence_spread, arousal_spread=prediction.arousal_spread,
+                quadrant=prediction.quadrant, emotion=prediction.emotion, model=task.model, model_sha=task.model_sha,
+                timeline=json.dumps([asdict(p) for p in prediction.timeline]) if task.timeline else None,
+                analysed_at=timestamp(), file_id=task.file_id)
 
 
 def _crashed(task: AnalyseTask, reason: str) -> Failure:
@@ -236,7 +238,8 @@ def _plan(library: Library, roots: list[Path], model: str, model_sha: str, timel
             summary.moved += 1
             analysed.add(path)
             continue
-        plan.todo.append(AnalyseTask(path, st.st_size, st.st_mtime_ns, content, model, timeline, hop, file_id(st)))
+        plan.todo.append(AnalyseTask(path, st.st_size, st.st_mtime_ns, content, model, model_sha, timeline, hop,
+                                     file_id(st)))
         analysed.add(path)
     for path, st in twins:  # they take their first name's song: what it is indexed as, or is about to be
         source = first[file_id(st)]
@@ -365,9 +368,8 @@ def _name_twins(plan: ScanPlan, library: Library) -> None:
     for path, source, st in plan.twins:
         song = library.song(source)
         if song is not None:
-            del song["id"]
-            library.save({**song, "path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                          "file_id": file_id(st)})
+            library.save(replace(Song.from_row(song), id=None, path=path, size=st.st_size, mtime_ns=st.st_mtime_ns,
+                                 file_id=file_id(st)))
 
 
 def _analyse(todo: list[AnalyseTask], library: Library, model: str, model_sha: str, jobs: int | None,
@@ -388,9 +390,9 @@ def _analyse(todo: list[AnalyseTask], library: Library, model: str, model_sha: s
                 summary.failures.append(row)
             else:
                 if fresh is None:
-                    library.save({**row, "model_sha": model_sha})
+                    library.save(row)
                 else:
-                    fresh[task.path] = {**row, "model_sha": model_sha}
+                    fresh[task.path] = row.row()
                 summary.analysed += 1
             done += 1
             if progress:

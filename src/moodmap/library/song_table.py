@@ -28,9 +28,9 @@ import numpy as np
 from ..core.errors import MoodmapError
 from ..core.mood import EMOTIONS, QUADRANT_CENTERS, in_quadrant, resolve_emotion
 from .index import first_name, open_library
+from .song import TABLE, columns
 
-SONG_FIELDS = ("id", "path", "title", "artist", "album", "genre", "duration", "valence", "arousal",
-               "valence_spread", "arousal_spread", "quadrant", "emotion")
+SONG_FIELDS = columns(TABLE)
 AXES = ("valence", "arousal")
 TAG_DECIMALS = 3  # the VALENCE / AROUSAL tags (and every table) hold three decimals
 TAG_FIELDS = ("genre", "artist", "album")  # the tags --genre / --artist / --album match a part of

@@ -9,8 +9,9 @@ changed again after moodmap wrote it, which is theirs and is left alone.
 """
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,22 +59,14 @@ def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[P
     for names in files.values():
         row = next(r for r in names if r["path"] == first_name([r["path"] for r in names]))
         path = Path(row["path"])
-        try:
-            current = read_mood_tags(path)
-            values = planned_values(row, current, library.journal(row["path"]), mood_tag)
-            changes = write_mood_tags(path, values, dry_run)
-        except (MoodmapError, OSError, MutagenError) as exc:
-            summary.failures.append(Failure.of(path, TagWriteError(path, _reason(exc, path))))
+        plan = functools.partial(planned_values, row, mood_tag=mood_tag)  # (current, journal) → the values
+        done = _rewrite(library, path, plan, dry_run, summary.failures)
+        if not done:
             continue
-        if not changes:
-            continue
-        summary.tag_changes.append((str(path), changes))
+        summary.tag_changes.append((str(path), done))
         if not dry_run:
-            library.record_tags(row["path"], changes)
-            st = path.stat()
-            content = fingerprint(path, st.st_size)
-            for name in names:
-                library.refresh(name["path"], st.st_size, st.st_mtime_ns, content, file_id(st))
+            library.record_tags(row["path"], done)
+            _refresh(library, path, [name["path"] for name in names])
             summary.tags_written += 1
 
 
@@ -92,24 +85,45 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
         for name in library.journaled():
             if not in_folders(name, roots):
                 continue
-            path = Path(name)
-            try:
-                current = read_mood_tags(path)
-                journal = library.journal(name)
-                restore = {key: original for key, (original, written) in journal.items() if current.get(key) == written}
-                summary.kept += [(name, key) for key in journal if key not in restore]
-                changes = write_mood_tags(path, restore, dry_run)
-            except (MoodmapError, OSError, MutagenError) as exc:
-                summary.failures.append(Failure.of(name, TagWriteError(name, _reason(exc, name))))
+            journal = library.journal(name)
+
+            def back(current: dict, journal: dict, name: str = name) -> dict:
+                """Each journaled key still as moodmap wrote it, as it was before; the rest is the user's."""
+                restore = {key: was for key, (was, written) in journal.items() if current.get(key) == written}
+                summary.kept.extend((name, key) for key in journal if key not in restore)
+                return restore
+
+            changes = _rewrite(library, Path(name), back, dry_run, summary.failures)
+            if changes is None:
                 continue
             if changes:
                 summary.restored.append((name, changes))
             if not dry_run:
                 library.forget_tags(name, list(journal))
-                if changes and path.exists():
-                    st = path.stat()
-                    library.refresh(name, st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size))
+                if changes and os.path.exists(name):
+                    _refresh(library, Path(name), [name])
     return summary
+
+
+def _rewrite(library: Library, path: Path, choose: Callable[[dict, dict], dict], dry_run: bool,
+             failures: list[Failure]) -> dict | None:
+    """Read a file's mood tags and what the journal says moodmap wrote there, write the values
+    ``choose(current, journal)`` picks; the changes ({key: (old, new)}), or None when the file
+    could not be read or written (its failure is added to ``failures``; the rest go on)."""
+    try:
+        return write_mood_tags(path, choose(read_mood_tags(path), library.journal(str(path))), dry_run)
+    except (MoodmapError, OSError, MutagenError) as exc:
+        failures.append(Failure.of(path, TagWriteError(path, _reason(exc, path))))
+        return None
+
+
+def _refresh(library: Library, path: Path, names: Sequence[str]) -> None:
+    """Re-record a file moodmap just rewrote under each of its indexed names: its size, time,
+    fingerprint and identity are the new file's, so a rescan analyses none of them."""
+    st = path.stat()
+    content = fingerprint(path, st.st_size)
+    for name in names:
+        library.refresh(name, st.st_size, st.st_mtime_ns, content, file_id(st))
 
 
 def _reason(exc: Exception, path: str | Path) -> str:

@@ -12,7 +12,7 @@ map; at most a few costly reads (playlists, the map, song lists) run at once.
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import json
 import os
 import re
@@ -20,7 +20,7 @@ import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,17 +155,19 @@ class PlaylistRequest(BaseModel):
     format: Literal["json", "m3u8", "nsp"] = "json"
 
 
-def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
+def create_app(settings: ServerSettings = ServerSettings(), on_ready: Callable[[], None] | None = None) -> FastAPI:
     """The FastAPI application for one library index (or none: predictions only): its state (the
-    library, the analysis workers, the upload folder), the guards around every request, the routes."""
+    settings, the library), the guards around every request, the routes. Building it starts
+    nothing: the analysis workers and the upload folder belong to the running server
+    (``_server_lifetime``); ``on_ready`` is called once they are there."""
     # The API docs' scripts and styles come from the package (fastapi-offline), not a CDN: /docs works offline.
     app = FastAPIOffline(title="moodmap", version=__version__, static_url=DOCS_ASSETS,
                          swagger_ui_parameters={"validatorUrl": None},  # no call to an online validator
                          description="Valence and arousal of music: predict files, browse a library's mood map, "
-                                     "build mood playlists.")
-    remove_leftover_uploads(Path(tempfile.gettempdir()))
+                                     "build mood playlists.",
+                         lifespan=_server_lifetime)
     app.state.settings, app.state.library = settings, LibraryView(settings.db, settings.library_root)
-    app.state.analyses, app.state.uploads = AnalysisPool(settings.inference_workers), upload_folder()
+    app.state.on_ready = on_ready
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, paths=("/api/predict",), slack=MULTIPART_SLACK)
     app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, paths=("/",), skip=("/api/predict",))
     app.add_middleware(Admission, pattern="/api/predict/?", what="analyses",
@@ -178,13 +180,30 @@ def create_app(settings: ServerSettings = ServerSettings()) -> FastAPI:
         app.add_api_route(path, endpoint, methods=[method], **options)
     app.include_router(editor_router(settings.playlists, PlaylistRequest))  # the map as a playlist editor
     _error_handlers(app)
-    app.router.add_event_handler("shutdown", functools.partial(shutil.rmtree, app.state.uploads, True))
-    app.router.add_event_handler("shutdown", app.state.analyses.close)
     app.openapi()  # the schema as declared; then HEAD where GET is (not listed in it: same answers, no body)
     for route in app.routes:
         if isinstance(route, APIRoute) and "GET" in route.methods:
             route.methods.add("HEAD")
     return app
+
+
+@contextlib.asynccontextmanager
+async def _server_lifetime(app: FastAPI) -> AsyncIterator[None]:
+    """What a running server owns, from start to stop: its upload folder (the folders of killed
+    servers are removed first) and its analysis workers, started from the server's thread so
+    that they die with it. At stop the workers end and the folder goes, uploads and all."""
+    remove_leftover_uploads(Path(tempfile.gettempdir()))
+    app.state.uploads = upload_folder()
+    try:
+        app.state.analyses = AnalysisPool(app.state.settings.inference_workers)
+        try:
+            if app.state.on_ready is not None:
+                app.state.on_ready()
+            yield
+        finally:
+            app.state.analyses.close()
+    finally:
+        shutil.rmtree(app.state.uploads, ignore_errors=True)
 
 
 # What a route needs of its app, as dependencies (the app's state, set by create_app).
