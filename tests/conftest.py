@@ -12,6 +12,15 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_variable, str(_share))
 
+# A suite started in the background by a shell without job control (`make test &`, a CI step run
+# with `&`) inherits SIGINT ignored, and so would every program it starts: the tests that stop a
+# watcher with Ctrl-C (SIGINT) would then wait for a process that never hears it. Ignored is the
+# shell's choice for its background jobs, not a user's at a terminal, whom these tests play.
+import signal  # noqa: E402
+
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a handler, so programs started here get SIG_DFL
+
 # The imports below come after the thread settings on purpose.
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402

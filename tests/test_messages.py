@@ -231,7 +231,11 @@ def test_a_watcher_stopped_by_ctrl_c_or_sigterm_exits_0(music, tmp_path, stop):
         lines.append(watch.stderr.readline())
         assert lines[-1], lines
     watch.send_signal(stop)
-    _, err = watch.communicate(timeout=60)
+    try:
+        _, err = watch.communicate(timeout=60)
+    finally:  # one that did not stop is ended here, not left running after the test
+        if watch.poll() is None:
+            watch.kill()
     assert watch.returncode == 0, (lines, err)
     assert "moodmap: stopped watching; the index is up to date with what had settled" in err.splitlines(), err
 

@@ -146,7 +146,11 @@ def start_watching(music: Path, db: Path, log: Path, *options: str) -> subproces
 
 def stop_watching(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGINT)  # Ctrl-C, as a user stops it
-    assert process.wait(timeout=30) == 0
+    try:
+        assert process.wait(timeout=30) == 0
+    finally:  # a watcher that did not stop is ended here, not left running after the test
+        if process.poll() is None:
+            process.kill()
 
 
 def untag(db: Path) -> None:
