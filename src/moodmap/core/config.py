@@ -197,7 +197,7 @@ class TrainConfig:
     ``tempo_stretch`` (off by default; issue 33) stretches each training excerpt of a synthetic
     song in time by a random factor in [1/v, v] (on the log-mel, pitch kept) and moves its
     arousal target by what the generator's tempo term says that change is worth
-    (``moodmap.tempo_augment``); songs of unknown tempo (real data) are only cropped.
+    (``moodmap.research.tempo_augment``); songs of unknown tempo (real data) are only cropped.
     """
 
     optimizer: str = "adam"
