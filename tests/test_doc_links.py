@@ -55,3 +55,17 @@ def test_every_link_of_a_page_leads_somewhere(page):
 def test_the_slug_is_githubs():
     assert slug("## `moodmap scan` — index a music library".lstrip("#")) == "moodmap-scan--index-a-music-library"
     assert slug("What moodmap changes in your files and index") == "what-moodmap-changes-in-your-files-and-index"
+
+
+PLACEHOLDER = re.compile(r"(^|/)[A-Z]{3,}(\.|/)")
+SOURCE_PATH = re.compile(r"\b((?:src|benchmarks|tools|tests)/[\w/.-]+\.(?:py|md|json|onnx|pt))\b")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_source_file_a_page_names_is_there(page):
+    """A page that names a file of the project (``src/moodmap/library/scan.py``, ``benchmarks/scan.py``)
+    sends a reader to it: after a move, the old path is a dead end. A placeholder in capitals
+    (``tests/FILE.py``, ``weights/NAME.md``) stands for any file and is not checked."""
+    named = set(SOURCE_PATH.findall(page.read_text(encoding="utf-8")))
+    missing = sorted(path for path in named if not (ROOT / path).exists() and not PLACEHOLDER.search(path))
+    assert not missing, f"{page.relative_to(ROOT)} names files that are not there: {missing}"
