@@ -6,8 +6,8 @@ import sqlite3
 from dataclasses import fields
 
 import pytest
-
 from helpers import write_library_db
+
 from moodmap.library.index import Library
 from moodmap.library.mood_map import map_data
 from moodmap.library.song import Song, columns
