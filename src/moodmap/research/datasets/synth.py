@@ -29,7 +29,7 @@ from ...core.atomic import atomic_write_text, replace_atomically
 from ...core.engines import run_tasks
 from ...core.errors import MoodmapError
 from .render import render
-from .score import Ratings, SongParams, compose, rate, song_params
+from .score import Hit, Note, Ratings, SongParams, compose, rate, song_params
 from .soundfont import find_soundfont, fluidsynth_binary, render_soundfont
 
 RENDERERS = ("numpy", "soundfont")
@@ -69,10 +69,18 @@ def render_song(params: SongParams, spec: SynthSpec, path: Path) -> Path:
     if path.exists():
         return path
     notes, hits = compose(params, spec.seconds)
+    return write_clip(render_score(params, notes, hits, spec.seconds, spec), spec, path)
+
+
+def render_score(params: SongParams, notes: list[Note], hits: list[Hit], seconds: float, spec: SynthSpec) -> np.ndarray:
+    """``seconds`` of mono audio at ``spec.sample_rate``: the score played by the spec's renderer."""
     if spec.renderer == "soundfont":
-        audio = render_soundfont(params, notes, hits, spec.seconds, spec.sample_rate, spec.soundfont)
-    else:
-        audio = render(params, notes, hits, spec.seconds, spec.sample_rate)
+        return render_soundfont(params, notes, hits, seconds, spec.sample_rate, spec.soundfont)
+    return render(params, notes, hits, seconds, spec.sample_rate)
+
+
+def write_clip(audio: np.ndarray, spec: SynthSpec, path: Path) -> Path:
+    """Atomically write ``audio`` (at ``spec.sample_rate``) in the spec's format."""
     fmt, subtype = FORMATS[spec.audio_format]
     rate = spec.sample_rate
     if spec.audio_format == "mp3" and rate < MP3_RATE:

@@ -18,7 +18,8 @@ real-music check (benchmarks/real_music.py) finds the shipped model barely hears
 Prepare it with ``moodmap prepare OUT/manifest.csv --format manifest --scale 1-9``. The
 originals keep their ids, so the grouped split holds out the same songs as on the source
 set's own cache, and ``moodmap evaluate`` of a twin-trained model on that cache scores the
-same validation songs.
+same validation songs. ``write_twin_set`` writes these files for any twin set (tempo_twins.py
+uses it too).
 """
 from __future__ import annotations
 
@@ -58,18 +59,37 @@ def write_mode_twins(source: str | Path, out: str | Path, jobs: int | None = Non
     spec = source_spec(source)
     originals = plan(spec)
     twins = [twin(p) for p in originals]
-    (out / "twins").mkdir(parents=True, exist_ok=True)
-    paths = [(out / "twins" / f"{t.song_id}.{spec.audio_format}").resolve() for t in twins]
+    paths = twin_paths(out, twins, spec)
     todo = [(t, spec, path) for t, path in zip(twins, paths) if not path.exists()]
     for _ in run_tasks(_render_task, todo, jobs):
         pass
+    return write_twin_set(source, out, spec, originals, twins, paths, {"mode_twins": True})
+
+
+def twin_paths(out: Path, twins: list[SongParams], spec: SynthSpec) -> list[Path]:
+    """Where each twin's audio goes (``OUT/twins/<id>.<format>``); makes the folder."""
+    (out / "twins").mkdir(parents=True, exist_ok=True)
+    return [(out / "twins" / f"{t.song_id}.{spec.audio_format}").resolve() for t in twins]
+
+
+def original_path(source: Path, params: SongParams, spec: SynthSpec) -> Path:
+    """The audio of a song of the ``moodmap synth`` set ``source``."""
+    return source / "clips_45seconds" / f"{params.song_id}.{spec.audio_format}"
+
+
+def write_twin_set(source: Path, out: Path, spec: SynthSpec, originals: list[SongParams], twins: list[SongParams],
+                   paths: list[Path], marker: dict[str, object]) -> Path:
+    """The manifest set of originals and their (already rendered) twins, each labelled by ``rate``.
+
+    Writes ``manifest.csv`` (group = the original's id; 1–9 ratings), ``synth_params.csv`` and
+    ``synth.json`` (the source's spec + ``marker``); returns the manifest path.
+    """
     manifest = io.StringIO()
     writer = csv.writer(manifest, lineterminator="\n")
     writer.writerow(["path", "valence", "arousal", "valence_sd", "arousal_sd", "song_id", "group"])
     written, ratings = [], []
     for original, double, twin_path in zip(originals, twins, paths):
-        original_path = source / "clips_45seconds" / f"{original.song_id}.{spec.audio_format}"
-        for p, path in ((original, original_path), (double, twin_path)):
+        for p, path in ((original, original_path(source, original, spec)), (double, twin_path)):
             r = rate(p)
             writer.writerow([str(path), f"{r.valence_mean:.2f}", f"{r.arousal_mean:.2f}", f"{r.valence_std:.4f}",
                              f"{r.arousal_std:.4f}", p.song_id, original.song_id])
@@ -77,6 +97,6 @@ def write_mode_twins(source: str | Path, out: str | Path, jobs: int | None = Non
             ratings.append(r)
     atomic_write_text(out / "manifest.csv", manifest.getvalue())
     atomic_write_text(out / "synth_params.csv", truth_csv(written, ratings))
-    atomic_write_text(out / "synth.json", json.dumps({**asdict(spec), "mode_twins": True,
-                                                      "source": str(source)}, indent=2) + "\n")
+    record = {**asdict(spec), **marker, "source": str(source)}
+    atomic_write_text(out / "synth.json", json.dumps(record, indent=2) + "\n")
     return out / "manifest.csv"
