@@ -150,6 +150,24 @@ def truth_csv(songs: list[SongParams], ratings: list[Ratings]) -> str:
     return text.getvalue()
 
 
+def write_rated_set(out: Path, entries: list[tuple[Path, SongParams, str]], record: dict) -> Path:
+    """A manifest data set of rendered songs, each labelled by ``rate`` of its parameters: ``manifest.csv``
+    (path, 1–9 ratings and their sds, song_id, group; for ``moodmap prepare --format manifest --scale
+    1-9``), ``synth_params.csv`` (truth_csv) and ``synth.json`` (``record``). ``entries``: (audio path,
+    parameters, group). Returns the manifest path."""
+    manifest = io.StringIO()
+    writer = csv.writer(manifest, lineterminator="\n")
+    writer.writerow(["path", "valence", "arousal", "valence_sd", "arousal_sd", "song_id", "group"])
+    ratings = [rate(params) for _, params, _ in entries]
+    for (path, params, group), r in zip(entries, ratings):
+        writer.writerow([str(path), f"{r.valence_mean:.2f}", f"{r.arousal_mean:.2f}", f"{r.valence_std:.4f}",
+                         f"{r.arousal_std:.4f}", params.song_id, group])
+    atomic_write_text(out / "manifest.csv", manifest.getvalue())
+    atomic_write_text(out / "synth_params.csv", truth_csv([params for _, params, _ in entries], ratings))
+    atomic_write_text(out / "synth.json", json.dumps(record, indent=2) + "\n")
+    return out / "manifest.csv"
+
+
 def _render_task(task: tuple[SongParams, SynthSpec, Path]) -> Path:
     return render_song(*task)
 

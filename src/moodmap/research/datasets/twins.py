@@ -23,17 +23,14 @@ uses it too).
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from ...core.atomic import atomic_write_text
 from ...core.engines import run_tasks
 from ...core.errors import MoodmapError
-from .score import SongParams, rate
-from .synth import SynthSpec, _render_task, plan, truth_csv
+from .score import SongParams
+from .synth import SynthSpec, _render_task, plan, write_rated_set
 
 PARALLEL_MODES = {"ionian": "aeolian", "aeolian": "ionian", "mixolydian": "dorian", "dorian": "mixolydian",
                   "lydian": "phrygian", "phrygian": "lydian"}
@@ -79,24 +76,9 @@ def original_path(source: Path, params: SongParams, spec: SynthSpec) -> Path:
 
 def write_twin_set(source: Path, out: Path, spec: SynthSpec, originals: list[SongParams], twins: list[SongParams],
                    paths: list[Path], marker: dict[str, object]) -> Path:
-    """The manifest set of originals and their (already rendered) twins, each labelled by ``rate``.
-
-    Writes ``manifest.csv`` (group = the original's id; 1–9 ratings), ``synth_params.csv`` and
-    ``synth.json`` (the source's spec + ``marker``); returns the manifest path.
-    """
-    manifest = io.StringIO()
-    writer = csv.writer(manifest, lineterminator="\n")
-    writer.writerow(["path", "valence", "arousal", "valence_sd", "arousal_sd", "song_id", "group"])
-    written, ratings = [], []
-    for original, double, twin_path in zip(originals, twins, paths):
-        for p, path in ((original, original_path(source, original, spec)), (double, twin_path)):
-            r = rate(p)
-            writer.writerow([str(path), f"{r.valence_mean:.2f}", f"{r.arousal_mean:.2f}", f"{r.valence_std:.4f}",
-                             f"{r.arousal_std:.4f}", p.song_id, original.song_id])
-            written.append(p)
-            ratings.append(r)
-    atomic_write_text(out / "manifest.csv", manifest.getvalue())
-    atomic_write_text(out / "synth_params.csv", truth_csv(written, ratings))
-    record = {**asdict(spec), **marker, "source": str(source)}
-    atomic_write_text(out / "synth.json", json.dumps(record, indent=2) + "\n")
-    return out / "manifest.csv"
+    """The manifest set of originals and their (already rendered) twins, each labelled by ``rate``
+    (group = the original's id); ``synth.json`` is the source's spec + ``marker``. Returns the manifest path."""
+    entries = [entry for original, double, twin_path in zip(originals, twins, paths)
+               for entry in ((original_path(source, original, spec), original, original.song_id),
+                             (twin_path, double, original.song_id))]
+    return write_rated_set(out, entries, {**asdict(spec), **marker, "source": str(source)})
