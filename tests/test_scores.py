@@ -10,6 +10,7 @@ import soundfile as sf
 
 pytest.importorskip("music21")
 
+from moodmap.core.provenance import synth_record  # noqa: E402
 from moodmap.research.datasets import load_manifest  # noqa: E402
 from moodmap.research.datasets.score import MODES, VALENCE_WEIGHTS, rate, song_params  # noqa: E402
 from moodmap.research.datasets.scores import (  # noqa: E402
@@ -107,6 +108,7 @@ def test_a_small_set_is_written_labelled_by_rate_and_resumes(tmp_path):
     manifest = write_score_set(tmp_path / "set", spec, jobs=1)
     songs = load_manifest(manifest, "1-9").songs
     assert len(songs) == 4 and len({s.group for s in songs}) == 2
+    assert synth_record(tmp_path / "set")["renderer"] == "soundfont"  # as model cards and train will say
     with open(tmp_path / "set" / "synth_params.csv", newline="") as handle:
         params = {row["song_id"]: row for row in csv.DictReader(handle)}
     for song in songs:

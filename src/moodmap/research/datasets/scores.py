@@ -263,7 +263,7 @@ def write_score_set(out: str | Path, spec: ScoreSpec, jobs: int | None = None) -
     entries = [e for e in entries if e[2] in keep]
     (out / "skipped.csv").write_text("work,reason\n" + "".join(f'"{w}","{r}"\n' for w, r in sorted(skipped)),
                                      encoding="utf-8")
-    return write_rated_set(out, entries, {**asdict(spec), "scores": True})
+    return write_rated_set(out, entries, {**asdict(spec), "renderer": "soundfont", "scores": True})
 
 
 def _piece_task(task: tuple[int, str, ScoreSpec, Path]) -> list[tuple[Path, SongParams, str]] | str:
