@@ -27,6 +27,6 @@ with open(scores / "manifest.csv", newline="") as handle:
         song = SongParams(**{k: (p[k] if k in ("song_id", "mode") else int(p[k]) if k in ("seed", "key", "progression")
                                 else float(p[k])) for k in fields})
         entries.append((Path(row["path"]), song, row["group"]))
-record = {"combined": [str(synth), str(scores)], "synth": json.loads((synth / "synth.json").read_text()),
+record = {"renderer": "soundfont", "combined": [str(synth), str(scores)], "synth": json.loads((synth / "synth.json").read_text()),
           "scores": json.loads((scores / "synth.json").read_text())}
 print(write_rated_set(out, entries, record), len(entries), "songs")
