@@ -5,8 +5,11 @@ whose predicted arousal is higher at ×1.25 than at ×0.8, and the mean differen
 
     python benchmarks/issue33/synth_tempo.py render
     python benchmarks/issue33/synth_tempo.py predict build/runs/base build/runs/render ...   # every run's last.pt
+
+writes build/synth_tempo.json, or the file named by $SYNTH_TEMPO_JSON.
 """
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -51,4 +54,4 @@ else:
             out[name] = row
             print(f"| {name} | {row['render']['share_right']:.0%} ({row['render']['mean_delta']:+.3f}) | "
                   f"{row['vocoder']['share_right']:.0%} ({row['vocoder']['mean_delta']:+.3f}) |", flush=True)
-    json.dump(out, open("build/synth_tempo.json", "w"), indent=1)
+    json.dump(out, open(os.environ.get("SYNTH_TEMPO_JSON", "build/synth_tempo.json"), "w"), indent=1)
