@@ -129,3 +129,28 @@ def test_a_small_set_is_written_labelled_by_rate_and_resumes(tmp_path):
     made = {p: p.stat().st_mtime_ns for p in (tmp_path / "set" / "clips").glob("*.flac")}
     assert write_score_set(tmp_path / "set", spec, jobs=1).read_text() == manifest.read_text()
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "set" / "clips").glob("*.flac")} == made  # nothing redone
+
+
+def test_any_instruments_are_drawn_regardless_of_mood_and_reach_the_midi_file(chorale):
+    from moodmap.research.datasets.scores import ANY_BASS_PROGRAMS, ANY_PROGRAMS, any_programs
+    from moodmap.research.datasets.soundfont import CHANNELS, instrumentation, midi_file
+
+    programs = any_programs(7)
+    assert programs == any_programs(7) and programs["lead"] in ANY_PROGRAMS and programs["bass"] in ANY_BASS_PROGRAMS
+    assert len({tuple(any_programs(seed).values()) for seed in range(20)}) > 15
+    params, stretch, shift = piece_params(chorale, "s1", 42)
+    notes, hits = performance(chorale, params, stretch, shift, seconds=5.0)
+    chosen = {"lead": 6, "pad": 52, "bass": 33}  # harpsichord, choir, picked bass
+    data = midi_file(params, notes, hits, chosen)
+    for part, program in chosen.items():
+        assert bytes([0xC0 | CHANNELS[part], program]) in data
+    if instrumentation(params)["lead"] != 6:
+        assert bytes([0xC0 | CHANNELS["lead"], 6]) not in midi_file(params, notes, hits)  # the palette otherwise
+
+
+def test_an_unknown_instrument_choice_is_refused_before_any_work(tmp_path):
+    from moodmap.core.errors import MoodmapError
+
+    with pytest.raises(MoodmapError, match="instruments must be one of palette, any"):
+        write_score_set(tmp_path / "set", ScoreSpec(pieces=1, instruments="orchestra"))
+    assert not (tmp_path / "set").exists()

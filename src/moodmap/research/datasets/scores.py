@@ -52,6 +52,11 @@ SCORE_BPM = (40.0, 200.0)  # the quarter-note tempi a piece may be played at
 BEATS_PER_BAR = 4  # the generator's bar: where a rough note may join the harmony
 MAJOR_MOVED, MINOR_MOVED = (4, 9, 11), (3, 8, 10)  # scale degrees 3, 6, 7 above the tonic
 TWIN_PREFIX = "m"
+# instruments="any": each part's General MIDI program (0-based) drawn from these, whatever the mood —
+# pianos, organs, guitars, strings, choir, brass, reeds, synth leads and pads; basses for the bass part.
+ANY_PROGRAMS = (0, 1, 4, 6, 16, 19, 24, 25, 27, 40, 41, 42, 48, 49, 52, 56, 61, 65, 68, 71, 73, 80, 81, 88, 89, 91)
+ANY_BASS_PROGRAMS = (0, 32, 33, 38, 42, 43, 58, 70)
+INSTRUMENTS = ("palette", "any")
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,7 @@ class ScoreSpec:
     composers: tuple[str, ...] = DEFAULT_COMPOSERS
     mode_twins: bool = False
     soundfont: str | None = None
+    instruments: str = "palette"  # the generator's mood palettes, or "any": programs drawn regardless of mood
 
     def synth(self) -> SynthSpec:
         """The generator's spec these songs are played with (always the soundfont renderer)."""
@@ -245,6 +251,8 @@ def write_score_set(out: str | Path, spec: ScoreSpec, jobs: int | None = None) -
     A work that cannot be used (one part, an unclear key, unreadable) is skipped and listed in
     ``skipped.csv``; songs already rendered are kept, so an interrupted run resumes."""
     out = Path(out)
+    if spec.instruments not in INSTRUMENTS:
+        raise MoodmapError(None, f"instruments must be one of {', '.join(INSTRUMENTS)} (got {spec.instruments!r})")
     fluidsynth_binary()  # fail before the first piece, not in every worker
     spec = replace(spec, soundfont=str(find_soundfont(spec.soundfont)))
     (out / "clips").mkdir(parents=True, exist_ok=True)
@@ -266,6 +274,14 @@ def write_score_set(out: str | Path, spec: ScoreSpec, jobs: int | None = None) -
     return write_rated_set(out, entries, {**asdict(spec), "renderer": "soundfont", "scores": True})
 
 
+def any_programs(seed: int) -> dict[str, int]:
+    """GM programs for the three parts drawn regardless of mood (``instruments="any"``): the same
+    piece may be a string quartet, an organ, a guitar band or a piano."""
+    rng = np.random.default_rng([seed, 6])
+    return {"lead": int(rng.choice(ANY_PROGRAMS)), "pad": int(rng.choice(ANY_PROGRAMS)),
+            "bass": int(rng.choice(ANY_BASS_PROGRAMS))}
+
+
 def _piece_task(task: tuple[int, str, ScoreSpec, Path]) -> list[tuple[Path, SongParams, str]] | str:
     """Worker: one corpus work rendered (and its twin), as manifest entries; or why it was skipped."""
     index, work, spec, out = task
@@ -277,6 +293,7 @@ def _piece_task(task: tuple[int, str, ScoreSpec, Path]) -> list[tuple[Path, Song
         return f"unclear key ({piece.correlation:.2f} < {MIN_KEY_CORRELATION})"
     group, synth = f"s{index}", spec.synth()
     params, stretch, shift = piece_params(piece, group, song_seed(spec.seed, index))
+    programs = any_programs(params.seed) if spec.instruments == "any" else None
     versions = [(piece, params)]
     if spec.mode_twins:
         twin = parallel_mode(piece)
@@ -286,9 +303,9 @@ def _piece_task(task: tuple[int, str, ScoreSpec, Path]) -> list[tuple[Path, Song
         path = (out / "clips" / f"{version_params.song_id}.{spec.audio_format}").resolve()
         if not path.exists():
             notes, hits = performance(version, version_params, stretch, shift, spec.seconds)
-            write_clip(render_score(version_params, notes, hits, spec.seconds, synth), synth, path)
+            write_clip(render_score(version_params, notes, hits, spec.seconds, synth, programs), synth, path)
         entries.append((path, version_params, group))
     (out / "clips" / f"{group}.json").write_text(json.dumps(
         {"work": work, "mode": piece.mode, "tonic": piece.tonic, "key_correlation": round(piece.correlation, 3),
-         "score_beat_as": stretch, "transposed": shift}), encoding="utf-8")
+         "score_beat_as": stretch, "transposed": shift, "programs": programs}), encoding="utf-8")
     return entries

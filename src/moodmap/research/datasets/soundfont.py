@@ -75,9 +75,9 @@ def _ticks(seconds: float) -> int:
     return int(round(seconds * TICKS_PER_BEAT * 1_000_000 / MICROSECONDS_PER_BEAT))
 
 
-def midi_file(params: SongParams, notes: list[Note], hits: list[Hit]) -> bytes:
+def midi_file(params: SongParams, notes: list[Note], hits: list[Hit], programs: dict[str, int] | None = None) -> bytes:
     """The score as a type-0 Standard MIDI File: programs, mix and effect sends, notes, drums."""
-    programs = instrumentation(params)
+    programs = programs or instrumentation(params)  # given: a part's GM program chosen by the caller
     calm = 1.0 - 0.5 * (params.tempo + params.loudness)
     detune = 40.0 * (1.0 - params.consonance) ** 1.5  # cents, as the numpy renderer's
     events: list[tuple[int, int, bytes]] = []  # (tick, order: offs before ons, message)
@@ -130,12 +130,12 @@ def fluidsynth_binary() -> str:
 
 
 def render_soundfont(params: SongParams, notes: list[Note], hits: list[Hit], seconds: float, sample_rate: int,
-                     soundfont: str | None = None) -> np.ndarray:
+                     soundfont: str | None = None, programs: dict[str, int] | None = None) -> np.ndarray:
     """Mono float32 audio of the score played by ``fluidsynth``, peak at 0.9."""
     binary, font = fluidsynth_binary(), find_soundfont(soundfont)
     with tempfile.TemporaryDirectory(prefix="moodmap-fluid-") as tmp:
         midi, wav = Path(tmp) / "song.mid", Path(tmp) / "song.wav"
-        midi.write_bytes(midi_file(params, notes, hits))
+        midi.write_bytes(midi_file(params, notes, hits, programs))
         command = [binary, "-ni", "-q", "-g", "0.6", "-r", str(sample_rate), "-R", "1", "-C", "1",
                    "-o", "synth.cpu-cores=1", "-T", "wav", "-O", "float", "-F", str(wav), str(font), str(midi)]
         try:

@@ -72,10 +72,12 @@ def render_song(params: SongParams, spec: SynthSpec, path: Path) -> Path:
     return write_clip(render_score(params, notes, hits, spec.seconds, spec), spec, path)
 
 
-def render_score(params: SongParams, notes: list[Note], hits: list[Hit], seconds: float, spec: SynthSpec) -> np.ndarray:
-    """``seconds`` of mono audio at ``spec.sample_rate``: the score played by the spec's renderer."""
+def render_score(params: SongParams, notes: list[Note], hits: list[Hit], seconds: float, spec: SynthSpec,
+                 programs: dict[str, int] | None = None) -> np.ndarray:
+    """``seconds`` of mono audio at ``spec.sample_rate``: the score played by the spec's renderer
+    (the soundfont renderer with ``programs``, GM programs per part, when given)."""
     if spec.renderer == "soundfont":
-        return render_soundfont(params, notes, hits, seconds, spec.sample_rate, spec.soundfont)
+        return render_soundfont(params, notes, hits, seconds, spec.sample_rate, spec.soundfont, programs)
     return render(params, notes, hits, seconds, spec.sample_rate)
 
 
