@@ -143,13 +143,3 @@ def mpd(tagged):
     server = start_mpd(tagged, tagged / "music", tagged / "playlists")
     yield server
     server.stop()
-
-
-def pytest_collection_modifyitems(session, config, items):
-    """Long groups first: under ``--dist loadgroup`` a group (a docs walk, the MPD tests) runs whole
-    on one worker, and one collected last can leave the other worker idle at the end of the run.
-    The order inside a group (the steps of a walk) is kept."""
-    grouped = [item for item in items if item.get_closest_marker("xdist_group")]
-    if grouped:
-        rest = [item for item in items if not item.get_closest_marker("xdist_group")]
-        items[:] = grouped + rest
