@@ -59,8 +59,9 @@ def write_library_tags(library: Library, rows: Sequence[dict], roots: Sequence[P
     for names in files.values():
         row = next(r for r in names if r["path"] == first_name([r["path"] for r in names]))
         path = Path(row["path"])
-        plan = functools.partial(planned_values, row, mood_tag=mood_tag)  # (current, journal) → the values
-        done = _rewrite(library, path, plan, dry_run, summary.failures)
+        journal = library.journal(row["path"])
+        plan = functools.partial(planned_values, row, journal=journal, mood_tag=mood_tag)  # current → the values
+        done = _rewrite(path, plan, dry_run, summary.failures)
         if not done:
             continue
         summary.tag_changes.append((str(path), done))
@@ -87,13 +88,13 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
                 continue
             journal = library.journal(name)
 
-            def back(current: dict, journal: dict, name: str = name) -> dict:
+            def back(current: dict, journal: dict = journal, name: str = name) -> dict:
                 """Each journaled key still as moodmap wrote it, as it was before; the rest is the user's."""
                 restore = {key: was for key, (was, written) in journal.items() if current.get(key) == written}
                 summary.kept.extend((name, key) for key in journal if key not in restore)
                 return restore
 
-            changes = _rewrite(library, Path(name), back, dry_run, summary.failures)
+            changes = _rewrite(Path(name), back, dry_run, summary.failures)
             if changes is None:
                 continue
             if changes:
@@ -105,13 +106,12 @@ def untag_library(db_path: str | Path, roots: Sequence[Path] = (), dry_run: bool
     return summary
 
 
-def _rewrite(library: Library, path: Path, choose: Callable[[dict, dict], dict], dry_run: bool,
-             failures: list[Failure]) -> dict | None:
-    """Read a file's mood tags and what the journal says moodmap wrote there, write the values
-    ``choose(current, journal)`` picks; the changes ({key: (old, new)}), or None when the file
-    could not be read or written (its failure is added to ``failures``; the rest go on)."""
+def _rewrite(path: Path, choose: Callable[[dict], dict], dry_run: bool, failures: list[Failure]) -> dict | None:
+    """Read a file's mood tags and write the values ``choose(current)`` picks (the caller has read
+    the file's journal); the changes ({key: (old, new)}), or None when the file could not be read or
+    written (its failure is added to ``failures``; the rest go on)."""
     try:
-        return write_mood_tags(path, choose(read_mood_tags(path), library.journal(str(path))), dry_run)
+        return write_mood_tags(path, choose(read_mood_tags(path)), dry_run)
     except (MoodmapError, OSError, MutagenError) as exc:
         failures.append(Failure.of(path, TagWriteError(path, _reason(exc, path))))
         return None
