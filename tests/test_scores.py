@@ -126,6 +126,9 @@ def test_a_small_set_is_written_labelled_by_rate_and_resumes(tmp_path):
                                                - MODES[params[original.song_id]["mode"]][0])
         assert float(params[twin.song_id]["valence_true"]) - float(params[original.song_id]["valence_true"]) \
             == pytest.approx(8 * mode_term, abs=1e-3)
+    with open(tmp_path / "set" / "skipped.csv", newline="") as handle:
+        skipped = list(csv.reader(handle))
+    assert skipped[0] == ["work", "reason"] and all(len(row) == 2 for row in skipped)
     made = {p: p.stat().st_mtime_ns for p in (tmp_path / "set" / "clips").glob("*.flac")}
     assert write_score_set(tmp_path / "set", spec, jobs=1).read_text() == manifest.read_text()
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "set" / "clips").glob("*.flac")} == made  # nothing redone

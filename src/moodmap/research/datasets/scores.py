@@ -29,12 +29,15 @@ Needs ``music21`` (the corpus; ``moodmap[train]``) and FluidSynth with a General
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from ...core.atomic import atomic_write_text
 from ...core.engines import run_tasks
 from ...core.errors import MoodmapError
 from .score import Hit, Note, SongParams, _drums, song_params
@@ -257,8 +260,7 @@ def write_score_set(out: str | Path, spec: ScoreSpec, jobs: int | None = None) -
     spec = replace(spec, soundfont=str(find_soundfont(spec.soundfont)))
     (out / "clips").mkdir(parents=True, exist_ok=True)
     works, entries, skipped, index = candidates(spec), [], [], 0
-    while len({group for _, _, group in entries}) < spec.pieces and index < len(works):
-        wanted = spec.pieces - len({group for _, _, group in entries})
+    while (wanted := spec.pieces - len({group for _, _, group in entries})) > 0 and index < len(works):
         batch = [(i + 1, works[i], spec, out) for i in range(index, min(len(works), index + wanted + wanted // 3 + 1))]
         index += len(batch)
         for task, made in run_tasks(_piece_task, batch, jobs):
@@ -267,10 +269,11 @@ def write_score_set(out: str | Path, spec: ScoreSpec, jobs: int | None = None) -
             else:
                 entries += made
     entries = sorted(entries, key=lambda e: (int(e[2][1:]), e[1].song_id.startswith(TWIN_PREFIX)))
-    keep = sorted({group for _, _, group in entries}, key=lambda g: int(g[1:]))[:spec.pieces]
+    keep = set(sorted({group for _, _, group in entries}, key=lambda g: int(g[1:]))[:spec.pieces])
     entries = [e for e in entries if e[2] in keep]
-    (out / "skipped.csv").write_text("work,reason\n" + "".join(f'"{w}","{r}"\n' for w, r in sorted(skipped)),
-                                     encoding="utf-8")
+    table = io.StringIO()
+    csv.writer(table, lineterminator="\n").writerows([("work", "reason"), *sorted(skipped)])
+    atomic_write_text(out / "skipped.csv", table.getvalue())  # a reason quoting the work's text stays one cell
     return write_rated_set(out, entries, {**asdict(spec), "renderer": "soundfont", "scores": True})
 
 
