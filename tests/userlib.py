@@ -60,14 +60,34 @@ def tag(path: Path, title: str, artist: str, album: str) -> None:
     handle.save()
 
 
+# What make_user_library made in this process: its arguments → each song's path under the folder and
+# its bytes. The same library asked for again is written from here (new files, the same music): ~25
+# tests ask for a few libraries, and making one (synthesis, then six encoders) took 1–11 s each time.
+_MADE: dict[tuple, list[tuple[Path, bytes]]] = {}
+
+
 def make_user_library(folder: Path, seconds: float = 20.0, seed: int = 5,
                       names: list[tuple[str, str, str]] | None = None) -> list[Path]:
     """Songs under ``folder`` as ``Artist/Album/NN Title.ext``, formats in FORMATS order, one
     song per (artist, album, title) of ``names`` (default: six songs "Song 1"… by "Artist A"
     and "Artist B"); returns their paths in that order."""
+    names = names or [(f"Artist {'AB'[i % 2]}", "Album", f"Song {i}") for i in range(1, len(FORMATS) + 1)]
+    key = (float(seconds), seed, tuple(map(tuple, names)))
+    if key not in _MADE:
+        _MADE[key] = [(path.relative_to(folder), path.read_bytes())
+                      for path in _render_library(folder, seconds, seed, names)]
+        return [folder / relative for relative, _ in _MADE[key]]
+    paths = []
+    for relative, data in _MADE[key]:
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_bytes(data)
+        paths.append(folder / relative)
+    return paths
+
+
+def _render_library(folder: Path, seconds: float, seed: int, names: list[tuple[str, str, str]]) -> list[Path]:
     from moodmap.research.datasets.synth import SynthSpec, write_synth_dataset
 
-    names = names or [(f"Artist {'AB'[i % 2]}", "Album", f"Song {i}") for i in range(1, len(FORMATS) + 1)]
     rendered = folder.parent / f".{folder.name}-render"
     sources = write_synth_dataset(rendered, SynthSpec(songs=len(names), seed=seed, seconds=seconds,
                                                       audio_format="wav"), jobs=1)

@@ -293,6 +293,9 @@ def export(
                                                     "~/.local/share/moodmap/models).")] = None,
 ) -> None:
     """Turn a training run into a named, checksummed model with a MODEL_CARD."""
+    from ..inference.registry import valid_name
+
+    valid_name(name)  # refused at once, before the training side (torch) is loaded
     from ..research.models.card import export_run
 
     path = export_run(run_dir, name, to)
