@@ -43,3 +43,23 @@ def test_the_old_name_of_playlist_folder_still_runs_and_says_the_new_one(tmp_pat
                         "`moodmap playlist`); the old name goes in moodmap 0.3"), done.stderr
     new = run("playlist-folder", "--to", str(tmp_path / "folder"), "--db", str(tmp_path / "none.sqlite"), cwd=tmp_path)
     assert new.returncode == 2 and "is now" not in new.stderr and new.stderr.splitlines()[0] == lines[1]
+
+
+def test_square_brackets_in_help_are_printed_not_read_as_markup():
+    """rich reads ``[word]`` as a style tag and drops it: "TOML file with a [features] table" printed as
+    "TOML file with a  table", "moodmap[train]" as "moodmap". Every bracket a help text means must be escaped."""
+    import typer
+
+    from moodmap.cli.root import app
+
+    markup = re.compile(r"(?<!\\)\[[a-z#/@][^\[\]]*\]")
+
+    def texts(command, path):
+        yield path, command.help or ""
+        for param in command.params:
+            yield f"{path} {param.name}", getattr(param, "help", None) or ""
+        for name in getattr(command, "commands", {}):
+            yield from texts(command.commands[name], f"{path} {name}")
+
+    eaten = [(where, text) for where, text in texts(typer.main.get_command(app), "moodmap") if markup.search(text)]
+    assert not eaten, eaten

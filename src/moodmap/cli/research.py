@@ -60,7 +60,7 @@ def prepare(
                                         help="emomusic, deam, pmemo, manifest, folders or auto.")] = "auto",
     scale: Annotated[str, typer.Option(help="Rating scale of a manifest (1-9, 0-1, -1-1, …).")] = "0-1",
     excerpts: Annotated[Optional[int], typer.Option(help="Excerpts per song (paper: 1 original, 3 augmented).")] = None,
-    config: Annotated[Optional[Path], typer.Option(help="TOML file with a [features] table.")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="TOML file with a \\[features] table.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Override a feature setting: key=value.")] = None,
     jobs: Annotated[Optional[int], typer.Option(help="Worker processes (default: all cores).")] = None,
     engine: EngineOption = "local",
