@@ -38,8 +38,9 @@ IndexOfTags = db_option("The library index that recorded the tag writes.")
 @fails_cleanly
 def predict(
     files: Annotated[list[Path], typer.Argument(help="Audio files.")],
-    model: Annotated[str, typer.Option(help="A registered model's name, or a model file: .onnx, or a .pt checkpoint "
-                                             "(one with no ONNX form runs on torch: moodmap\\[train]).")] = DEFAULT_MODEL,
+    model: Annotated[str, typer.Option(help="A registered model's name, or a model file: .onnx, or a .pt "
+                                             "checkpoint (one with no ONNX form runs on torch: moodmap\\[train]).")] \
+            = DEFAULT_MODEL,
     timeline: Annotated[bool, typer.Option(help="Also slide a 15 s window over the whole track.")] = False,
     hop: Annotated[float, typer.Option(help="Seconds between timeline windows.")] = 5.0,
     format: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
