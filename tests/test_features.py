@@ -62,3 +62,38 @@ def test_own_filterbank_equals_librosas(sr, n_fft, n_mels, fmin, fmax):
     ours = mel_filterbank(sr, n_fft, n_mels, fmin, fmax)
     theirs = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-7)
+
+
+def _peak_band(hz: float, config) -> int:
+    t = np.arange(16000) / 16000
+    return int(np.argmax(logmel(np.sin(2 * np.pi * hz * t).astype(np.float32), config)[:, 10:-10].mean(axis=1)))
+
+
+def test_log_bands_tell_a_semitone_apart_where_mel_bands_do_not():
+    """The reason for frequency_scale=log: A3 and B♭3 (a minor third's and a major third's difference, in
+    a chord around middle C) fall in one mel band of 80 and in neighbouring log bands."""
+    mel, log = FeatureConfig(), FeatureConfig(frequency_scale="log", fmin=110.0)
+    assert _peak_band(220.0, mel) == _peak_band(233.08, mel)
+    assert _peak_band(233.08, log) - _peak_band(220.0, log) == 1
+    edges = np.geomspace(110.0, 8000.0, 82)
+    for hz in (150.0, 440.0, 1000.0, 3000.0):  # a tone peaks in the band centred nearest it (in log frequency)
+        assert _peak_band(hz, log) == int(np.argmin(np.abs(np.log(edges[1:-1] / hz)))), hz
+
+
+def test_the_default_features_keep_their_key_and_a_log_scale_is_a_new_one():
+    """Caches and shipped models are keyed by the feature config's hash: adding the setting left the
+    default's key as it was; a log-scale cache is another cache, never mixed with a mel one."""
+    from moodmap.core.config import config_hash
+
+    assert config_hash(FeatureConfig()) == "4052c3ef75f1"
+    assert config_hash(FeatureConfig(frequency_scale="log", fmin=110.0)) != config_hash(FeatureConfig(fmin=110.0))
+
+
+@pytest.mark.parametrize("fmin", [0.0, 60.0])
+def test_log_bands_that_would_hold_no_fft_bin_are_refused(fmin):
+    """From 0 Hz there is no log scale; from 60 Hz the lowest of 80 bands is narrower than the 7.8 Hz
+    between FFT bins and would be empty."""
+    from moodmap.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="frequency_scale"):
+        FeatureConfig(frequency_scale="log", fmin=fmin)

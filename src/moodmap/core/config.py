@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 C = TypeVar("C", bound="DataclassInstance")  # a config dataclass: from_dict reads its fields
 
 EXCERPT_ANCHORS = ("start", "center")
+FREQUENCY_SCALES = ("mel", "log")  # Slaney mel (the paper's); bands evenly spaced in log frequency
 SHORT_POLICIES = ("pad", "reject")
 RESAMPLE_QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")  # soxr's, from quick to very high
 ARCHITECTURES = ("paper_cnn", "moodnet")
@@ -56,6 +57,17 @@ def _one_of(options: tuple[str, ...]) -> Callable[[Any, Any], bool]:
     return lambda value, _config: value in options
 
 
+def _log_bands_fit(c: Any) -> bool:
+    """Whether log-spaced bands from fmin can start there: the lowest (narrowest) band, from fmin to two
+    edges up, must be wider than the FFT bins are apart, so that it and every wider band holds one."""
+    if not (_finite(c.fmin) and c.fmin > 0):
+        return False
+    top = _nyquist(c) if c.fmax is None else c.fmax
+    high = c.fmin * (top / c.fmin) ** (2 / (c.n_mels + 1))
+    spacing = c.sample_rate / c.n_fft
+    return high - c.fmin > spacing
+
+
 def _check(config: Any, rules: tuple[Rule, ...]) -> None:
     """Refuse the first setting of ``config`` its rule does not allow, in one line naming the
     key, the value and what is allowed."""
@@ -79,6 +91,9 @@ class FeatureConfig:
     The paper's "original" data is ``excerpts=1``; its "augmented" data ``excerpts=3``.
     A file shorter than one excerpt but at least ``min_seconds`` long is zero-padded
     under ``short_policy="pad"`` and rejected under ``"reject"``.
+    ``frequency_scale="log"`` spaces the ``n_mels`` bands evenly in log frequency from ``fmin``
+    (a semitone apart at every height with 80 bands from 110 Hz) instead of on the mel scale, which
+    is linear below 1 kHz; a model keeps the scale it was trained on.
     """
 
     sample_rate: int = 16000
@@ -96,6 +111,10 @@ class FeatureConfig:
     min_seconds: float = 5.0
     tail_tolerance_seconds: float = 1.0
     resample_quality: str = "HQ"
+    frequency_scale: str = "mel"
+
+    # Added after caches and models were first stored: left out of config_hash while at its default.
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("frequency_scale",)
 
     # What each setting feeds decides what it may be: soxr's qualities and rates, an STFT whose
     # centred frames the excerpt length predicts (even n_fft), mel bands within the spectrum.
@@ -119,6 +138,9 @@ class FeatureConfig:
         ("tail_tolerance_seconds", _at_least(0), "a number >= 0"),
         ("resample_quality", _one_of(RESAMPLE_QUALITIES),
          f"one of {', '.join(RESAMPLE_QUALITIES)} (soxr's resampling qualities)"),
+        ("frequency_scale", lambda v, c: v in FREQUENCY_SCALES and (v == "mel" or _log_bands_fit(c)),
+         f"one of {', '.join(FREQUENCY_SCALES)} (log: fmin above 0, where its bands start, and its lowest band "
+         "wide enough to hold an FFT bin: raise fmin or n_fft, or use fewer bands)"),
     )
 
     def __post_init__(self) -> None:

@@ -38,6 +38,32 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
     fmax = sample_rate / 2.0 if fmax is None else fmax
     bins = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
     edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
+    return _triangles(bins, edges)
+
+
+@lru_cache(maxsize=8)
+def log_filterbank(sample_rate: int, n_fft: int, n_bands: int, fmin: float, fmax: float | None) -> np.ndarray:
+    """Triangular filterbank (n_bands, 1 + n_fft // 2) with band edges evenly spaced in log frequency
+    from ``fmin`` to ``fmax``, each area-normalised as the mel bands are.
+
+    Mel bands are linear below 1 kHz (37 Hz apart at 80 bands over 8 kHz: two semitones at middle C),
+    so the thirds that tell major from minor in a chord are not resolved there; log bands keep the
+    same spacing in pitch at every height (80 bands from 110 Hz to 8 kHz: about a semitone).
+    """
+    fmax = sample_rate / 2.0 if fmax is None else fmax
+    bins = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
+    edges = np.geomspace(fmin, fmax, n_bands + 2)
+    weights = _triangles(bins, edges)
+    empty = np.flatnonzero(weights.sum(axis=1) == 0)
+    if empty.size:
+        raise ValueError(f"log bands from {fmin:g} Hz: band {empty[0]} ({edges[empty[0] + 1]:.1f} Hz) holds no FFT bin "
+                         f"(bins are {sample_rate / n_fft:.1f} Hz apart); raise fmin or n_fft, or use fewer bands")
+    return weights
+
+
+def _triangles(bins: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Area-normalised triangles over FFT ``bins``, band i rising from edges[i] to edges[i+1] and
+    falling to edges[i+2]."""
     widths = np.diff(edges)
     ramps = edges[:, None] - bins[None, :]
     lower = -ramps[:-2] / widths[:-1, None]
@@ -45,6 +71,12 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
     weights = np.maximum(0.0, np.minimum(lower, upper))
     weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
     return np.ascontiguousarray(weights.astype(np.float32))
+
+
+def filterbank(config: FeatureConfig) -> np.ndarray:
+    """The config's filterbank: mel (the paper's) or log-frequency bands."""
+    build = log_filterbank if config.frequency_scale == "log" else mel_filterbank
+    return build(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax)
 
 
 _F_SP = 200.0 / 3  # Hz per mel below the break
@@ -79,7 +111,7 @@ def mel_power(y: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndar
     pad = config.n_fft // 2
     padded = np.pad(flat, ((0, 0), (pad, pad)))
     frames = 1 + n // config.hop_length
-    basis_t = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.fmax).T
+    basis_t = filterbank(config).T
     window = _hann(config.n_fft)
     view = np.lib.stride_tricks.sliding_window_view(padded, config.n_fft, axis=-1)[:, ::config.hop_length]
     out = np.empty((flat.shape[0], frames, config.n_mels), dtype=np.float32)
