@@ -1,7 +1,7 @@
 # Issue 33 diagnostic (2026-12-01). Run from the repository root: MOODMAP_MODELS=build/exp/models python benchmarks/issue33/rendering_ablation.py MODEL...
 """Which part of moodmap's score rendering lets the mix models hear mode? Held-out pieces, rendered
 with one thing changed at a time; share of pairs with major above minor."""
-import glob, json, sys, tempfile
+import glob, json, os, sys, tempfile
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
@@ -12,7 +12,7 @@ from moodmap.research.datasets.synth import song_seed
 from moodmap.inference.registry import resolve
 from moodmap.inference.predict import predict_file
 
-works = [json.load(open(f))["work"] for f in sorted(glob.glob("build/exp/sc40-test/clips/s*.json"))][:20]
+works = [json.load(open(f))["work"] for f in sorted(glob.glob("build/exp/sc40-test/clips/s*.json"))][:int(os.environ.get("PIECES", 20))]
 models = sys.argv[1:]
 predictors = {m: resolve(m).predictor for m in models}
 orig_instr, orig_shape = soundfont.instrumentation, soundfont.tone_shape
@@ -24,6 +24,8 @@ variants = {
     "plain (piano, no drums, no shaping, consonant)": {"instrumentation": lambda p: {"pad": 0, "lead": 0, "bass": 0},
         "drums": False, "tone_shape": lambda mono, params, rate: mono, "consonance": 1.0},
 }
+chosen = [v for v in os.environ.get("VARIANTS", "").split(",") if v]  # e.g. VARIANTS="as trained,piano only"
+variants = {k: v for k, v in variants.items() if not chosen or k in chosen}
 with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)
     for name, change in variants.items():
