@@ -31,6 +31,34 @@ from moodmap.research.datasets.synth import SynthSpec, write_synth_dataset  # no
 
 from helpers import tone, write_audio  # noqa: E402
 
+
+
+def pytest_configure(config):
+    """On a fresh venv, librosa's first import compiles its numba functions (~15 s) and writes them to
+    numba's cache; both xdist workers did that at once (30 s of the cores). The run's first process
+    starts it in the background, once, while the workers collect; a run that finds the cache starts
+    nothing."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if hasattr(config, "workerinput") or importlib.util.find_spec("librosa") is None:
+        return
+    cache = Path(importlib.util.find_spec("librosa").origin).parent / "util" / "__pycache__"
+    if not any(cache.glob("utils._cabs2-*.nbi")):
+        subprocess.Popen([sys.executable, "-c", "import librosa.util.utils, librosa.core.pitch, librosa.core.audio"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+# Modules whose tests import librosa in the test process: run last, so that the background warm-up above has
+# written numba's cache before they import it (in the order collected, they came first and compiled it twice).
+LIBROSA_MODULES = {"test_features.py", "test_real_music_check.py", "test_twins.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.path.name in LIBROSA_MODULES)  # stable: the order within each part is kept
+
+
 # pytest-xdist's workers set COLUMNS=80; the installed program run by a test must see what a user's
 # pipe gives it (no COLUMNS), or its tables are cut to 80 columns under xdist only.
 for _name in ("COLUMNS", "LINES"):
