@@ -32,7 +32,6 @@ from moodmap.research.datasets.synth import SynthSpec, write_synth_dataset  # no
 from helpers import tone, write_audio  # noqa: E402
 
 
-
 def pytest_configure(config):
     """On a fresh venv, librosa's first import compiles its numba functions (~15 s) and writes them to
     numba's cache; both xdist workers did that at once (30 s of the cores). The run's first process
@@ -42,9 +41,10 @@ def pytest_configure(config):
     import subprocess
     import sys
 
-    if hasattr(config, "workerinput") or importlib.util.find_spec("librosa") is None:
+    librosa = importlib.util.find_spec("librosa")
+    if hasattr(config, "workerinput") or librosa is None:
         return
-    cache = Path(importlib.util.find_spec("librosa").origin).parent / "util" / "__pycache__"
+    cache = Path(librosa.origin).parent / "util" / "__pycache__"
     if not any(cache.glob("utils._cabs2-*.nbi")):
         subprocess.Popen([sys.executable, "-c", "import librosa.util.utils, librosa.core.pitch, librosa.core.audio"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

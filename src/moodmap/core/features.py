@@ -36,9 +36,8 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax:
     area-normalised. Built here so worker processes need not import librosa (~1 s each).
     """
     fmax = sample_rate / 2.0 if fmax is None else fmax
-    bins = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
     edges = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
-    return _triangles(bins, edges)
+    return _triangles(sample_rate, n_fft, edges)
 
 
 @lru_cache(maxsize=8)
@@ -51,9 +50,8 @@ def log_filterbank(sample_rate: int, n_fft: int, n_bands: int, fmin: float, fmax
     same spacing in pitch at every height (80 bands from 110 Hz to 8 kHz: about a semitone).
     """
     fmax = sample_rate / 2.0 if fmax is None else fmax
-    bins = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
     edges = np.geomspace(fmin, fmax, n_bands + 2)
-    weights = _triangles(bins, edges)
+    weights = _triangles(sample_rate, n_fft, edges)
     empty = np.flatnonzero(weights.sum(axis=1) == 0)
     if empty.size:
         raise ValueError(f"log bands from {fmin:g} Hz: band {empty[0]} ({edges[empty[0] + 1]:.1f} Hz) holds no FFT bin "
@@ -61,9 +59,10 @@ def log_filterbank(sample_rate: int, n_fft: int, n_bands: int, fmin: float, fmax
     return weights
 
 
-def _triangles(bins: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Area-normalised triangles over FFT ``bins``, band i rising from edges[i] to edges[i+1] and
+def _triangles(sample_rate: int, n_fft: int, edges: np.ndarray) -> np.ndarray:
+    """Area-normalised triangles over the FFT's bins, band i rising from edges[i] to edges[i+1] and
     falling to edges[i+2]."""
+    bins = np.linspace(0.0, sample_rate / 2.0, 1 + n_fft // 2)
     widths = np.diff(edges)
     ramps = edges[:, None] - bins[None, :]
     lower = -ramps[:-2] / widths[:-1, None]
