@@ -31,6 +31,7 @@ FREQUENCY_SCALES = ("mel", "log")  # Slaney mel (the paper's); bands evenly spac
 SHORT_POLICIES = ("pad", "reject")
 RESAMPLE_QUALITIES = ("QQ", "LQ", "MQ", "HQ", "VHQ")  # soxr's, from quick to very high
 ARCHITECTURES = ("paper_cnn", "moodnet")
+FREQUENCY_POOLINGS = ("global", "time")  # moodnet's last pooling: over time and frequency, or over time only
 
 # A rule: the setting, whether a value is allowed (given the whole config), what is allowed (text,
 # or a function of the config when it depends on other settings).
@@ -182,6 +183,10 @@ class ModelConfig:
     output_activation: str = "sigmoid"
     dense_units: int = 8
     dropout: float = 0.2
+    frequency_pooling: str = "global"
+
+    # Added after models were first stored: left out of config_hash while at its default.
+    LATER_FIELDS: ClassVar[tuple[str, ...]] = ("frequency_pooling",)
 
     RULES: ClassVar[tuple[Rule, ...]] = (
         ("architecture", _one_of(ARCHITECTURES), f"one of {', '.join(ARCHITECTURES)}"),
@@ -189,6 +194,8 @@ class ModelConfig:
         *((name, _one_of(ACTIVATIONS), f"one of {', '.join(ACTIVATIONS)}")
           for name in ("conv_activation", "dense_activation", "output_activation")),
         ("dropout", lambda v, c: _finite(v) and 0.0 <= v < 1.0, "a number in [0, 1)"),
+        ("frequency_pooling", lambda v, c: v in FREQUENCY_POOLINGS and (v == "global" or c.architecture == "moodnet"),
+         f"one of {', '.join(FREQUENCY_POOLINGS)} (time: architecture moodnet only)"),
     )
 
     def __post_init__(self) -> None:

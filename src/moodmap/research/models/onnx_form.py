@@ -24,7 +24,7 @@ def write_onnx(checkpoint: Checkpoint, path: str | Path) -> str:
     config = checkpoint.feature_config
     example = torch.zeros(2, config.n_mels, config.excerpt_frames)
     axes = {"logmel": {0: "excerpts"}, "raw": {0: "excerpts"}}
-    if checkpoint.model_config.architecture == "moodnet":  # global pooling: any excerpt length
+    if checkpoint.model_config.architecture == "moodnet":  # pooled over time: any excerpt length
         axes["logmel"][2] = "frames"
     with atomic_path(path) as temp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation notice
