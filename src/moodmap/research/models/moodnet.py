@@ -12,7 +12,7 @@ the whole 15 s), then a small MLP to (valence, arousal) on the z-scored target s
 convolutions see the same pattern an octave lower as the same pattern, so after global pooling
 the network can tell register only from the band norm and the edges; with the rows kept, the
 head knows *where* in frequency each pattern sits (with c = 16 and 80 bands: 3 rows, about
-200 000 weights).
+184 000 weights).
 """
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ class MoodNet(nn.Module):
         self.band_norm = nn.BatchNorm1d(input_shape[0])
         self.blocks = nn.Sequential(*[_block(a, b) for a, b in zip([1, *widths[:-1]], widths)])
         hidden = max(16, 4 * c)
-        rows = 1 if config.frequency_pooling == "global" else _rows_after_pooling(input_shape[0], len(widths))
+        global_pooling = config.frequency_pooling == "global"
+        self.pooled_dims = (2, 3) if global_pooling else (3,)  # of the (batch, channel, frequency, time) maps
+        rows = 1 if global_pooling else _rows_after_pooling(input_shape[0], len(widths))
         self.head = nn.Sequential(nn.Linear(2 * widths[-1] * rows, hidden), nn.ReLU(inplace=True),
                                   nn.Dropout(config.dropout), nn.Linear(hidden, 2))
         self.to(memory_format=torch.channels_last)
@@ -53,8 +55,7 @@ class MoodNet(nn.Module):
             x = x.squeeze(1)
         x = self.band_norm(x).unsqueeze(1).contiguous(memory_format=torch.channels_last)
         x = self.blocks(x)
-        over = (2, 3) if self.config.frequency_pooling == "global" else 3
-        pooled = torch.cat([x.mean(dim=over), x.amax(dim=over)], dim=1)
+        pooled = torch.cat([x.mean(dim=self.pooled_dims), x.amax(dim=self.pooled_dims)], dim=1)
         return self.head(torch.flatten(pooled, 1))
 
     def fused(self) -> "MoodNet":
