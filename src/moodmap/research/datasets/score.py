@@ -167,21 +167,26 @@ def _bass_notes(params, scale, degree, t0, bar, beat) -> list[Note]:
 def _melody(params, scale, t0, length, beat, rng) -> list[Note]:
     """A random walk over the scale, ``notes_per_beat`` onsets per beat on a 16th grid."""
     base = 57 + int(round(24 * params.register))
+    return [Note(onset, duration, _pitch(params, scale, degree, base), velocity, "lead")
+            for _, onset, duration, degree, velocity in melody_walk(params, t0, length, beat, rng)]
+
+
+def melody_walk(params, t0, length, beat, rng):
+    """The melody's notes before they get a pitch: (16th slot, onset, duration, scale degree, velocity),
+    the degree a random walk over −2…10. Kept apart from the pitch so that other voicings (the issue 33
+    experiments) walk the same way."""
     step = beat / 4
     slots = int(length / step)
     onsets = np.flatnonzero(rng.uniform(size=slots) < min(1.0, params.notes_per_beat / 4))
     if onsets.size == 0:
         onsets = np.array([0])
     degree = int(rng.integers(0, 5))
-    notes = []
     for i, slot in enumerate(onsets):
         degree = int(np.clip(degree + rng.choice([-2, -1, -1, 0, 1, 1, 2]), -2, 10))
         nxt = onsets[i + 1] if i + 1 < len(onsets) else slots
         accent = 0.15 if slot % 4 == 0 else 0.0
         velocity = float(np.clip(0.45 + 0.35 * params.loudness + accent + rng.normal(0, 0.05), 0.1, 1.0))
-        notes.append(Note(t0 + slot * step, max(step, (nxt - slot) * step * 0.9),
-                          _pitch(params, scale, degree, base), velocity, "lead"))
-    return notes
+        yield int(slot), t0 + slot * step, max(step, (nxt - slot) * step * 0.9), degree, velocity
 
 
 def _drums(params, bars, bar, beat, rng) -> list[Hit]:
