@@ -37,7 +37,7 @@ import moodmap.research.datasets.score as score
 TONIC = 48  # C3: every part's scale is built on TONIC + key (or an octave of it), so all share one tonic
 MELODY_LOW, MELODY_STEPS = -3, 17  # the melody walk's offset in scale steps: register 0 → 3 steps below, 1 → 14 above
 CHORD_HIGH = 0.4  # from this register up the chords sit an octave higher (TONIC, else TONIC − 12)
-_chord_notes = score._chord_notes
+_melody, _chord_notes = score._melody, score._chord_notes  # the paper generator's
 
 
 def chord_notes(params, scale, degree, t0, bar, beat, rng):
@@ -82,6 +82,15 @@ score._melody, score._chord_notes = melody, chord_notes
 
 
 def measure(songs: int) -> None:
+    """The cues of ``songs`` generator songs, in the paper generator's voicing and in one tonic."""
+    for name, helpers in (("paper generator", (_melody, _chord_notes)), ("one tonic", (melody, chord_notes))):
+        score._melody, score._chord_notes = helpers
+        print(f"--- {name}, {songs} songs")
+        report(songs)
+    score._melody, score._chord_notes = melody, chord_notes
+
+
+def report(songs: int) -> None:
     sys.path.insert(0, "benchmarks/issue33")
     import rule_spread as rs
 
@@ -90,8 +99,16 @@ def measure(songs: int) -> None:
         params = score.song_params(f"g{i}", 9000 + i)
         notes, _ = score.compose(params, 45.0)
         found = rs.cues([(n.onset, n.onset + n.duration, n.pitch) for n in notes])
-        rows.append((params.register, params.consonance, found["skyline"], found["roughness"]))
-    reg, con, sky, rough = (np.array(x) for x in zip(*rows))
+        lead = [n.pitch - params.key for n in notes if n.part == "lead"]
+        pad = [n.pitch - params.key for n in notes if n.part == "pad"]
+        # one tonic: every lead and chord pitch in the song's scale counted from C + key
+        in_key = set(score.MODES[params.mode][1]).issuperset({p % 12 for p in lead + pad[:3]})
+        rows.append((params.register, params.consonance, found["skyline"], found["roughness"],
+                     found["mode"] == "major", score.MODES[params.mode][0] >= 0.5, in_key))
+    reg, con, sky, rough, called_major, major_like, in_key = (np.array(x) for x in zip(*rows))
+    print(f"key finder calls major: {called_major[major_like].mean():.0%} of major-like songs, "
+          f"{called_major[~major_like].mean():.0%} of minor-like ones")
+    print(f"melody and first chord in the scale on C + key: {in_key.sum()} of {songs} songs")
     print(f"skyline = {rs.line(reg, sky)}  (a, b, r²)")
     print(f"roughness = {rs.line(con, rough)}")
     print("skyline quartiles, register < 0.1:", np.percentile(sky[reg < 0.1], [0, 25, 50, 75, 100]).round(1))
