@@ -19,7 +19,9 @@ import pytest
 from helpers import free_port
 
 pytest.importorskip("ray", reason="the Ray engine needs moodmap[ray]")
-pytestmark = pytest.mark.slow
+# One xdist group with ray.md's console walk: every Ray test starts raylets, and the cluster fixture counts
+# the raylets that appear while it starts its two nodes, so none may start beside it on the other worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs/research/ray.md#0")]
 BIN = Path(sys.executable).parent
 
 

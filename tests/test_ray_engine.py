@@ -17,7 +17,9 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs moodmap[ray]")
 RAY = Engine("ray")
 # The Ray engine is an extra for more machines; starting a private Ray costs half a minute of the two
 # cores: `make test-slow` (and CI) runs these, beside tests/test_ray_cluster.py.
-pytestmark = pytest.mark.slow
+# One xdist group with ray.md's console walk: every Ray test starts raylets, and the cluster fixture counts
+# the raylets that appear while it starts its two nodes, so none may start beside it on the other worker.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs/research/ray.md#0")]
 
 
 @pytest.fixture(scope="module", autouse=True)
