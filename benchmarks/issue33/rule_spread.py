@@ -156,11 +156,11 @@ def main() -> None:
     rough = np.array([g["roughness"] for g in gen])
     reg_line = line(np.array([g["register"] for g in gen]), sky)
     con_line = line(np.array([g["consonance"] for g in gen]), rough)
-    gen_v = rule_valence(["major" if MODES[g["mode_true"]][0] >= 0.5 else "minor" for g in gen],
-                         on_scale(sky, *reg_line[:2]), on_scale(rough, *con_line[:2]))
+    two_modes = ["major" if MODES[g["mode_true"]][0] >= 0.5 else "minor" for g in gen]
+    gen_v = rule_valence(two_modes, on_scale(sky, *reg_line[:2]), on_scale(rough, *con_line[:2]))
     # the same two-mode valence from the true register and consonance: what the measurement adds
-    gen_v_true_cues = rule_valence(["major" if MODES[g["mode_true"]][0] >= 0.5 else "minor" for g in gen],
-                                   np.array([g["register"] for g in gen]), np.array([g["consonance"] for g in gen]))
+    gen_v_true_cues = rule_valence(two_modes, np.array([g["register"] for g in gen]),
+                                   np.array([g["consonance"] for g in gen]))
     gen_true = np.array([g["valence_true"] for g in gen])
 
     chosen = []
