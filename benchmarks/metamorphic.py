@@ -177,12 +177,13 @@ MIDI_RELATIONS = (
 MIDI_VARIANTS = ("original", "major", "minor", "dissonant", "octave_down", "faster", "slower")
 
 
-def pitch_class_durations(midi) -> np.ndarray:
-    """Seconds each pitch class sounds in a ``mido.MidiFile`` (all notes but the drums')."""
-    weights = np.zeros(12)
+def midi_notes(midi) -> list[tuple[float, float, int]]:
+    """(start s, end s, pitch) of every note of a ``mido.MidiFile`` but the drums' (merged tracks,
+    ``time`` in seconds; a note_on of velocity 0 ends a note, as MIDI files use it)."""
+    notes: list[tuple[float, float, int]] = []
     sounding: dict[tuple[int, int], list[float]] = {}
     now = 0.0
-    for message in midi:  # merged tracks, ``time`` in seconds
+    for message in midi:
         now += message.time
         if message.type not in ("note_on", "note_off") or message.channel == DRUMS:
             continue
@@ -190,7 +191,15 @@ def pitch_class_durations(midi) -> np.ndarray:
         if message.type == "note_on" and message.velocity > 0:
             sounding.setdefault(key, []).append(now)
         elif sounding.get(key):
-            weights[message.note % 12] += now - sounding[key].pop(0)
+            notes.append((sounding[key].pop(0), now, message.note))
+    return notes
+
+
+def pitch_class_durations(notes: list[tuple[float, float, int]]) -> np.ndarray:
+    """Seconds each pitch class sounds in (start, end, pitch) notes: the key finder's histogram."""
+    weights = np.zeros(12)
+    for start, end, pitch in notes:
+        weights[pitch % 12] += end - start
     return weights
 
 
@@ -238,7 +247,7 @@ def midi_variants(midi) -> tuple[dict, dict]:
     ``major`` and ``minor`` are the piece in its detected mode and its parallel opposite: a
     major piece's degrees 3, 6, 7 lowered a semitone (relative to the detected tonic), a minor
     piece's raised; the original is one of the two."""
-    tonic, mode, r = detect_key(pitch_class_durations(midi))
+    tonic, mode, r = detect_key(pitch_class_durations(midi_notes(midi)))
     moved, step = (MAJOR_DEGREES, -1) if mode == "major" else (MINOR_DEGREES, +1)
     parallel = edited(midi, lambda c, p: [p + step if (p - tonic) % 12 in moved else p])
     def clash(channel: int, pitch: int) -> list[int]:  # a minor 2nd above even notes, a tritone above odd

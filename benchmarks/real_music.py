@@ -317,16 +317,29 @@ def render(midi, wav: Path, soundfont: Path) -> Path:
     return wav
 
 
+def midi_pieces(count: int, seed: int) -> list[tuple[str, Path]]:
+    """(package, path) of ``count`` MIDI files sampled from each installed MIDI package."""
+    pieces = []
+    for package in MIDI_PACKAGES:
+        found = sorted(p for p in package_files(package) if p.suffix.lower() in (".mid", ".midi"))
+        pieces += [(package, p) for p in sample(found, count, seed, package)]
+    return pieces
+
+
+def midi_identity(path: Path, soundfont: Path) -> str:
+    """What a piece's cached predictions are keyed on: the file, the soundfont and the rendering."""
+    st, font = path.stat(), soundfont.stat()
+    return f"{path}|{st.st_size}|{st.st_mtime_ns}|{soundfont}|{font.st_size}|{MIDI_SECONDS}|{MIDI_RATE}"
+
+
 def measure_midi(pieces: list[tuple[str, Path]], models: Models, workdir: Path, soundfont: Path) -> tuple[dict, dict]:
     """({piece: {variant: {model: [v, a]}}}, {piece: key found}) for the MIDI relations."""
     import mido
 
     variants = mm.MIDI_VARIANTS
     out, keys = {}, {}
-    font_id = f"{soundfont}|{soundfont.stat().st_size}|{MIDI_SECONDS}|{MIDI_RATE}"
     for i, (package, path) in enumerate(pieces, 1):
-        st = path.stat()
-        identity = f"{path}|{st.st_size}|{st.st_mtime_ns}|{font_id}"
+        identity = midi_identity(path, soundfont)
         midi = truncated(mido.MidiFile(str(path)), MIDI_SECONDS)
         edits, found = mm.midi_variants(midi)
         keys[str(path)] = found
@@ -538,13 +551,9 @@ def main() -> None:
         chosen = sample(found, args.per_package, args.seed, package)
         tracks += chosen
         audio_counts[package] = len(chosen)
-    pieces, midi_counts = [], {}
-    for package in MIDI_PACKAGES:
-        found = sorted(p for p in package_files(package) if p.suffix.lower() in (".mid", ".midi"))
-        chosen = sample(found, args.midi_per_package, args.seed, package)
-        pieces += [(package, p) for p in chosen]
-        if chosen:
-            midi_counts[package] = len(chosen)
+    pieces = midi_pieces(args.midi_per_package, args.seed)
+    midi_counts = {package: sum(p == package for p, _ in pieces) for package in MIDI_PACKAGES}
+    midi_counts = {package: n for package, n in midi_counts.items() if n}
     names = [m for m in args.models.split(",") if m]
     models = Models(names, CACHE / "predictions.json")
     cached_before = len(models.cache)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 
 SUBTYPES = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS"),
@@ -87,3 +88,10 @@ def id3(path: Path, version: int, *frames) -> Path:
         handle.tags.add(frame)
     handle.save(v2_version=version)
     return path
+
+
+# Every Ray test starts raylets, and test_ray_cluster's fixture counts the raylets that appear while it
+# starts its two nodes, so no Ray test may run beside another on the other xdist worker: they share the
+# group test_readme.py gives docs/research/ray.md's console walk (its first walk, #0, starts a local Ray).
+RAY_GROUP = pytest.mark.xdist_group("docs/research/ray.md#0")
+

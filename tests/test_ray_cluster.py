@@ -16,12 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import free_port
+from helpers import RAY_GROUP, free_port
 
 pytest.importorskip("ray", reason="the Ray engine needs moodmap[ray]")
-# One xdist group with ray.md's console walk: every Ray test starts raylets, and the cluster fixture counts
-# the raylets that appear while it starts its two nodes, so none may start beside it on the other worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs/research/ray.md#0")]
+pytestmark = [pytest.mark.slow, RAY_GROUP]
 BIN = Path(sys.executable).parent
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import RAY_GROUP
 
 from moodmap.core.engines import Engine, run_tasks
 from moodmap.core.errors import ConfigError, MoodmapError
@@ -17,9 +18,7 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs moodmap[ray]")
 RAY = Engine("ray")
 # The Ray engine is an extra for more machines; starting a private Ray costs half a minute of the two
 # cores: `make test-slow` (and CI) runs these, beside tests/test_ray_cluster.py.
-# One xdist group with ray.md's console walk: every Ray test starts raylets, and the cluster fixture counts
-# the raylets that appear while it starts its two nodes, so none may start beside it on the other worker.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("docs/research/ray.md#0")]
+pytestmark = [pytest.mark.slow, RAY_GROUP]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -209,8 +208,8 @@ def test_a_sweep_started_locally_is_finished_by_ray_with_the_same_numbers(synth_
 
 
 def test_training_runs_and_compare_run_on_ray_with_the_local_numbers(synth_cache, tmp_path):
-    from moodmap.research.compare import Protocol, compare_models
     from moodmap.core.config import ModelConfig, TrainConfig
+    from moodmap.research.compare import Protocol, compare_models
     from moodmap.research.train import train_runs
 
     model, train = ModelConfig(filters=4), TrainConfig(epochs=1, batch_size=8)

@@ -163,8 +163,8 @@ def notes_of(midi, channel=0):
 
 
 def test_key_finder_names_c_major_and_a_minor():
-    assert mm.detect_key(mm.pitch_class_durations(piece(C_MAJOR)))[:2] == (0, "major")
-    assert mm.detect_key(mm.pitch_class_durations(piece(A_MINOR)))[:2] == (9, "minor")
+    assert mm.detect_key(mm.pitch_class_durations(mm.midi_notes(piece(C_MAJOR))))[:2] == (0, "major")
+    assert mm.detect_key(mm.pitch_class_durations(mm.midi_notes(piece(A_MINOR))))[:2] == (9, "minor")
 
 
 def test_parallel_minor_lowers_degrees_3_6_7_and_leaves_the_drums():

@@ -49,21 +49,6 @@ ROUGH = {1, 6, 13}  # semitones: minor second, tritone, minor ninth
 MODE_VALUE = {"major": MODES["ionian"][0], "minor": MODES["aeolian"][0]}
 
 
-def midi_notes(midi) -> list[tuple[float, float, int]]:
-    """(start s, end s, pitch) of every non-drum note of a ``mido.MidiFile``."""
-    notes, sounding, now = [], {}, 0.0
-    for message in midi:
-        now += message.time
-        if message.type not in ("note_on", "note_off") or message.channel == mm.DRUMS:
-            continue
-        key = (message.channel, message.note)
-        if message.type == "note_on" and message.velocity > 0:
-            sounding.setdefault(key, []).append(now)
-        elif sounding.get(key):
-            notes.append((sounding[key].pop(0), now, message.note))
-    return notes
-
-
 def cues(notes: list[tuple[float, float, int]]) -> dict:
     """Mode, skyline centre and roughness share of a list of (start, end, pitch)."""
     end = max(e for _, e, _ in notes)
@@ -77,10 +62,7 @@ def cues(notes: list[tuple[float, float, int]]) -> dict:
         p = np.unique(pitches[on[i]])
         d = np.abs(p[:, None] - p[None, :])
         rough[i] = bool(np.isin(d, list(ROUGH)).any())
-    weights = np.zeros(12)
-    for s, e, p in notes:
-        weights[p % 12] += e - s
-    _, mode, r = mm.detect_key(weights)
+    _, mode, r = mm.detect_key(mm.pitch_class_durations(notes))
     return {"mode": mode, "key_r": r, "skyline": float(top.mean()), "roughness": float(rough[sounding].mean())}
 
 
@@ -125,12 +107,10 @@ def predictions(pieces: list[Path], model: str) -> list[float]:
 
     models = rm.Models([model], rm.CACHE / "predictions.json")
     font = find_soundfont()
-    font_id = f"{font}|{font.stat().st_size}|{rm.MIDI_SECONDS}|{rm.MIDI_RATE}"
     out = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, path in enumerate(pieces):
-            st = path.stat()
-            identity = f"{path}|{st.st_size}|{st.st_mtime_ns}|{font_id}"
+            identity = rm.midi_identity(path, font)
             value = models.cached(model, identity, "original")
             if value is None:
                 wav = rm.render(rm.truncated(mido.MidiFile(str(path)), rm.MIDI_SECONDS), Path(tmp) / f"p{i}.wav", font)
@@ -163,13 +143,10 @@ def main() -> None:
                                    np.array([g["consonance"] for g in gen]))
     gen_true = np.array([g["valence_true"] for g in gen])
 
-    chosen = []
-    for package in rm.MIDI_PACKAGES:
-        found = sorted(p for p in rm.package_files(package) if p.suffix.lower() in (".mid", ".midi"))
-        chosen += rm.sample(found, 16, 0, package)
+    chosen = [path for _, path in rm.midi_pieces(16, 0)]  # the check's own sample
     real = []
     for path in chosen:
-        found = cues(midi_notes(rm.truncated(mido.MidiFile(str(path)), rm.MIDI_SECONDS)))
+        found = cues(mm.midi_notes(rm.truncated(mido.MidiFile(str(path)), rm.MIDI_SECONDS)))
         found["piece"] = path.name
         real.append(found)
     real_reg = on_scale(np.array([r["skyline"] for r in real]), *reg_line[:2])

@@ -41,9 +41,9 @@ _melody, _chord_notes = score._melody, score._chord_notes  # the paper generator
 
 
 def chord_notes(params, scale, degree, t0, bar, beat, rng):
-    """The generator's chords, voiced on the song's tonic (its base 45 + 18 r moves them off the tonic)."""
+    """The generator's chords, voiced on the song's tonic (its ``chord_base`` moves them off the tonic)."""
     notes = _chord_notes(params, scale, degree, t0, bar, beat, rng)
-    old = 45 + int(round(18 * params.register))
+    old = score.chord_base(params)
     new = TONIC - (12 if params.register < CHORD_HIGH else 0)
     return [replace(n, pitch=n.pitch - old + new) for n in notes]
 

@@ -141,8 +141,13 @@ def _pitch(params: SongParams, scale: tuple[int, ...], degree: int, base: int) -
     return base + params.key + 12 * octave + scale[step]
 
 
+def chord_base(params: SongParams) -> int:
+    """MIDI note the chords' scale is counted from before the key: higher with the song's register."""
+    return 45 + int(round(18 * params.register))
+
+
 def _chord_notes(params, scale, degree, t0, bar, beat, rng) -> list[Note]:
-    base = 45 + int(round(18 * params.register))
+    base = chord_base(params)
     pitches = [_pitch(params, scale, degree + k, base) for k in (0, 2, 4)]
     if params.consonance > 0.5 and rng.uniform() < params.consonance - 0.3:
         pitches.append(_pitch(params, scale, degree + 6, base))  # a seventh: rich, still consonant
