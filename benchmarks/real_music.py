@@ -168,6 +168,8 @@ class Models:
         self.cache_file = cache_file
         self.cache: dict[str, list[float]] = json.loads(cache_file.read_text()) if cache_file.exists() else {}
         self.dirty = 0
+        self._windows: dict = {}  # (excerpt layout, wav) → windows: models sharing a layout cut them once
+        self._logmel: dict = {}  # (feature config, id of windows) → (windows, log-mel): and compute it once
 
     def key(self, model: str, *parts: str) -> str:
         return hashlib.sha256("|".join((VERSION, self.resolved[model].sha256, *parts)).encode()).hexdigest()[:32]
@@ -194,19 +196,27 @@ class Models:
         from moodmap.core.audio import load_excerpts
         from moodmap.inference.predict import tagging_config
 
-        return load_excerpts(wav, tagging_config(self.resolved[model].predictor.feature_config))[0]
+        layout = tagging_config(self.resolved[model].predictor.feature_config)
+        if (layout, str(wav)) not in self._windows:
+            self._windows[layout, str(wav)] = load_excerpts(wav, layout)[0]
+        return self._windows[layout, str(wav)]
 
     def score(self, model: str, windows: np.ndarray) -> tuple[float, float]:
         """(valence, arousal) of a song from its windows, as ``predict_file`` computes it."""
-        return score_windows(self.resolved[model].predictor, windows)
+        from moodmap.core.features import logmel
+        from moodmap.inference.predict import _predict  # the held (1–9 range) excerpt predictions predict_file averages
 
+        predictor = self.resolved[model].predictor
+        key = (predictor.feature_config, id(windows))
+        if key not in self._logmel:  # the windows are kept beside, so their id is not reused meanwhile
+            self._logmel[key] = (windows, logmel(windows, predictor.feature_config))
+        values = _predict(predictor, self._logmel[key][1]).mean(axis=0)
+        return float(values[0]), float(values[1])
 
-def score_windows(predictor, windows: np.ndarray) -> tuple[float, float]:
-    from moodmap.core.features import logmel
-    from moodmap.inference.predict import _predict  # the held (1–9 range) excerpt predictions predict_file averages
-
-    values = _predict(predictor, logmel(windows, predictor.feature_config)).mean(axis=0)
-    return float(values[0]), float(values[1])
+    def forget(self) -> None:
+        """Drop the windows and log-mels kept for the current files (their paths are used again)."""
+        self._windows.clear()
+        self._logmel.clear()
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
@@ -236,6 +246,7 @@ def measure_audio(tracks: list[Track], models: Models, workdir: Path, seconds: f
                     results[v][model] = list(value)
             for wav in wavs.values():
                 wav.unlink()
+            models.forget()
         out[track.name] = results
         print(f"\raudio {i}/{len(tracks)}", end="", flush=True)
     print()
@@ -255,6 +266,7 @@ def check_same_path(track: Track, models: Models, workdir: Path) -> float:
         mine = models.score(model, models.windows(model, wav))
         worst = max(worst, abs(p.valence - mine[0]), abs(p.arousal - mine[1]))
     wav.unlink()
+    models.forget()
     return worst
 
 
@@ -356,6 +368,7 @@ def measure_midi(pieces: list[tuple[str, Path]], models: Models, workdir: Path, 
                     results[v][model] = list(value)
             for wav in set(rendered.values()):
                 wav.unlink()
+            models.forget()
         out[str(path)] = results
         print(f"\rMIDI {i}/{len(pieces)}", end="", flush=True)
     print()

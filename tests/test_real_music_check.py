@@ -46,7 +46,7 @@ class ToyModels:
     """The interface measure_audio uses, with toy predictors of the windows as moodmap loads them."""
 
     def __init__(self, scorers: dict):
-        self.resolved, self.scorers, self.stored = dict.fromkeys(scorers), scorers, {}
+        self.resolved, self.scorers, self.stored, self.kept = dict.fromkeys(scorers), scorers, {}, {}
 
     def cached(self, model, *parts):
         return None
@@ -57,14 +57,19 @@ class ToyModels:
     def save(self):
         pass
 
-    def windows(self, model, wav):
+    def windows(self, model, wav):  # kept per path, as Models keeps them, until forget()
         from moodmap.core.audio import load_excerpts
         from moodmap.core.config import FeatureConfig
         from moodmap.inference.predict import tagging_config
-        return load_excerpts(wav, tagging_config(FeatureConfig()))[0]
+        if str(wav) not in self.kept:
+            self.kept[str(wav)] = load_excerpts(wav, tagging_config(FeatureConfig()))[0]
+        return self.kept[str(wav)]
 
     def score(self, model, windows):
         return self.scorers[model](windows)
+
+    def forget(self):
+        self.kept.clear()
 
 
 def loudness(windows):  # arousal = RMS of what the model would see
@@ -91,6 +96,13 @@ def measured(tmp_path_factory):
 def row(measured, model, relation):
     rows = real_music.relation_table(measured, mm.AUDIO_RELATIONS, model, seed=0)
     return next(r for r in rows if r["relation"] == relation)
+
+
+def test_every_track_is_scored_from_its_own_audio(measured):
+    """The variants of every track are written to the same paths: what was kept of the last track's
+    files must not stand in for this one's."""
+    originals = [per["original"]["brightness"][1] for per in measured.values()]
+    assert len(set(np.round(originals, 6))) == 3
 
 
 def test_driven_audio_reaches_a_loudness_predictor_louder_at_the_same_peak(measured):
@@ -199,3 +211,19 @@ def test_truncated_piece_stops_at_the_cut_with_no_note_left_sounding():
     ons = sum(m.type == "note_on" and m.velocity > 0 for m in cut if not m.is_meta)
     offs = sum(m.type == "note_off" or (m.type == "note_on" and m.velocity == 0) for m in cut if not m.is_meta)
     assert ons == offs == 2 * 7  # notes starting at 0, 0.5, …, 3.0 s, each with its drum hit
+
+
+def test_the_check_scores_a_rewritten_wav_anew_once_told_to_forget(tmp_path):
+    """Models keep the windows and log-mels of a file for the next model with the same layout; the check
+    writes every track's variants to the same paths, so after forget() a path must be read again."""
+    from moodmap.inference.predict import predict_file
+
+    models = real_music.Models(["improved"], tmp_path / "cache.json")
+    wav = real_music.write_wav(tmp_path / "variant.wav", 0.2 * notes(SECONDS, 1), RATE)
+    quiet_tones = models.score("improved", models.windows("improved", wav))
+    models.forget()
+    real_music.write_wav(wav, np.random.default_rng(0).uniform(-0.9, 0.9, int(SECONDS * RATE)).astype(np.float32), RATE)
+    loud_noise = models.score("improved", models.windows("improved", wav))
+    expected = predict_file(wav, models.resolved["improved"].predictor)
+    assert loud_noise == pytest.approx((expected.valence, expected.arousal), abs=1e-5)
+    assert quiet_tones != pytest.approx(loud_noise, abs=1e-3)

@@ -117,6 +117,7 @@ def predictions(pieces: list[Path], model: str) -> list[float]:
                 value = models.score(model, models.windows(model, wav))
                 models.store(value, model, identity, "original")
                 wav.unlink()
+                models.forget()
             out.append(float(value[0]))
     models.save()
     return out
