@@ -178,9 +178,14 @@ MIDI_VARIANTS = ("original", "major", "minor", "dissonant", "octave_down", "fast
 
 
 def midi_notes(midi) -> list[tuple[float, float, int]]:
-    """(start s, end s, pitch) of every note of a ``mido.MidiFile`` but the drums' (merged tracks,
-    ``time`` in seconds; a note_on of velocity 0 ends a note, as MIDI files use it)."""
-    notes: list[tuple[float, float, int]] = []
+    """(start s, end s, pitch) of every note of a ``mido.MidiFile`` but the drums'."""
+    return [note[:3] for note in channel_notes(midi)]
+
+
+def channel_notes(midi) -> list[tuple[float, float, int, int]]:
+    """(start s, end s, pitch, channel) of every note but the drums' (merged tracks, ``time`` in
+    seconds; a note_on of velocity 0 ends a note, as MIDI files use it)."""
+    notes: list[tuple[float, float, int, int]] = []
     sounding: dict[tuple[int, int], list[float]] = {}
     now = 0.0
     for message in midi:
@@ -191,7 +196,7 @@ def midi_notes(midi) -> list[tuple[float, float, int]]:
         if message.type == "note_on" and message.velocity > 0:
             sounding.setdefault(key, []).append(now)
         elif sounding.get(key):
-            notes.append((sounding[key].pop(0), now, message.note))
+            notes.append((sounding[key].pop(0), now, message.note, message.channel))
     return notes
 
 
