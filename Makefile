@@ -46,8 +46,8 @@ demo: $(STAMP)
 	$(BIN)/moodmap playlist --db $(DEMO)/library.sqlite --arousal rise --n 15 -o $(DEMO)/workout.m3u8
 	$(BIN)/moodmap map --db $(DEMO)/library.sqlite -o $(DEMO)/map.html
 
-# PYTEST_ARGS adds to pytest's arguments: .ci/run passes -m "slow or not slow" to run both suites in one
-# pass, so the slow tests' long runs overlap the fast ones instead of following them.
+# PYTEST_ARGS adds to pytest's arguments: .ci/run passes -m "not ray" to run the fast and slow suites in
+# one pass (the slow tests' long runs overlap the fast ones), all but the Ray tests.
 PYTEST_ARGS ?=
 test: $(STAMP) browser-deps player-deps soundfont
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)

@@ -19,7 +19,7 @@ import pytest
 from helpers import RAY_GROUP, free_port
 
 pytest.importorskip("ray", reason="the Ray engine needs moodmap[ray]")
-pytestmark = [pytest.mark.slow, RAY_GROUP]
+pytestmark = [pytest.mark.slow, pytest.mark.ray, RAY_GROUP]
 BIN = Path(sys.executable).parent
 
 

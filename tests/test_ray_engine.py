@@ -18,7 +18,7 @@ ray = pytest.importorskip("ray", reason="the Ray engine needs moodmap[ray]")
 RAY = Engine("ray")
 # The Ray engine is an extra for more machines; starting a private Ray costs half a minute of the two
 # cores: `make test-slow` (and CI) runs these, beside tests/test_ray_cluster.py.
-pytestmark = [pytest.mark.slow, RAY_GROUP]
+pytestmark = [pytest.mark.slow, pytest.mark.ray, RAY_GROUP]
 
 
 @pytest.fixture(scope="module", autouse=True)

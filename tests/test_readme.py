@@ -141,7 +141,8 @@ def slow(doc: Path, example: Example) -> bool:
 
 
 PARAMS = [pytest.param(doc, example, id=example.id,
-                       marks=[group(doc, line_of(example.source)), *([pytest.mark.slow] if slow(doc, example) else [])])
+                       marks=[group(doc, line_of(example.source)), *([pytest.mark.slow] if slow(doc, example) else []),
+                                     *([pytest.mark.ray] if example.command in SLOW else [])])
           for doc, example in ALL]
 # A page's python blocks run together, after its commands (collected after them) when in the same walk.
 PYTHON = [(doc, blocks) for doc in DOCS if (blocks := python_blocks(doc, ROOT))]
