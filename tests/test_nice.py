@@ -74,7 +74,9 @@ def watch_run(args: list[str], cwd: Path, until: str | None = None, cpus: set[in
     deadline = time.monotonic() + 120
     while process.poll() is None and time.monotonic() < deadline:
         for pid, facts in family(process.pid).items():
-            seen.setdefault(pid, facts) if pid != process.pid else seen.__setitem__(pid, facts)
+            # a child keeps its first glimpse's priorities (set before any work?) but takes its latest
+            # command: glimpsed between fork and exec, a spawned worker still shows the scan's command
+            seen[pid] = (facts[0], *seen[pid][1:]) if pid in seen and pid != process.pid else facts
         if until and until in out.read_text():
             process.send_signal(signal.SIGTERM)
             until = None
