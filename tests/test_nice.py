@@ -74,9 +74,14 @@ def watch_run(args: list[str], cwd: Path, until: str | None = None, cpus: set[in
     deadline = time.monotonic() + 120
     while process.poll() is None and time.monotonic() < deadline:
         for pid, facts in family(process.pid).items():
-            # a child keeps its first glimpse's priorities (set before any work?) but takes its latest
-            # command: glimpsed between fork and exec, a spawned worker still shows the scan's command
-            seen[pid] = (facts[0], *seen[pid][1:]) if pid in seen and pid != process.pid else facts
+            # a child keeps its first glimpse's priorities (set before any work?) and the most telling
+            # command: between fork and exec a spawned worker still shows the scan's, and once it has
+            # exited, none
+            if pid in seen and pid != process.pid:
+                command = seen[pid][0]
+                seen[pid] = (command if "spawn_main" in command else facts[0] or command, *seen[pid][1:])
+            else:
+                seen[pid] = facts
         if until and until in out.read_text():
             process.send_signal(signal.SIGTERM)
             until = None
