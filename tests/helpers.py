@@ -94,4 +94,3 @@ def id3(path: Path, version: int, *frames) -> Path:
 # starts its two nodes, so no Ray test may run beside another on the other xdist worker: they share the
 # group test_readme.py gives docs/research/ray.md's console walk (its first walk, #0, starts a local Ray).
 RAY_GROUP = pytest.mark.xdist_group("docs/research/ray.md#0")
-

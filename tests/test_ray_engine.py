@@ -17,7 +17,7 @@ from moodmap.core.errors import ConfigError, MoodmapError
 ray = pytest.importorskip("ray", reason="the Ray engine needs moodmap[ray]")
 RAY = Engine("ray")
 # The Ray engine is an extra for more machines; starting a private Ray costs half a minute of the two
-# cores: `make test-slow` (and CI) runs these, beside tests/test_ray_cluster.py.
+# cores: `make test-slow` runs these, beside tests/test_ray_cluster.py (CI's pass leaves out the `ray` mark).
 pytestmark = [pytest.mark.slow, pytest.mark.ray, RAY_GROUP]
 
 
